@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+from django.db import models
+
+from botapp.models import BotUser, Platform
+
+
+class Video(models.Model):
+    """A piece of media, by its media key (``youtube:dQw4w9WgXcQ``)."""
+
+    video_id = models.CharField(max_length=128, primary_key=True)
+    platform = models.CharField(max_length=16, choices=Platform.choices, db_index=True)
+    title = models.CharField(max_length=512, blank=True)
+    url = models.URLField(max_length=2048, blank=True)
+    duration = models.PositiveIntegerField(null=True, blank=True, help_text="seconds")
+    first_seen_at = models.DateTimeField(db_index=True)
+    total_downloads = models.PositiveIntegerField(default=0, db_index=True)
+    last_download_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "videos"
+        ordering = ["-total_downloads"]
+
+    def __str__(self) -> str:
+        return self.title or self.video_id
+
+
+class DownloadSource(models.TextChoices):
+    MESSAGE = "message", "private message"
+    INLINE = "inline", "inline mode"
+    DEEP_LINK = "deep_link", "deep link"
+    GROUP = "group", "group chat"
+
+
+class Download(models.Model):
+    """One delivered video. History: rows are written by the event worker only."""
+
+    # Event tables carry no database-level foreign keys: the event worker writes users,
+    # videos and downloads in one batch, and history must survive a deleted user.
+    user = models.ForeignKey(
+        BotUser, on_delete=models.DO_NOTHING, db_constraint=False, related_name="downloads"
+    )
+    video = models.ForeignKey(
+        Video, on_delete=models.DO_NOTHING, db_constraint=False, related_name="downloads"
+    )
+    platform = models.CharField(max_length=16, choices=Platform.choices)
+    source = models.CharField(max_length=16, choices=DownloadSource.choices)
+    format = models.CharField(max_length=32, blank=True)
+    from_cache = models.BooleanField(default=False)
+    created_at = models.DateTimeField()
+    event_id = models.UUIDField(unique=True)
+
+    class Meta:
+        db_table = "downloads"
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["user", "created_at"], name="downloads_user_created"),
+            models.Index(fields=["video", "created_at"], name="downloads_video_created"),
+            models.Index(fields=["created_at"], name="downloads_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} -> {self.video_id}"
+
+
+class ClickType(models.TextChoices):
+    BUTTON_CLICK = "button_click", "button click"
+    DEEP_LINK = "deep_link", "deep link"
+
+
+class ClickEvent(models.Model):
+    """A press of a "Watch video" button or an arrival through a video deep link."""
+
+    user = models.ForeignKey(
+        BotUser, on_delete=models.DO_NOTHING, db_constraint=False, related_name="clicks"
+    )
+    event_type = models.CharField(max_length=16, choices=ClickType.choices)
+    video = models.ForeignKey(
+        Video,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        null=True,
+        blank=True,
+        related_name="clicks",
+    )
+    created_at = models.DateTimeField()
+    event_id = models.UUIDField(unique=True)
+
+    class Meta:
+        db_table = "click_events"
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["user", "created_at"], name="clicks_user_created"),
+            models.Index(fields=["video", "created_at"], name="clicks_video_created"),
+            models.Index(fields=["created_at"], name="clicks_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event_type} by {self.user_id}"

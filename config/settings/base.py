@@ -1,0 +1,186 @@
+"""Settings shared by every way of running the project.
+
+With no environment variable set this is the embedded default: a SQLite file, an
+in-process Redis stand-in (fakeredis) shared by the cache, the counters and django-rq,
+and rq workers running in threads of the bot process. Setting ``DATABASE_URL`` and
+``REDIS_URL`` switches to real PostgreSQL and Redis; ``config.settings.production``
+adds the checks a deployment needs.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+# An insecure key is fine for the embedded default only; production.py demands one.
+SECRET_KEY = env.str("SECRET_KEY", default="embedded-default-insecure-key-change-me")
+DEBUG = env.bool("DEBUG", default=False)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django_rq",  # before admin so its link shows on the admin index
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "import_export",
+    "botapp",
+    "analytics",
+    "abtests",
+    "referrals",
+    "ads",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------
+DATABASES = {
+    "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'videobot.sqlite3'}"),
+}
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DB_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The bot, its worker threads and the web process share one file.
+    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Redis: one connection setting for the cache, the counters and the queues ----
+REDIS_URL = env.str("REDIS_URL", default="")
+REDIS_EMBEDDED = not REDIS_URL
+_redis_options: dict = {
+    "SOCKET_CONNECT_TIMEOUT": env.float("REDIS_CONNECT_TIMEOUT", default=1.0),
+    "SOCKET_TIMEOUT": env.float("REDIS_TIMEOUT", default=3.0),
+}
+if REDIS_EMBEDDED:
+    # fakeredis keeps one server per host:port in the process, so every client built
+    # from this location (cache, counters, django-rq) sees the same data.
+    _redis_options["CONNECTION_POOL_KWARGS"] = {
+        "connection_class": "fakeredis.FakeConnection",
+    }
+CACHES = {
+    "default": {
+        "BACKEND": "django_redis.cache.RedisCache",
+        "LOCATION": REDIS_URL or "redis://embedded-fakeredis:6379/0",
+        "KEY_PREFIX": "cache",
+        "OPTIONS": _redis_options,
+    },
+}
+
+# --- Queues ---------------------------------------------------------------------
+RQ_QUEUES = {
+    name: {"USE_REDIS_CACHE": "default", "DEFAULT_TIMEOUT": timeout}
+    for name, timeout in (("downloads", 900), ("events", 300), ("default", 300))
+}
+RQ = {"COMMIT_MODE": "on_db_commit"}
+RQ_SHOW_ADMIN_LINK = True
+# Without a Redis server no rqworker process can share the stand-in, so the bot runs
+# its workers in threads instead.
+RQ_EMBEDDED_WORKERS = env.int("RQ_EMBEDDED_WORKERS", default=2 if REDIS_EMBEDDED else 0)
+
+# --- Auth, i18n, static ---------------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("ru", "Русский"), ("uk", "Українська"), ("es", "Español")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+if DEBUG:
+    STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"
+LOGIN_URL = "admin:login"
+
+# --- The bot --------------------------------------------------------------------
+TELEGRAM_BOT_TOKEN = env.str("TELEGRAM_BOT_TOKEN", default="")
+# Empty: the cloud Bot API. A local Bot API server (telegram-bot-api --local) lifts
+# the upload limit to 2000 MB.
+TELEGRAM_API_URL = env.str("TELEGRAM_API_URL", default="")
+TELEGRAM_LOCAL_MODE = env.bool("TELEGRAM_LOCAL_MODE", default=bool(TELEGRAM_API_URL))
+FREE_DOWNLOADS = env.int("FREE_DOWNLOADS", default=10)
+MAX_UPLOAD_MB = env.int("MAX_UPLOAD_MB", default=2000 if TELEGRAM_LOCAL_MODE else 50)
+# Files under this size go from yt-dlp to Telegram in memory, never touching disk.
+IN_MEMORY_MAX_MB = env.int("IN_MEMORY_MAX_MB", default=20)
+DOWNLOAD_TIMEOUT_SECONDS = env.int("DOWNLOAD_TIMEOUT_SECONDS", default=600)
+DOWNLOAD_TMP_DIR = env.str("DOWNLOAD_TMP_DIR", default="")
+ENABLED_PLATFORMS = env.list("ENABLED_PLATFORMS", default=["youtube", "instagram", "tiktok"])
+# A private channel or chat the bot can post to; inline downloads are uploaded there to
+# obtain a file_id.
+TELEGRAM_STORAGE_CHAT_ID = env.int("TELEGRAM_STORAGE_CHAT_ID", default=0)
+# Maps a platform's real origin to the local video site (sandbox and tests only).
+# production.py refuses any value here.
+MEDIA_ORIGIN_OVERRIDES = env.json("MEDIA_ORIGIN_OVERRIDES", default={})
+
+# --- Logging --------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact_secrets": {"()": "config.logging.RedactSecretsFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_secrets"],
+        },
+    },
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        # httpx logs every request URL, and Bot API URLs carry the token.
+        "httpx": {"level": "WARNING"},
+        "httpcore": {"level": "WARNING"},
+    },
+}

@@ -1,0 +1,20 @@
+"""Settings for the test suite: real PostgreSQL and Redis on localhost.
+
+The suite never falls back to SQLite or the in-process stand-in: a test that needs
+PostgreSQL or Redis fails when they are not running (``make test`` starts them).
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/videobot")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/15")
+
+from .base import *  # noqa: F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+RQ_EMBEDDED_WORKERS = 0
+STORAGES["staticfiles"]["BACKEND"] = (  # noqa: F405
+    "django.contrib.staticfiles.storage.StaticFilesStorage"
+)

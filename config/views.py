@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+import logging
+
+from django.db import connection
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from config.redis import redis_ping
+
+log = logging.getLogger(__name__)
+
+
+def _database_ok() -> bool:
+    try:
+        connection.ensure_connection()
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            return cursor.fetchone() == (1,)
+    except Exception:
+        log.warning("healthz: database check failed", exc_info=True)
+        return False
+
+
+def _redis_ok() -> bool:
+    try:
+        return redis_ping()
+    except Exception:
+        log.warning("healthz: redis check failed", exc_info=True)
+        return False
+
+
+@never_cache
+@require_GET
+def healthz(request):
+    status = {
+        "database": "ok" if _database_ok() else "unavailable",
+        "redis": "ok" if _redis_ok() else "unavailable",
+    }
+    healthy = all(value == "ok" for value in status.values())
+    return JsonResponse(status, status=200 if healthy else 503)
