@@ -10,6 +10,5 @@ admin.site.site_title = "Video bot"
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
-    path("admin/rq/", include("django_rq.urls")),  # django-rq's views are staff-only
     path("admin/", admin.site.urls),
 ]

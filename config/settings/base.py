@@ -12,9 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import environ
+from import_export.formats.base_formats import CSV, XLSX
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
+VAR_DIR.mkdir(exist_ok=True)  # the SQLite file, generated clips and spools live here
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
@@ -93,11 +95,11 @@ _redis_options: dict = {
     "SOCKET_TIMEOUT": env.float("REDIS_TIMEOUT", default=3.0),
 }
 if REDIS_EMBEDDED:
+    import fakeredis
+
     # fakeredis keeps one server per host:port in the process, so every client built
     # from this location (cache, counters, django-rq) sees the same data.
-    _redis_options["CONNECTION_POOL_KWARGS"] = {
-        "connection_class": "fakeredis.FakeConnection",
-    }
+    _redis_options["CONNECTION_POOL_KWARGS"] = {"connection_class": fakeredis.FakeConnection}
 CACHES = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
@@ -141,6 +143,8 @@ STORAGES = {
 if DEBUG:
     STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"
 LOGIN_URL = "admin:login"
+IMPORT_EXPORT_FORMATS = [CSV, XLSX]
+EXPORT_FORMATS = [CSV, XLSX]
 
 # --- The bot --------------------------------------------------------------------
 TELEGRAM_BOT_TOKEN = env.str("TELEGRAM_BOT_TOKEN", default="")
