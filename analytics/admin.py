@@ -18,7 +18,15 @@ class VideoAdmin(ExportActionModelAdmin):
 
 @admin.register(Download)
 class DownloadAdmin(HistoryAdmin):
-    list_display = ("created_at", "user_id", "video_id", "platform", "source", "format", "from_cache")
+    list_display = (
+        "created_at",
+        "user_id",
+        "video_id",
+        "platform",
+        "source",
+        "format",
+        "from_cache",
+    )
     list_filter = ("platform", "source", "from_cache", "created_at")
     search_fields = ("=user__user_id", "video__video_id", "=event_id")
     date_hierarchy = "created_at"

@@ -40,14 +40,23 @@ def staff_client(client):
 @pytest.fixture
 def history():
     now = timezone.now()
-    alice = BotUser.objects.create(user_id=1001, username="alice", first_seen_at=now, last_seen_at=now)
-    bob = BotUser.objects.create(user_id=1002, first_name="Bob", first_seen_at=now, last_seen_at=now)
+    alice = BotUser.objects.create(
+        user_id=1001, username="alice", first_seen_at=now, last_seen_at=now
+    )
+    bob = BotUser.objects.create(
+        user_id=1002, first_name="Bob", first_seen_at=now, last_seen_at=now
+    )
     video = Video.objects.create(
         video_id="youtube:dQw4w9WgXcQ", platform="youtube", title="Never", first_seen_at=now
     )
     Download.objects.create(
-        user=alice, video=video, platform="youtube", source="message", format="720p",
-        created_at=now, event_id=uuid.uuid4(),
+        user=alice,
+        video=video,
+        platform="youtube",
+        source="message",
+        format="720p",
+        created_at=now,
+        event_id=uuid.uuid4(),
     )
     ClickEvent.objects.create(
         user=bob, event_type="button_click", video=video, created_at=now, event_id=uuid.uuid4()

@@ -84,8 +84,12 @@ def test_a_download_event_cannot_be_stored_twice():
     now = timezone.now()
     video = Video.objects.create(video_id="tiktok:1", platform="tiktok", first_seen_at=now)
     fields = {
-        "user": user, "video": video, "platform": "tiktok", "source": "message",
-        "created_at": now, "event_id": uuid.uuid4(),
+        "user": user,
+        "video": video,
+        "platform": "tiktok",
+        "source": "message",
+        "created_at": now,
+        "event_id": uuid.uuid4(),
     }
     Download.objects.create(**fields)
     with pytest.raises(IntegrityError), transaction.atomic():
