@@ -33,7 +33,16 @@ class DownloadSource(models.TextChoices):
 
 
 class Download(models.Model):
-    """One delivered video. History: rows are written by the event worker only."""
+    """One delivered video. History: rows are written by the event worker only.
+
+    On PostgreSQL the table is partitioned by month of ``created_at`` (migration 0002),
+    its real primary key is (id, created_at) and ``id`` comes from a sequence, so it
+    stays unique in practice. A unique index on ``event_id`` alone cannot exist on a
+    partitioned table; (event_id, created_at) is unique instead. That is enough for
+    idempotency because ``created_at`` is the event's own ``occurred_at``: a redelivered
+    event carries the same pair. Two rows with one event_id and different times are
+    therefore not refused by the database, only by the writer never producing them.
+    """
 
     # Event tables carry no database-level foreign keys: the event worker writes users,
     # videos and downloads in one batch, and history must survive a deleted user.
@@ -48,11 +57,16 @@ class Download(models.Model):
     format = models.CharField(max_length=32, blank=True)
     from_cache = models.BooleanField(default=False)
     created_at = models.DateTimeField()
-    event_id = models.UUIDField(unique=True)
+    event_id = models.UUIDField()
 
     class Meta:
         db_table = "downloads"
         ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["event_id", "created_at"], name="downloads_event_created_uniq"
+            ),
+        ]
         indexes = [
             models.Index(fields=["user", "created_at"], name="downloads_user_created"),
             models.Index(fields=["video", "created_at"], name="downloads_video_created"),
@@ -97,3 +111,33 @@ class ClickEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} by {self.user_id}"
+
+
+class FunnelStep(models.TextChoices):
+    INLINE_QUERY = "inline_query", "inline query"
+    DOWNLOAD_FAILED = "download_failed", "download failed"
+
+
+class FunnelEvent(models.Model):
+    """A step of the funnel that is not a download: inline queries and failures."""
+
+    event_id = models.UUIDField(unique=True)
+    step = models.CharField(max_length=24, choices=FunnelStep.choices)
+    user = models.ForeignKey(
+        BotUser, on_delete=models.DO_NOTHING, db_constraint=False, related_name="funnel_events"
+    )
+    platform = models.CharField(max_length=16, blank=True)
+    url = models.TextField(blank=True)
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        db_table = "funnel_events"
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["step", "created_at"], name="funnel_step_created"),
+            models.Index(fields=["user", "created_at"], name="funnel_user_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.step} by {self.user_id}"

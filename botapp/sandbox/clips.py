@@ -181,7 +181,13 @@ def _probe(path: Path) -> ClipInfo:
     )
 
 
-_AVC_PROFILES = {"Constrained Baseline": "42c0", "Baseline": "4200", "Main": "4d40", "High": "6400"}
+_AVC_PROFILES = {
+    "Constrained Baseline": "42c0",
+    "Baseline": "4200",
+    "Main": "4d40",
+    "High": "6400",
+    "High 4:4:4 Predictive": "f400",
+}
 
 
 def _codec_string(stream: dict) -> str:

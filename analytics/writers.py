@@ -1,0 +1,336 @@
+"""Writing one batch of events to the database, set-wise and idempotently.
+
+Each event type has one writer, registered with ``@writer(EventClass)``. Writers run in
+registration order inside one transaction; they insert their own table with one
+statement (idempotent on the event UUID) and record in the ``BatchContext`` what the
+batch means for users and counters. The context then upserts the users once for the
+whole batch. Nothing in a writer may count twice on redelivery: users' and videos'
+``total_downloads`` grow only by downloads the INSERT ... RETURNING reports as new.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+
+from botapp.models import BotUser
+from referrals.models import Referral
+
+from . import sql
+from .counters import CounterIncrement, download_increments
+from .events import (
+    DownloadCompleted,
+    DownloadFailed,
+    Event,
+    InlineQueried,
+    UserReferred,
+    UserSeen,
+    VideoViewClicked,
+)
+from .models import ClickEvent, Download, FunnelEvent, FunnelStep, Video
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Entry:
+    """An event as read from the stream."""
+
+    entry_id: str
+    event: Event
+
+
+@dataclasses.dataclass(slots=True)
+class UserTouch:
+    first_seen_at: dt.datetime
+    last_seen_at: dt.datetime
+    downloads: int = 0
+    profile: UserSeen | None = None
+
+    def see(self, at: dt.datetime) -> None:
+        self.first_seen_at = min(self.first_seen_at, at)
+        self.last_seen_at = max(self.last_seen_at, at)
+
+
+@dataclasses.dataclass
+class BatchContext:
+    # Entries this worker (or another) may have committed before: a download that is
+    # already stored still owes its counters if its entry is still pending.
+    redelivered: bool = False
+    users: dict[int, UserTouch] = dataclasses.field(default_factory=dict)
+    users_to_ensure: dict[int, dt.datetime] = dataclasses.field(default_factory=dict)
+    referred_by: dict[int, int] = dataclasses.field(default_factory=dict)
+    counters: dict[str, list[CounterIncrement]] = dataclasses.field(
+        default_factory=lambda: defaultdict(list)
+    )
+    stored: int = 0
+
+    def user_seen(self, user_id: int, at: dt.datetime) -> UserTouch:
+        touch = self.users.get(user_id)
+        if touch is None:
+            touch = self.users[user_id] = UserTouch(first_seen_at=at, last_seen_at=at)
+        else:
+            touch.see(at)
+        return touch
+
+
+Writer = Callable[[Sequence[Entry], BatchContext], None]
+_WRITERS: dict[type[Event], Writer] = {}
+
+
+def writer(event_class: type[Event]) -> Callable[[Writer], Writer]:
+    def register(function: Writer) -> Writer:
+        _WRITERS[event_class] = function
+        return function
+
+    return register
+
+
+def batch_write(entries: Sequence[Entry], *, redelivered: bool) -> BatchContext:
+    """Write a batch; the caller wraps it in a transaction. Returns what to count."""
+    context = BatchContext(redelivered=redelivered)
+    by_type: dict[type[Event], list[Entry]] = defaultdict(list)
+    for entry in _unique(entries):
+        by_type[type(entry.event)].append(entry)
+    for event_class, write in _WRITERS.items():
+        if by_type.get(event_class):
+            write(by_type[event_class], context)
+    users_upsert(context)
+    return context
+
+
+def _unique(entries: Sequence[Entry]) -> list[Entry]:
+    """One entry per event id: an event spooled and also published arrives twice."""
+    seen: set[uuid.UUID] = set()
+    unique = []
+    for entry in entries:
+        if entry.event.event_id not in seen:
+            seen.add(entry.event.event_id)
+            unique.append(entry)
+    return unique
+
+
+def _clip(value: str, model: type, field: str) -> str:
+    return value[: model._meta.get_field(field).max_length]
+
+
+@writer(DownloadCompleted)
+def downloads_write(entries: Sequence[Entry], context: BatchContext) -> None:
+    events: list[DownloadCompleted] = [entry.event for entry in entries]  # type: ignore[misc]
+    stored = sql.rows_write(
+        model=Download,
+        columns=[
+            "event_id", "created_at", "user_id", "video_id", "platform", "source", "format",
+            "from_cache",
+        ],
+        rows=[
+            (e.event_id, e.occurred_at, e.user_id, e.video_id, e.platform, e.source,
+             _clip(e.format, Download, "format"), e.from_cache)
+            for e in events
+        ],
+        conflict="(event_id, created_at) DO NOTHING",
+        returning=["event_id"],
+    )  # fmt: skip
+    new_ids = {uuid.UUID(str(row[0])) for row in stored}
+    new = []
+    for entry, event in zip(entries, events, strict=True):
+        context.user_seen(event.user_id, event.occurred_at)
+        is_new = event.event_id in new_ids
+        if is_new:
+            context.users[event.user_id].downloads += 1
+            new.append(event)
+        if is_new or context.redelivered:
+            context.counters[entry.entry_id] = download_increments(
+                user_id=event.user_id, video_id=event.video_id, at=event.occurred_at
+            )
+    context.stored += len(new_ids)
+    videos_upsert(new)
+
+
+def videos_upsert(downloads: Sequence[DownloadCompleted]) -> None:
+    videos: dict[str, dict] = {}
+    for event in sorted(downloads, key=lambda e: e.occurred_at):
+        video = videos.setdefault(
+            event.video_id,
+            {"platform": event.platform, "title": "", "url": "", "duration": None, "count": 0,
+             "first": event.occurred_at},
+        )  # fmt: skip
+        video["count"] += 1
+        video["last"] = event.occurred_at
+        # The newest event that knows a title, url or duration wins.
+        video["title"] = _clip(event.title, Video, "title") or video["title"]
+        video["url"] = _clip(event.url, Video, "url") or video["url"]
+        video["duration"] = event.duration if event.duration is not None else video["duration"]
+    sql.rows_write(
+        model=Video,
+        columns=[
+            "video_id", "platform", "title", "url", "duration", "first_seen_at",
+            "total_downloads", "last_download_at",
+        ],
+        rows=[
+            (video_id, v["platform"], v["title"], v["url"], v["duration"], v["first"],
+             v["count"], v["last"])
+            for video_id, v in sorted(videos.items())
+        ],
+        conflict=(
+            "(video_id) DO UPDATE SET "
+            "total_downloads = videos.total_downloads + excluded.total_downloads, "
+            "first_seen_at = CASE WHEN excluded.first_seen_at < videos.first_seen_at "
+            "THEN excluded.first_seen_at ELSE videos.first_seen_at END, "
+            "last_download_at = CASE WHEN videos.last_download_at IS NULL "
+            "OR excluded.last_download_at > videos.last_download_at "
+            "THEN excluded.last_download_at ELSE videos.last_download_at END, "
+            "title = CASE WHEN excluded.title <> '' THEN excluded.title ELSE videos.title END, "
+            "url = CASE WHEN excluded.url <> '' THEN excluded.url ELSE videos.url END, "
+            "duration = COALESCE(excluded.duration, videos.duration)"
+        ),
+    )  # fmt: skip
+
+
+@writer(VideoViewClicked)
+def clicks_write(entries: Sequence[Entry], context: BatchContext) -> None:
+    rows = []
+    for entry in entries:
+        event: VideoViewClicked = entry.event  # type: ignore[assignment]
+        context.user_seen(event.user_id, event.occurred_at)
+        video_id = _clip(event.video_id, Video, "video_id") if event.video_id else None
+        rows.append(
+            (event.event_id, event.occurred_at, event.user_id, event.event_type, video_id)
+        )
+    stored = sql.rows_write(
+        model=ClickEvent,
+        columns=["event_id", "created_at", "user_id", "event_type", "video_id"],
+        rows=rows,
+        conflict="(event_id) DO NOTHING",
+        returning=["event_id"],
+    )
+    context.stored += len(stored)
+
+
+def _funnel_write(rows: list[tuple], context: BatchContext) -> None:
+    stored = sql.rows_write(
+        model=FunnelEvent,
+        columns=["event_id", "created_at", "user_id", "step", "platform", "url", "reason"],
+        rows=rows,
+        conflict="(event_id) DO NOTHING",
+        returning=["event_id"],
+    )
+    context.stored += len(stored)
+
+
+@writer(DownloadFailed)
+def failures_write(entries: Sequence[Entry], context: BatchContext) -> None:
+    rows = []
+    for entry in entries:
+        event: DownloadFailed = entry.event  # type: ignore[assignment]
+        context.user_seen(event.user_id, event.occurred_at)
+        rows.append(
+            (event.event_id, event.occurred_at, event.user_id, FunnelStep.DOWNLOAD_FAILED,
+             _clip(event.platform, FunnelEvent, "platform"), event.url, event.reason)
+        )  # fmt: skip
+    _funnel_write(rows, context)
+
+
+@writer(InlineQueried)
+def inline_queries_write(entries: Sequence[Entry], context: BatchContext) -> None:
+    rows = []
+    for entry in entries:
+        event: InlineQueried = entry.event  # type: ignore[assignment]
+        context.user_seen(event.user_id, event.occurred_at)
+        rows.append(
+            (event.event_id, event.occurred_at, event.user_id, FunnelStep.INLINE_QUERY,
+             _clip(event.platform, FunnelEvent, "platform"), "", "")
+        )  # fmt: skip
+    _funnel_write(rows, context)
+
+
+@writer(UserSeen)
+def users_seen_write(entries: Sequence[Entry], context: BatchContext) -> None:
+    for entry in sorted(entries, key=lambda e: e.event.occurred_at):
+        event: UserSeen = entry.event  # type: ignore[assignment]
+        context.user_seen(event.user_id, event.occurred_at).profile = event
+        context.stored += 1
+
+
+@writer(UserReferred)
+def referrals_write(entries: Sequence[Entry], context: BatchContext) -> None:
+    first: dict[int, UserReferred] = {}
+    for entry in sorted(entries, key=lambda e: e.event.occurred_at):
+        event: UserReferred = entry.event  # type: ignore[assignment]
+        first.setdefault(event.new_user_id, event)
+        context.user_seen(event.new_user_id, event.occurred_at)
+        context.users_to_ensure.setdefault(event.referrer_id, event.occurred_at)
+    # A user already referred keeps their first referrer: the insert is ignored.
+    stored = sql.rows_write(
+        model=Referral,
+        columns=["referrer_id", "referred_user_id", "created_at"],
+        rows=[(e.referrer_id, e.new_user_id, e.occurred_at) for _, e in sorted(first.items())],
+        conflict="(referred_user_id) DO NOTHING",
+        returning=["referrer_id", "referred_user_id"],
+    )
+    for referrer_id, referred_user_id in stored:
+        context.referred_by[referred_user_id] = referrer_id
+    context.stored += len(stored)
+
+
+_TOUCH_COLUMNS = ["user_id", "first_seen_at", "last_seen_at", "total_downloads"]
+_PROFILE_COLUMNS = ["username", "first_name", "language_code"]
+_TOUCH_UPDATE = (
+    "(user_id) DO UPDATE SET "
+    "first_seen_at = CASE WHEN excluded.first_seen_at < users.first_seen_at "
+    "THEN excluded.first_seen_at ELSE users.first_seen_at END, "
+    "last_seen_at = CASE WHEN excluded.last_seen_at > users.last_seen_at "
+    "THEN excluded.last_seen_at ELSE users.last_seen_at END, "
+    "total_downloads = users.total_downloads + excluded.total_downloads"
+)
+# A profile from a batch older than what is stored (a late redelivery) is not applied.
+_PROFILE_UPDATE = "".join(
+    f", {column} = CASE WHEN excluded.last_seen_at >= users.last_seen_at "
+    f"THEN excluded.{column} ELSE users.{column} END"
+    for column in _PROFILE_COLUMNS
+)
+
+
+def users_upsert(context: BatchContext) -> None:
+    """Upsert every user the batch touched, in user id order (so concurrent workers
+    lock rows in the same order), then record new referrers."""
+    plain, with_profile = [], []
+    for user_id, touch in sorted(context.users.items()):
+        row = (user_id, touch.first_seen_at, touch.last_seen_at, touch.downloads)
+        if touch.profile is None:
+            plain.append(row)
+        else:
+            profile = touch.profile
+            with_profile.append(
+                (*row, _clip(profile.username, BotUser, "username"),
+                 _clip(profile.first_name, BotUser, "first_name"),
+                 _clip(profile.language_code, BotUser, "language_code"))
+            )  # fmt: skip
+    sql.rows_write(model=BotUser, columns=_TOUCH_COLUMNS, rows=plain, conflict=_TOUCH_UPDATE)
+    sql.rows_write(
+        model=BotUser,
+        columns=_TOUCH_COLUMNS + _PROFILE_COLUMNS,
+        rows=with_profile,
+        conflict=_TOUCH_UPDATE + _PROFILE_UPDATE,
+    )
+    ensure = sorted(
+        (user_id, at, at, 0)
+        for user_id, at in context.users_to_ensure.items()
+        if user_id not in context.users
+    )
+    sql.rows_write(model=BotUser, columns=_TOUCH_COLUMNS, rows=ensure, conflict="DO NOTHING")
+    _referred_by_set(context.referred_by)
+
+
+def _referred_by_set(referred_by: dict[int, int]) -> None:
+    if not referred_by:
+        return
+    cases = " ".join("WHEN %s THEN %s" for _ in referred_by)
+    params: list[int] = [value for pair in sorted(referred_by.items()) for value in pair]
+    ids = sorted(referred_by)
+    sql.execute(
+        f"UPDATE users SET referred_by_id = CASE user_id {cases} END "  # noqa: S608
+        f"WHERE referred_by_id IS NULL AND user_id IN ({', '.join(['%s'] * len(ids))})",
+        [*params, *ids],
+    )

@@ -1,0 +1,342 @@
+"""The way of one link, on the bot's side: recognise, answer from the cache, or ask for
+a quality and queue a download job (``botapp.jobs`` does the rest)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import asdict, dataclass
+
+import django_rq
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from redis.exceptions import RedisError
+from telegram.constants import ParseMode
+
+from botapp import keyboards, links, texts
+from botapp.cache import acached_file_get, cached_file_drop
+from botapp.delivery import send_cached
+from botapp.models import BotUser, DownloadRequest, Platform, RequestStatus
+from botapp.services import download_request_create, download_request_move
+from config.queues import DOWNLOADS
+from config.redis import get_redis
+
+log = logging.getLogger(__name__)
+
+MAX_LINKS_PER_MESSAGE = 5
+PROBE_TTL = 3600
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a request came from and where the answer goes."""
+
+    chat_id: int
+    source: str
+    reply_to: int | None = None
+    language: str = "en"
+
+
+# --- Recognising ---------------------------------------------------------------------
+
+
+def refusal_text(user: BotUser, refusal: links.RefusedLink) -> str:
+    language = user.ui_language
+    if refusal.reason == links.RefusalReason.PLAYLIST_OR_CHANNEL:
+        return texts.render(language, texts.ERROR_PLAYLIST)
+    if refusal.reason == links.RefusalReason.RESOLUTION_FAILED:
+        return texts.render(language, texts.ERROR_REMOVED)
+    sites = texts.render(language, texts.SUPPORTED_SITES)
+    return texts.render(language, texts.ERROR_UNSUPPORTED, sites=sites)
+
+
+async def recognise(match: links.LinkMatch) -> links.LinkMatch:
+    """Short links are resolved over HTTP (once, then remembered)."""
+    if isinstance(match, links.RefusedLink) and match.reason == links.RefusalReason.NEEDS_RESOLUTION:
+        return await asyncio.to_thread(links.resolve_short_link, match.url)
+    return match
+
+
+# --- Choosing a format ---------------------------------------------------------------
+
+
+def upload_limit_bytes() -> int:
+    return settings.MAX_UPLOAD_MB * 1024 * 1024
+
+
+def initial_format(user: BotUser, link: links.MediaLink) -> str | None:
+    """The format to fetch, or None when the user should choose (YouTube)."""
+    if link.platform != Platform.YOUTUBE:
+        return keyboards.BEST
+    return user.default_quality or None
+
+
+def _probe_cached(link: links.MediaLink) -> dict:
+    from botapp.media.downloader import probe
+
+    key = f"probe:{link.media_key}"
+    try:
+        raw = get_redis().get(key)
+        if raw:
+            return json.loads(raw)
+    except RedisError:
+        log.warning("probe cache: Redis unavailable")
+    info = probe(link.canonical_url)
+    data = {
+        "title": info.title,
+        "duration": info.duration,
+        "offers": [(f.quality, f.size) for f in info.formats],
+    }
+    try:
+        get_redis().set(key, json.dumps(data), ex=PROBE_TTL)
+    except RedisError:
+        pass
+    return data
+
+
+def offers_that_fit(offers: list[tuple[str, int | None]]) -> list[tuple[str, int | None]]:
+    """Qualities whose known size fits the upload limit, in the order users expect."""
+    limit = upload_limit_bytes()
+    order = {q: i for i, q in enumerate((*keyboards.VIDEO_QUALITIES, keyboards.AUDIO, keyboards.AUDIO_MP3))}
+    fitting = [(q, s) for q, s in offers if q in order and (s is None or s <= limit)]
+    return sorted(fitting, key=lambda offer: order[offer[0]])
+
+
+# --- Delivering --------------------------------------------------------------------------
+
+
+async def deliver_link(bot, user: BotUser, link: links.MediaLink, origin: Origin) -> None:
+    """Answer one recognised link: from the cache, with a quality keyboard, or queued."""
+    fmt = initial_format(user, link)
+    if fmt is None:
+        await offer_qualities(bot, user, link, origin)
+        return
+    await deliver_format(bot, user, link, fmt, origin)
+
+
+async def deliver_format(
+    bot, user: BotUser, link: links.MediaLink, fmt: str, origin: Origin, message_id: int | None = None
+) -> None:
+    if await send_from_cache(bot, user, link.media_key, fmt, link.canonical_url, origin):
+        if message_id:
+            await _delete_quietly(bot, origin.chat_id, message_id)
+        return
+    await queue_download(bot, user, link, fmt, origin, message_id=message_id)
+
+
+async def send_from_cache(
+    bot, user: BotUser, media_key: str, fmt: str, url: str, origin: Origin
+) -> bool:
+    item = await acached_file_get(media_key=media_key, fmt=fmt)
+    if item is None:
+        return False
+    platform = media_key.split(":", 1)[0]
+    markup = after_delivery_keyboard(user.ui_language, media_key, fmt, origin)
+    sent = await send_cached(
+        bot,
+        item,
+        chat_id=origin.chat_id,
+        language=user.ui_language,
+        url=url,
+        reply_to=origin.reply_to,
+        reply_markup=markup,
+        as_file=user.send_as == "file",
+    )
+    if sent is None:
+        await sync_to_async(cached_file_drop)(media_key=media_key, fmt=fmt, file_id=item.file_id)
+        return False
+    publish_completed(
+        user_id=user.user_id, media_key=media_key, platform=platform, source=origin.source,
+        fmt=fmt, from_cache=True, title=item.title, url=url, duration=item.duration,
+    )  # fmt: skip
+    return True
+
+
+def after_delivery_keyboard(language: str, media_key: str, fmt: str, origin: Origin):
+    """Instagram and TikTok videos arrive in the best format, with "audio only" after."""
+    if fmt != keyboards.BEST or origin.source == "group":
+        return None
+    return keyboards.after_video_keyboard(language, media_key)
+
+
+def link_for_key(media_key: str) -> links.MediaLink | None:
+    """The link behind a media key (for buttons that carry only the key)."""
+    platform, _sep, video_id = media_key.partition(":")
+    urls = {
+        Platform.YOUTUBE: f"https://www.youtube.com/watch?v={video_id}",
+        Platform.INSTAGRAM: f"https://www.instagram.com/reel/{video_id}/",
+        Platform.TIKTOK: f"https://www.tiktok.com/@_/video/{video_id}",
+    }
+    match = links.parse_link(urls[platform]) if platform in urls else None
+    return match if isinstance(match, links.MediaLink) and match.media_key == media_key else None
+
+
+def publish_completed(**fields) -> None:
+    from analytics.events import DownloadCompleted
+    from analytics.publisher import publish
+
+    publish(
+        DownloadCompleted(
+            user_id=fields["user_id"],
+            video_id=fields["media_key"],
+            platform=fields["platform"],
+            source=fields["source"],
+            format=fields["fmt"],
+            from_cache=fields["from_cache"],
+            title=fields.get("title") or "",
+            url=fields.get("url") or "",
+            duration=fields.get("duration"),
+        )
+    )
+
+
+def _queue_position() -> int:
+    try:
+        return django_rq.get_queue(DOWNLOADS).count + 1
+    except RedisError:
+        return 1
+
+
+def _has_unfinished(user_id: int) -> bool:
+    return DownloadRequest.objects.filter(
+        user_id=user_id, status__in=[RequestStatus.QUEUED, RequestStatus.RUNNING]
+    ).exists()
+
+
+async def queue_download(
+    bot, user: BotUser, link: links.MediaLink, fmt: str, origin: Origin, message_id: int | None = None
+) -> None:
+    language = user.ui_language
+    if await sync_to_async(_has_unfinished)(user.user_id):
+        text = texts.render(language, texts.QUEUED_BEHIND_OWN)
+    else:
+        text = texts.render(language, texts.QUEUED, position=await sync_to_async(_queue_position)())
+    if message_id:
+        await bot.edit_message_text(text, chat_id=origin.chat_id, message_id=message_id)
+    else:
+        sent = await bot.send_message(
+            origin.chat_id, text, reply_to_message_id=origin.reply_to, allow_sending_without_reply=True
+        )
+        message_id = sent.message_id
+    await sync_to_async(download_request_create)(
+        user_id=user.user_id,
+        link_platform=link.platform,
+        media_key=link.media_key,
+        url=link.canonical_url,
+        fmt=fmt,
+        source=origin.source,
+        chat_id=origin.chat_id,
+        reply_to_message_id=origin.reply_to,
+        progress_message_id=message_id,
+    )
+
+
+async def offer_qualities(bot, user: BotUser, link: links.MediaLink, origin: Origin) -> None:
+    from botapp.media.errors import DownloadError
+
+    language = user.ui_language
+    looking = await bot.send_message(
+        origin.chat_id, texts.render(language, texts.LOOKING_UP),
+        reply_to_message_id=origin.reply_to, allow_sending_without_reply=True,
+    )  # fmt: skip
+    try:
+        probed = await asyncio.to_thread(_probe_cached, link)
+    except DownloadError as error:
+        await bot.edit_message_text(
+            error_text(language, error.category), chat_id=origin.chat_id,
+            message_id=looking.message_id, parse_mode=ParseMode.HTML,
+        )  # fmt: skip
+        publish_failed(user.user_id, link, error.category)
+        return
+    offers = offers_that_fit(probed["offers"])
+    if not offers:
+        text = texts.render(language, texts.ERROR_TOO_LARGE_NO_CHOICE, limit=settings.MAX_UPLOAD_MB)
+        await bot.edit_message_text(text, chat_id=origin.chat_id, message_id=looking.message_id)
+        return
+    request = await sync_to_async(download_request_create)(
+        user_id=user.user_id, link_platform=link.platform, media_key=link.media_key,
+        url=link.canonical_url, fmt="", source=origin.source, chat_id=origin.chat_id,
+        reply_to_message_id=origin.reply_to, progress_message_id=looking.message_id,
+        status=RequestStatus.CHOOSING,
+    )  # fmt: skip
+    await bot.edit_message_text(
+        texts.render(language, texts.CHOOSE_QUALITY, title=texts.safe(probed["title"] or link.media_key)),
+        chat_id=origin.chat_id,
+        message_id=looking.message_id,
+        parse_mode=ParseMode.HTML,
+        reply_markup=keyboards.quality_keyboard(language, request.pk, offers),
+    )
+
+
+async def quality_chosen(bot, user: BotUser, request_id: int, quality: str) -> str | None:
+    """A quality button was pressed. Returns an error text for the button's toast, or None."""
+    from botapp.services import user_set_default_quality
+
+    request = await DownloadRequest.objects.filter(pk=request_id).afirst()
+    if request is None or request.status != RequestStatus.CHOOSING:
+        return texts.render(user.ui_language, texts.ERROR_BUTTON_EXPIRED)
+    if request.user_id != user.user_id:
+        return texts.render(user.ui_language, texts.ERROR_NOT_YOUR_BUTTON)
+    moved = await sync_to_async(download_request_move)(
+        request_id=request_id, old=RequestStatus.CHOOSING, new=RequestStatus.DONE, format=quality
+    )
+    if not moved:
+        return texts.render(user.ui_language, texts.ERROR_BUTTON_EXPIRED)
+    if quality in keyboards.VIDEO_QUALITIES:
+        await sync_to_async(user_set_default_quality)(user_id=user.user_id, quality=quality)
+        user.default_quality = quality
+    link = links.MediaLink(
+        platform=request.platform, media_key=request.media_key, canonical_url=request.url,
+        original_url=request.url, video_id=request.media_key.split(":", 1)[1],
+    )  # fmt: skip
+    origin = Origin(
+        chat_id=request.chat_id, source=request.source, reply_to=request.reply_to_message_id,
+        language=user.ui_language,
+    )  # fmt: skip
+    await deliver_format(bot, user, link, quality, origin, message_id=request.progress_message_id)
+    return None
+
+
+# --- Failures ------------------------------------------------------------------------
+
+
+def error_text(language: str, category: str) -> str:
+    from botapp.media.errors import ErrorCategory
+
+    messages = {
+        ErrorCategory.UNSUPPORTED: texts.ERROR_UNSUPPORTED,
+        ErrorCategory.PRIVATE: texts.ERROR_PRIVATE,
+        ErrorCategory.REMOVED: texts.ERROR_REMOVED,
+        ErrorCategory.SIGN_IN_REQUIRED: texts.ERROR_SIGN_IN,
+        ErrorCategory.REGION_BLOCKED: texts.ERROR_REGION,
+        ErrorCategory.LIVE_STREAM: texts.ERROR_LIVE,
+        ErrorCategory.TOO_LARGE: texts.ERROR_TOO_LARGE,
+        ErrorCategory.RATE_LIMITED: texts.ERROR_RATE_LIMITED,
+        ErrorCategory.TIMEOUT: texts.ERROR_TIMEOUT,
+    }
+    text = messages.get(category, texts.ERROR_INTERNAL)
+    return texts.render(
+        language, text, limit=settings.MAX_UPLOAD_MB,
+        sites=texts.render(language, texts.SUPPORTED_SITES),
+    )  # fmt: skip
+
+
+def publish_failed(user_id: int, link: links.MediaLink, category: str) -> None:
+    from analytics.events import DownloadFailed
+    from analytics.publisher import publish
+
+    publish(DownloadFailed(user_id=user_id, url=link.canonical_url, platform=link.platform, reason=str(category)))
+
+
+async def _delete_quietly(bot, chat_id: int, message_id: int) -> None:
+    from telegram.error import TelegramError
+
+    try:
+        await bot.delete_message(chat_id, message_id)
+    except TelegramError:
+        log.info("could not delete message %s in %s", message_id, chat_id)
+
+
+def origin_dict(origin: Origin) -> dict:
+    return asdict(origin)

@@ -1,0 +1,67 @@
+"""Messages with links (private chats), and the buttons that pick a format."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import ContextTypes
+
+from botapp import flow, keyboards, links
+from botapp.handlers.common import current_user, reply
+from botapp.texts import NO_LINK
+
+
+async def on_private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    user = await current_user(update)
+    if user is None:
+        return
+    message = update.effective_message
+    matches = links.extract_links(message.text or message.caption or "", message.entities)
+    if not matches:
+        await reply(update, user, NO_LINK)
+        return
+    origin = flow.Origin(
+        chat_id=message.chat_id, source="message", reply_to=None, language=user.ui_language
+    )
+    await handle_matches(context.bot, user, matches, origin)
+
+
+async def handle_matches(bot, user, matches: list[links.LinkMatch], origin: flow.Origin) -> None:
+    """Each link of a message in turn; a refusal is answered and the rest go on."""
+    for match in matches[: flow.MAX_LINKS_PER_MESSAGE]:
+        match = await flow.recognise(match)
+        if isinstance(match, links.RefusedLink):
+            await bot.send_message(
+                origin.chat_id, flow.refusal_text(user, match), parse_mode=ParseMode.HTML,
+                reply_to_message_id=origin.reply_to, allow_sending_without_reply=True,
+                disable_web_page_preview=True,
+            )  # fmt: skip
+            continue
+        await flow.deliver_link(bot, user, match, origin)
+
+
+async def on_quality_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.callback_query
+    user = await current_user(update)
+    request_id, quality = keyboards.QUALITY_PATTERN.match(query.data).groups()
+    problem = await flow.quality_chosen(context.bot, user, int(request_id), quality)
+    await query.answer(problem or None, show_alert=bool(problem))
+
+
+async def on_format_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """"Audio only" after a video, or a lower quality after "too large"."""
+    query = update.callback_query
+    user = await current_user(update)
+    fmt, media_key = keyboards.FORMAT_PATTERN.match(query.data).groups()
+    link = flow.link_for_key(media_key)
+    await query.answer()
+    if link is None:
+        return
+    message = query.message
+    origin = flow.Origin(
+        chat_id=message.chat.id if message else user.user_id,
+        source="group" if message and message.chat.type != "private" else "message",
+        reply_to=message.message_id if message and message.chat.type != "private" else None,
+        language=user.ui_language,
+    )
+    await flow.deliver_format(context.bot, user, link, fmt, origin)

@@ -1,0 +1,343 @@
+"""Download jobs (the ``downloads`` queue): fetch with yt-dlp, upload, remember the
+file_id, and deliver to everyone who asked for the same media meanwhile.
+
+A job takes a request id. Its status moves by compare-and-set, so a retried or
+duplicated job never delivers twice. One fetch per (media key, format) at a time: the
+first job holds a Redis lock and downloads; the others park their request as
+``waiting_shared`` and the fetcher delivers to them from the new file_id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from redis.exceptions import RedisError
+from telegram import InputFile
+from telegram.constants import ChatAction, ParseMode
+from telegram.error import BadRequest, Forbidden, TelegramError
+
+from botapp import flow, keyboards, texts
+from botapp.cache import CachedFile, acached_file_get, cached_file_store
+from botapp.delivery import caption, file_from_message
+from botapp.handlers.errors import is_blocked_by_user
+from botapp.models import DownloadRequest, RequestStatus
+from botapp.services import download_request_move, user_mark_blocked
+from botapp.telegram_bot import make_bot
+from config.redis import get_redis
+
+log = logging.getLogger(__name__)
+
+PROGRESS_EVERY_SECONDS = 3.0
+
+
+def download_request_run(request_id: int) -> None:
+    asyncio.run(_run(request_id))
+
+
+async def _run(request_id: int) -> None:
+    if not await sync_to_async(download_request_move)(
+        request_id=request_id, old=RequestStatus.QUEUED, new=RequestStatus.RUNNING
+    ):
+        return  # delivered or taken by another worker already
+    request = await DownloadRequest.objects.select_related("user").aget(pk=request_id)
+    async with make_bot() as bot:
+        await Job(bot, request).run()
+
+
+class Job:
+    def __init__(self, bot, request: DownloadRequest) -> None:
+        self.bot = bot
+        self.request = request
+        self.user = request.user
+        self.language = request.user.ui_language
+        self.lock_key = f"fetch:{request.media_key}:{request.format}"
+
+    async def run(self) -> None:
+        try:
+            if await self.deliver_from_cache(self.request):
+                return
+            if not self.take_fetch_lock():
+                await self.wait_for_shared_fetch()
+                return
+            try:
+                await self.fetch_and_deliver()
+            finally:
+                self.release_fetch_lock()
+            await self.serve_waiting()
+        except Exception:
+            log.exception("download request %s failed unexpectedly", self.request.pk)
+            await self.fail(self.request, "internal")
+
+    # --- one fetch per media ------------------------------------------------------
+
+    def take_fetch_lock(self) -> bool:
+        ttl = settings.DOWNLOAD_TIMEOUT_SECONDS + 120  # a killed worker's lock expires
+        try:
+            return bool(get_redis().set(self.lock_key, self.request.pk, nx=True, ex=ttl))
+        except RedisError:
+            log.warning("fetch lock: Redis unavailable, downloading without sharing")
+            return True
+
+    def release_fetch_lock(self) -> None:
+        try:
+            if get_redis().get(self.lock_key) == str(self.request.pk).encode():
+                get_redis().delete(self.lock_key)
+        except RedisError:
+            pass
+
+    def fetch_running(self) -> bool:
+        try:
+            return bool(get_redis().exists(self.lock_key))
+        except RedisError:
+            return False
+
+    async def wait_for_shared_fetch(self) -> None:
+        """Park this request; the fetcher delivers it. If the fetcher finished in the
+        meantime, take the request back and deliver it here."""
+        await self.edit_progress(self.request, texts.WAITING_SHARED)
+        await sync_to_async(download_request_move)(
+            request_id=self.request.pk, old=RequestStatus.RUNNING, new=RequestStatus.WAITING_SHARED
+        )
+        if not self.fetch_running():
+            await self.serve_waiting()
+
+    async def serve_waiting(self) -> None:
+        waiting = await sync_to_async(list)(
+            DownloadRequest.objects.select_related("user").filter(
+                media_key=self.request.media_key,
+                format=self.request.format,
+                status=RequestStatus.WAITING_SHARED,
+            )
+        )
+        for request in waiting:
+            moved = await sync_to_async(download_request_move)(
+                request_id=request.pk, old=RequestStatus.WAITING_SHARED, new=RequestStatus.RUNNING
+            )
+            if not moved:
+                continue
+            if not await self.deliver_from_cache(request):
+                # The fetch failed; the request goes back to the queue for a new try.
+                await sync_to_async(download_request_move)(
+                    request_id=request.pk, old=RequestStatus.RUNNING, new=RequestStatus.QUEUED
+                )
+                from botapp.services import download_request_enqueue
+
+                await sync_to_async(download_request_enqueue)(request_id=request.pk)
+
+    # --- delivering ---------------------------------------------------------------
+
+    async def deliver_from_cache(self, request: DownloadRequest) -> bool:
+        item = await acached_file_get(media_key=request.media_key, fmt=request.format)
+        if item is None:
+            return False
+        origin = flow.Origin(
+            chat_id=request.chat_id, source=request.source,
+            reply_to=request.reply_to_message_id, language=request.user.ui_language,
+        )  # fmt: skip
+        delivered = await flow.send_from_cache(
+            self.bot, request.user, request.media_key, request.format, request.url, origin
+        )
+        if not delivered:
+            return False
+        await self.finish(request, progress_done=True)
+        return True
+
+    async def fetch_and_deliver(self) -> None:
+        from botapp.media.downloader import download
+        from botapp.media.errors import DownloadError
+
+        request = self.request
+        reporter = ProgressReporter(self, request)
+        loop = asyncio.get_running_loop()
+
+        def progress(done: int, total: int | None, speed: float | None, phase: str) -> None:
+            loop.call_soon_threadsafe(reporter.update, done, total, speed, phase)
+
+        try:
+            async with _downloaded(download, request, progress) as media:
+                await reporter.flush_phase("uploading")
+                message = await self.upload(request, media)
+        except DownloadError as error:
+            await self.fail(request, error.category)
+            return
+        item = file_from_message(
+            message, media_key=request.media_key, fmt=request.format, title=media.title
+        )
+        await sync_to_async(cached_file_store)(item)
+        flow.publish_completed(
+            user_id=request.user_id, media_key=request.media_key, platform=request.platform,
+            source=request.source, fmt=request.format, from_cache=False, title=media.title,
+            url=request.url, duration=item.duration,
+        )  # fmt: skip
+        await self.finish(request, progress_done=True)
+
+    async def upload(self, request: DownloadRequest, media) -> object:
+        await self._chat_action(request, media)
+        thumbnail = InputFile(media.thumbnail, filename="thumb.jpg") if media.thumbnail else None
+        document = media.open()
+        common = {
+            "chat_id": request.chat_id,
+            "caption": caption(self.language, media.title, request.url),
+            "parse_mode": ParseMode.HTML,
+            "reply_to_message_id": request.reply_to_message_id,
+            "allow_sending_without_reply": True,
+            "reply_markup": flow.after_delivery_keyboard(
+                self.language, request.media_key, request.format,
+                flow.Origin(chat_id=request.chat_id, source=request.source),
+            ),  # fmt: skip
+            "read_timeout": 600,
+            "write_timeout": 600,
+        }
+        if media.kind == "audio":
+            return await self.bot.send_audio(
+                audio=InputFile(document, filename=media.filename), duration=media.duration,
+                title=media.title[:64] or None, thumbnail=thumbnail, **common,
+            )  # fmt: skip
+        if self.user.send_as == "file":
+            return await self.bot.send_document(
+                document=InputFile(document, filename=media.filename), thumbnail=thumbnail, **common
+            )
+        return await self.bot.send_video(
+            video=InputFile(document, filename=media.filename), duration=media.duration,
+            width=media.width, height=media.height, supports_streaming=True,
+            thumbnail=thumbnail, **common,
+        )  # fmt: skip
+
+    async def _chat_action(self, request: DownloadRequest, media) -> None:
+        action = ChatAction.UPLOAD_VOICE if media.kind == "audio" else ChatAction.UPLOAD_VIDEO
+        try:
+            await self.bot.send_chat_action(request.chat_id, action)
+        except TelegramError:
+            pass
+
+    async def finish(self, request: DownloadRequest, *, progress_done: bool) -> None:
+        await sync_to_async(download_request_move)(
+            request_id=request.pk, old=RequestStatus.RUNNING, new=RequestStatus.DONE
+        )
+        if progress_done and request.progress_message_id:
+            await flow._delete_quietly(self.bot, request.chat_id, request.progress_message_id)
+
+    async def fail(self, request: DownloadRequest, category: str) -> None:
+        moved = await sync_to_async(download_request_move)(
+            request_id=request.pk, old=RequestStatus.RUNNING, new=RequestStatus.FAILED,
+            error=str(category)[:32],
+        )  # fmt: skip
+        if not moved:
+            return
+        link = flow.link_for_key(request.media_key)
+        if link:
+            flow.publish_failed(request.user_id, link, category)
+        markup = None
+        if category == "too_large":
+            markup = keyboards.too_large_keyboard(
+                self.language, request.media_key, lower_quality(request.format)
+            )
+        await self.edit_progress(request, None, text=flow.error_text(self.language, category), markup=markup)
+        await self.fail_waiting(category)
+
+    async def fail_waiting(self, category: str) -> None:
+        waiting = await sync_to_async(list)(
+            DownloadRequest.objects.select_related("user").filter(
+                media_key=self.request.media_key, format=self.request.format,
+                status=RequestStatus.WAITING_SHARED,
+            )
+        )  # fmt: skip
+        for request in waiting:
+            moved = await sync_to_async(download_request_move)(
+                request_id=request.pk, old=RequestStatus.WAITING_SHARED, new=RequestStatus.RUNNING
+            )
+            if moved:
+                await Job(self.bot, request).fail(request, category)
+
+    async def edit_progress(
+        self, request: DownloadRequest, template, *, markup=None, text: str = "", **values
+    ) -> None:
+        rendered = text or texts.render(self.language, template, **values)
+        try:
+            if request.progress_message_id:
+                await self.bot.edit_message_text(
+                    rendered, chat_id=request.chat_id, message_id=request.progress_message_id,
+                    parse_mode=ParseMode.HTML, reply_markup=markup,
+                )  # fmt: skip
+            else:
+                sent = await self.bot.send_message(
+                    request.chat_id, rendered, parse_mode=ParseMode.HTML, reply_markup=markup,
+                    reply_to_message_id=request.reply_to_message_id,
+                    allow_sending_without_reply=True,
+                )  # fmt: skip
+                request.progress_message_id = sent.message_id
+        except Forbidden as error:
+            if is_blocked_by_user(error):
+                await sync_to_async(user_mark_blocked)(user_id=request.user_id)
+        except BadRequest as error:
+            if "not modified" not in str(error):
+                log.info("progress message for request %s: %s", request.pk, error)
+
+
+def lower_quality(fmt: str) -> str | None:
+    qualities = keyboards.VIDEO_QUALITIES
+    if fmt in qualities and qualities.index(fmt) > 0:
+        return qualities[qualities.index(fmt) - 1]
+    return None
+
+
+class _downloaded:
+    """Runs the blocking download in a thread; the temporary files live until exit."""
+
+    def __init__(self, download, request: DownloadRequest, progress) -> None:
+        self._cm = download(
+            request.url,
+            quality=request.format,
+            max_bytes=flow.upload_limit_bytes(),
+            progress=progress,
+            timeout=settings.DOWNLOAD_TIMEOUT_SECONDS,
+        )
+
+    async def __aenter__(self):
+        return await asyncio.to_thread(self._cm.__enter__)
+
+    async def __aexit__(self, *exc_info):
+        return await asyncio.to_thread(self._cm.__exit__, *exc_info)
+
+
+class ProgressReporter:
+    """One progress message, edited at most every few seconds."""
+
+    def __init__(self, job: Job, request: DownloadRequest) -> None:
+        self.job = job
+        self.request = request
+        self.last_edit = 0.0
+        self.phase = ""
+        self.pending: asyncio.Task | None = None
+
+    def update(self, done: int, total: int | None, speed: float | None, phase: str) -> None:
+        now = time.monotonic()
+        if phase == self.phase and now - self.last_edit < PROGRESS_EVERY_SECONDS:
+            return
+        if self.pending and not self.pending.done():
+            return
+        self.phase, self.last_edit = phase, now
+        self.pending = asyncio.ensure_future(self._edit(done, total, speed, phase))
+
+    async def flush_phase(self, phase: str) -> None:
+        if self.pending and not self.pending.done():
+            await self.pending
+        self.phase, self.last_edit = phase, time.monotonic()
+        await self.job.edit_progress(self.request, texts.UPLOADING)
+
+    async def _edit(self, done: int, total: int | None, speed: float | None, phase: str) -> None:
+        speed_text = f"{keyboards.human_size(int(speed or 0)) or '0 B'}/s"
+        if phase == "processing":
+            await self.job.edit_progress(self.request, texts.PROCESSING)
+        elif total:
+            percent = min(100, int(done * 100 / total))
+            await self.job.edit_progress(self.request, texts.DOWNLOADING, percent=percent, speed=speed_text)
+        else:
+            done_text = keyboards.human_size(done) or "0 B"
+            await self.job.edit_progress(
+                self.request, texts.DOWNLOADING_NO_TOTAL, done=done_text, speed=speed_text
+            )

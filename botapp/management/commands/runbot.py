@@ -1,0 +1,41 @@
+"""``python manage.py runbot``: the bot, long-polling Telegram until SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand, CommandError
+
+from botapp.runner import serve, start_embedded_workers
+from config import queues
+
+
+class Command(BaseCommand):
+    help = "Runs the Telegram bot (long polling). Stops cleanly on SIGTERM or Ctrl-C."
+
+    def handle(self, *args, **options) -> None:
+        try:
+            run_bot()
+        except ImproperlyConfigured as exc:
+            raise CommandError(str(exc)) from exc
+
+
+def run_bot() -> None:
+    from botapp.application import build_application
+
+    application = build_application()  # fails early, before threads start, without a token
+    workers = start_embedded_workers()
+    try:
+        asyncio.run(_serve_until_signal(application))
+    finally:
+        queues.stop_thread_workers(workers)
+
+
+async def _serve_until_signal(application) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await serve(application, stop)

@@ -1,0 +1,137 @@
+"""Keeps every process that talks to Telegram under the Bot API's flood limits.
+
+The bot process and each download worker send messages to the same chats, so the
+limits are counted in Redis, shared by all of them: a sliding window per private chat,
+per group and overall (see ``shared/TELEGRAM_LIMITS.md``). A request over a limit waits
+for its turn instead of failing; a 429 that slips through anyway (another bot on the
+same token, a stricter server) is waited out and retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from redis.exceptions import RedisError
+from telegram.error import RetryAfter
+from telegram.ext import BaseRateLimiter
+
+from config.redis import get_redis
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Window:
+    limit: int
+    seconds: float
+
+
+# Slightly under Telegram's figures, so that a clock skew never tips us over.
+PRIVATE_CHAT = Window(limit=3, seconds=3.0)
+GROUP_CHAT = Window(limit=19, seconds=60.0)
+OVERALL = Window(limit=28, seconds=1.0)
+
+# Methods that put something into a chat. Reads, answers to callback/inline queries and
+# chat actions are not counted by Telegram's flood control the same way.
+COUNTED_METHODS = {
+    "sendMessage", "sendVideo", "sendAudio", "sendDocument", "sendPhoto", "sendAnimation",
+    "sendMediaGroup", "sendVoice", "copyMessage", "forwardMessage", "editMessageText",
+    "editMessageMedia", "editMessageCaption", "editMessageReplyMarkup",
+}  # fmt: skip
+
+# Returns 0 when a slot was taken, else the milliseconds to wait for one.
+_SLIDING_WINDOW = """
+local now = tonumber(ARGV[1])
+local window = tonumber(ARGV[2])
+local limit = tonumber(ARGV[3])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - window)
+if redis.call('ZCARD', KEYS[1]) < limit then
+  redis.call('ZADD', KEYS[1], now, ARGV[4])
+  redis.call('PEXPIRE', KEYS[1], window)
+  return 0
+end
+local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
+return math.max(1, math.ceil(tonumber(oldest[2]) + window - now))
+"""
+
+
+def window_for(chat_id: int) -> Window:
+    return GROUP_CHAT if chat_id < 0 else PRIVATE_CHAT
+
+
+class RedisRateLimiter(BaseRateLimiter[int]):
+    """A PTB rate limiter whose counters live in Redis and are shared across processes."""
+
+    def __init__(self, *, max_retries: int = 5, max_wait: float = 120.0) -> None:
+        self.max_retries = max_retries
+        self.max_wait = max_wait
+        self._script = None
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        chat_id = _chat_id(data)
+        if endpoint in COUNTED_METHODS:
+            await self._take_slot("tg:rl:all", OVERALL)
+            if chat_id is not None:
+                await self._take_slot(f"tg:rl:chat:{chat_id}", window_for(chat_id))
+        retries = rate_limit_args if rate_limit_args is not None else self.max_retries
+        for attempt in range(retries + 1):
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as exc:
+                if attempt == retries:
+                    raise
+                wait = exc.retry_after
+                seconds = wait.total_seconds() if hasattr(wait, "total_seconds") else float(wait)
+                log.warning("Telegram asked to wait %.1f s before %s", seconds, endpoint)
+                await asyncio.sleep(seconds + 0.1)
+        raise AssertionError("unreachable")
+
+    async def _take_slot(self, key: str, window: Window) -> None:
+        deadline = time.monotonic() + self.max_wait
+        member = uuid.uuid4().hex
+        while time.monotonic() < deadline:
+            try:
+                wait_ms = self._try(key, window, member)
+            except RedisError:
+                # Without Redis there is nothing shared to count against; Telegram's
+                # own 429 and the retry above still protect us.
+                log.warning("rate limiter: Redis unavailable, sending unthrottled")
+                return
+            if wait_ms == 0:
+                return
+            await asyncio.sleep(wait_ms / 1000)
+        log.warning("rate limiter: waited %.0f s for %s, sending anyway", self.max_wait, key)
+
+    def _try(self, key: str, window: Window, member: str) -> int:
+        if self._script is None:
+            self._script = get_redis().register_script(_SLIDING_WINDOW)
+        now_ms = int(time.time() * 1000)
+        args = [now_ms, int(window.seconds * 1000), window.limit, member]
+        return int(self._script(keys=[key], args=args))
+
+
+def _chat_id(data: dict[str, Any]) -> int | None:
+    with contextlib.suppress(TypeError, ValueError):
+        return int(data["chat_id"])
+    return None

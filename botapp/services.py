@@ -1,0 +1,158 @@
+"""Writes of the bot's own rows: users, the media cache, group settings."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from botapp.models import BotUser, DownloadRequest, GroupChat, RequestStatus
+
+log = logging.getLogger(__name__)
+
+
+def user_get_or_create(
+    *, user_id: int, username: str = "", first_name: str = "", language_code: str = ""
+) -> BotUser:
+    """The user's row, created on first contact. Profile fields and last_seen_at are
+    kept current by the analytics worker from ``UserSeen`` events."""
+    try:
+        return BotUser.objects.get(pk=user_id)
+    except BotUser.DoesNotExist:
+        pass
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            return BotUser.objects.create(
+                user_id=user_id,
+                username=username[:64],
+                first_name=first_name[:128],
+                language_code=language_code[:16],
+                first_seen_at=now,
+                last_seen_at=now,
+            )
+    except IntegrityError:  # created meanwhile by a concurrent update or the worker
+        return BotUser.objects.get(pk=user_id)
+
+
+def user_mark_blocked(*, user_id: int) -> bool:
+    """Record that the user blocked the bot; nothing is sent to them until they write."""
+    changed = BotUser.objects.filter(pk=user_id, is_blocked=False).update(is_blocked=True)
+    if changed:
+        log.info("user %s blocked the bot", user_id)
+    return bool(changed)
+
+
+def user_mark_unblocked(*, user_id: int) -> bool:
+    return bool(BotUser.objects.filter(pk=user_id, is_blocked=True).update(is_blocked=False))
+
+
+def user_set_language(*, user_id: int, language: str) -> None:
+    BotUser.objects.filter(pk=user_id).update(language=language)
+
+
+def user_set_default_quality(*, user_id: int, quality: str) -> None:
+    BotUser.objects.filter(pk=user_id).update(default_quality=quality)
+
+
+def user_set_send_as(*, user_id: int, send_as: str) -> None:
+    BotUser.objects.filter(pk=user_id).update(send_as=send_as)
+
+
+def group_joined(*, chat_id: int, title: str) -> GroupChat:
+    group, _created = GroupChat.objects.update_or_create(
+        chat_id=chat_id, defaults={"title": title[:255], "is_member": True}
+    )
+    return group
+
+
+def group_left(*, chat_id: int) -> None:
+    GroupChat.objects.filter(chat_id=chat_id).update(is_member=False)
+
+
+def group_set_auto_download(*, chat_id: int, enabled: bool, title: str = "") -> None:
+    GroupChat.objects.update_or_create(
+        chat_id=chat_id, defaults={"auto_download": enabled, "title": title[:255]}
+    )
+
+
+# --- Download requests -----------------------------------------------------------
+
+
+def download_request_create(
+    *,
+    user_id: int,
+    link_platform: str,
+    media_key: str,
+    url: str,
+    fmt: str,
+    source: str,
+    chat_id: int | None,
+    reply_to_message_id: int | None = None,
+    progress_message_id: int | None = None,
+    inline_message_id: str = "",
+    status: str = RequestStatus.QUEUED,
+) -> DownloadRequest:
+    """A request row; a queued one also gets its job (enqueued when the row commits)."""
+    with transaction.atomic():
+        request = DownloadRequest.objects.create(
+            user_id=user_id,
+            platform=link_platform,
+            media_key=media_key,
+            url=url,
+            format=fmt,
+            source=source,
+            chat_id=chat_id,
+            reply_to_message_id=reply_to_message_id,
+            progress_message_id=progress_message_id,
+            inline_message_id=inline_message_id,
+            status=status,
+        )
+        if status == RequestStatus.QUEUED:
+            transaction.on_commit(lambda: download_request_enqueue(request_id=request.pk))
+    return request
+
+
+def download_request_enqueue(*, request_id: int) -> str:
+    """Puts the request's job on the downloads queue, behind the same user's unfinished
+    request if there is one: one active download per user."""
+    import django_rq
+    from rq.job import Dependency
+
+    from config.queues import DOWNLOADS
+
+    request = DownloadRequest.objects.get(pk=request_id)
+    previous = (
+        DownloadRequest.objects.filter(
+            user_id=request.user_id,
+            status__in=[RequestStatus.QUEUED, RequestStatus.RUNNING],
+            pk__lt=request.pk,
+        )
+        .exclude(job_id="")
+        .order_by("-pk")
+        .values_list("job_id", flat=True)
+        .first()
+    )
+    queue = django_rq.get_queue(DOWNLOADS)
+    depends_on = Dependency(jobs=[previous], allow_failure=True) if previous else None
+    job = queue.enqueue(
+        "botapp.jobs.download_request_run",
+        request_id,
+        job_id=f"download-{request_id}",
+        depends_on=depends_on,
+        job_timeout=settings.DOWNLOAD_TIMEOUT_SECONDS + 300,
+        failure_ttl=7 * 24 * 3600,
+    )
+    DownloadRequest.objects.filter(pk=request_id).update(job_id=job.id)
+    return job.id
+
+
+def download_request_move(*, request_id: int, old: str, new: str, **fields) -> bool:
+    """Compare-and-set on the status; True when this caller made the move."""
+    if new in (RequestStatus.DONE, RequestStatus.FAILED):
+        fields.setdefault("finished_at", timezone.now())
+    return bool(
+        DownloadRequest.objects.filter(pk=request_id, status=old).update(status=new, **fields)
+    )
