@@ -101,10 +101,8 @@ def _as_uuid(value: Any) -> uuid.UUID:
 
 
 def _as_datetime(value: Any) -> dt.datetime:
-    if isinstance(value, dt.datetime):
-        parsed = value
-    else:
-        parsed = dt.datetime.fromisoformat(_as_str(value))
+    is_datetime = isinstance(value, dt.datetime)
+    parsed = value if is_datetime else dt.datetime.fromisoformat(_as_str(value))
     if parsed.tzinfo is None:
         raise EventError("timestamp without a time zone")
     return parsed.astimezone(dt.UTC)

@@ -42,7 +42,9 @@ def is_partitioned(conn: BaseDatabaseWrapper = connection) -> bool:
     if conn.vendor != "postgresql":
         return False
     with conn.cursor() as cursor:
-        cursor.execute("SELECT 1 FROM pg_partitioned_table WHERE partrelid = %s::regclass", [PARENT])
+        cursor.execute(
+            "SELECT 1 FROM pg_partitioned_table WHERE partrelid = %s::regclass", [PARENT]
+        )
         return cursor.fetchone() is not None
 
 
@@ -64,7 +66,7 @@ def _partition_create(cursor, start: dt.datetime) -> None:
     cursor.execute(f"LOCK TABLE {DEFAULT_PARTITION} IN SHARE ROW EXCLUSIVE MODE")
     cursor.execute(f"CREATE TABLE {name} (LIKE {PARENT} INCLUDING DEFAULTS)")
     cursor.execute(
-        f"WITH moved AS (DELETE FROM {DEFAULT_PARTITION} "
+        f"WITH moved AS (DELETE FROM {DEFAULT_PARTITION} "  # noqa: S608 (constant names)
         "WHERE created_at >= %s AND created_at < %s RETURNING *) "
         f"INSERT INTO {name} SELECT * FROM moved",
         [start, end],

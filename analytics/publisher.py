@@ -24,7 +24,9 @@ from pathlib import Path
 
 from django.conf import settings
 from redis import ConnectionPool, Redis
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+from redis.retry import Retry
 
 from config.redis import get_redis
 
@@ -42,7 +44,7 @@ SPOOL_FILE = "events.jsonl"
 _lock = threading.Lock()
 _breaker_open_until = 0.0
 _next_replay_check = 0.0
-_clients: dict[int, Redis] = {}
+_clients: dict[tuple, Redis] = {}
 
 
 def spool_dir() -> Path:
@@ -52,19 +54,26 @@ def spool_dir() -> Path:
 
 def _publish_client() -> Redis:
     """A client on the same server as ``get_redis()`` with short timeouts."""
-    base = get_redis()
-    key = id(base.connection_pool)
+    pool = get_redis().connection_pool
+    kwargs = dict(pool.connection_kwargs)
+    key = (pool.connection_class, *(kwargs.get(name) for name in ("host", "port", "db", "path")))
     client = _clients.get(key)
     if client is None:
-        pool = base.connection_pool
-        kwargs = dict(pool.connection_kwargs)
         kwargs.update(socket_timeout=_TIMEOUT_SECONDS, socket_connect_timeout=_TIMEOUT_SECONDS)
-        kwargs.pop("retry", None)
+        # redis-py retries a failed connection three times with backoff by default; on
+        # the handler path one attempt is all we can afford.
+        kwargs["retry"] = Retry(NoBackoff(), 0)
         client = Redis(
             connection_pool=ConnectionPool(connection_class=pool.connection_class, **kwargs)
         )
         _clients[key] = client
     return client
+
+
+def breaker_reset() -> None:
+    """Try Redis again on the next publish (tests; after fixing the configuration)."""
+    global _breaker_open_until
+    _breaker_open_until = 0.0
 
 
 def publish(event: Event) -> None:

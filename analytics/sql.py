@@ -16,6 +16,9 @@ from typing import Any
 import psycopg
 from django.db import connection, models
 
+# Table and column names below come from model metadata, never from event data, which
+# only ever travels as parameters; hence the S608 exemptions.
+
 
 def column_defaults(model: type[models.Model], given: Sequence[str]) -> list[models.Field]:
     """Concrete fields of ``model`` the caller does not supply and must fill with the
@@ -24,7 +27,7 @@ def column_defaults(model: type[models.Model], given: Sequence[str]) -> list[mod
     return [
         field
         for field in model._meta.concrete_fields
-        if field.column not in given and not field.has_db_default()
+        if field.column not in given and not field.has_db_default() and not field.db_returning
     ]
 
 
@@ -34,6 +37,24 @@ def field_default(field: models.Field) -> Any:
     if field.null:
         return None
     return "" if field.empty_strings_allowed else None
+
+
+def _rows_with_defaults(rows: Sequence[Sequence[Any]], extra: list[models.Field]) -> list:
+    """Append default values; a callable default (a random referral code) is called
+    per row, a constant one once."""
+    if not extra:
+        return rows
+    per_row = [index for index, field in enumerate(extra) if callable(field.default)]
+    constant = [field_default(field) for field in extra]
+    if not per_row:
+        return [[*row, *constant] for row in rows]
+    result = []
+    for row in rows:
+        values = list(constant)
+        for index in per_row:
+            values[index] = extra[index].default()
+        result.append([*row, *values])
+    return result
 
 
 def rows_write(
@@ -50,7 +71,7 @@ def rows_write(
         return []
     extra = column_defaults(model, columns)
     full_columns = [*columns, *(field.column for field in extra)]
-    full_rows = [[*row, *(field_default(field) for field in extra)] for row in rows]
+    full_rows = _rows_with_defaults(rows, extra)
     fields = {field.column: field for field in model._meta.concrete_fields}
     suffix = f" ON CONFLICT {conflict}"
     if returning:
@@ -63,7 +84,7 @@ def rows_write(
 def _write_unnest(model, fields, columns, rows, suffix) -> list[tuple]:
     casts = ", ".join(f"%s::{_db_type(fields[column])}[]" for column in columns)
     sql = (
-        f"INSERT INTO {model._meta.db_table} ({', '.join(columns)}) "
+        f"INSERT INTO {model._meta.db_table} ({', '.join(columns)}) "  # noqa: S608
         f"SELECT * FROM unnest({casts}){suffix}"
     )
     arrays = [list(values) for values in zip(*rows, strict=True)]
@@ -83,7 +104,10 @@ def _db_type(field: models.Field) -> str:
 
 def _write_values(model, fields, columns, rows, suffix) -> list[tuple]:
     prepared = [
-        [fields[column].get_db_prep_save(value, connection) for column, value in zip(columns, row)]
+        [
+            fields[column].get_db_prep_save(value, connection)
+            for column, value in zip(columns, row, strict=True)
+        ]
         for row in rows
     ]
     limit = connection.features.max_query_params or 999
@@ -94,7 +118,7 @@ def _write_values(model, fields, columns, rows, suffix) -> list[tuple]:
         for start in range(0, len(prepared), per_statement):
             chunk = prepared[start : start + per_statement]
             sql = (
-                f"INSERT INTO {model._meta.db_table} ({', '.join(columns)}) "
+                f"INSERT INTO {model._meta.db_table} ({', '.join(columns)}) "  # noqa: S608
                 f"VALUES {', '.join([placeholder] * len(chunk))}{suffix}"
             )
             cursor.execute(sql, [value for row in chunk for value in row])

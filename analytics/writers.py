@@ -195,9 +195,7 @@ def clicks_write(entries: Sequence[Entry], context: BatchContext) -> None:
         event: VideoViewClicked = entry.event  # type: ignore[assignment]
         context.user_seen(event.user_id, event.occurred_at)
         video_id = _clip(event.video_id, Video, "video_id") if event.video_id else None
-        rows.append(
-            (event.event_id, event.occurred_at, event.user_id, event.event_type, video_id)
-        )
+        rows.append((event.event_id, event.occurred_at, event.user_id, event.event_type, video_id))
     stored = sql.rows_write(
         model=ClickEvent,
         columns=["event_id", "created_at", "user_id", "event_type", "video_id"],

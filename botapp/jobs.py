@@ -35,6 +35,9 @@ PROGRESS_EVERY_SECONDS = 3.0
 
 
 def download_request_run(request_id: int) -> None:
+    from botapp.media.downloader import sweep_stale_downloads
+
+    sweep_stale_downloads()  # what a killed worker left behind
     asyncio.run(_run(request_id))
 
 
@@ -134,6 +137,8 @@ class Job:
         item = await acached_file_get(media_key=request.media_key, fmt=request.format)
         if item is None:
             return False
+        if request.inline_message_id:
+            return await self.deliver_inline(request, item)
         origin = flow.Origin(
             chat_id=request.chat_id, source=request.source,
             reply_to=request.reply_to_message_id, language=request.user.ui_language,
@@ -158,22 +163,60 @@ class Job:
             loop.call_soon_threadsafe(reporter.update, done, total, speed, phase)
 
         try:
-            async with _downloaded(download, request, progress) as media:
-                await reporter.flush_phase("uploading")
-                message = await self.upload(request, media)
+            media = await asyncio.to_thread(
+                download,
+                request.url,
+                quality=request.format,
+                max_bytes=flow.upload_limit_bytes(),
+                progress=progress,
+                timeout=settings.DOWNLOAD_TIMEOUT_SECONDS,
+            )
         except DownloadError as error:
             await self.fail(request, error.category)
             return
+        try:
+            await reporter.flush_phase("uploading")
+            message = await self.upload(request, media)
+        finally:
+            await asyncio.to_thread(media.close)  # the temporary files go, whatever happened
         item = file_from_message(
             message, media_key=request.media_key, fmt=request.format, title=media.title
         )
         await sync_to_async(cached_file_store)(item)
+        if request.inline_message_id:
+            # Uploaded to the storage chat for a file_id; now the inline message gets it.
+            await self.deliver_inline(request, item)
+            return
         flow.publish_completed(
             user_id=request.user_id, media_key=request.media_key, platform=request.platform,
             source=request.source, fmt=request.format, from_cache=False, title=media.title,
             url=request.url, duration=item.duration,
         )  # fmt: skip
         await self.finish(request, progress_done=True)
+
+    async def deliver_inline(self, request: DownloadRequest, item: CachedFile) -> bool:
+        """Turn an inline placeholder message into the video (Telegram accepts only a
+        file_id there, hence the upload to the storage chat first)."""
+        from telegram import InputMediaAudio, InputMediaVideo
+
+        media_class = InputMediaAudio if item.kind == "audio" else InputMediaVideo
+        text = caption(self.language, item.title, request.url)
+        try:
+            await self.bot.edit_message_media(
+                media=media_class(item.file_id, caption=text, parse_mode=ParseMode.HTML),
+                inline_message_id=request.inline_message_id,
+            )
+        except BadRequest as error:
+            log.warning("inline message %s not updated: %s", request.inline_message_id, error)
+            await self.fail(request, "internal")
+            return False
+        flow.publish_completed(
+            user_id=request.user_id, media_key=request.media_key, platform=request.platform,
+            source=request.source, fmt=request.format, from_cache=False, title=item.title,
+            url=request.url, duration=item.duration,
+        )  # fmt: skip
+        await self.finish(request, progress_done=False)
+        return True
 
     async def upload(self, request: DownloadRequest, media) -> object:
         await self._chat_action(request, media)
@@ -258,7 +301,12 @@ class Job:
     ) -> None:
         rendered = text or texts.render(self.language, template, **values)
         try:
-            if request.progress_message_id:
+            if request.inline_message_id:
+                await self.bot.edit_message_text(
+                    rendered, inline_message_id=request.inline_message_id,
+                    parse_mode=ParseMode.HTML,
+                )  # fmt: skip
+            elif request.progress_message_id:
                 await self.bot.edit_message_text(
                     rendered, chat_id=request.chat_id, message_id=request.progress_message_id,
                     parse_mode=ParseMode.HTML, reply_markup=markup,
@@ -283,25 +331,6 @@ def lower_quality(fmt: str) -> str | None:
     if fmt in qualities and qualities.index(fmt) > 0:
         return qualities[qualities.index(fmt) - 1]
     return None
-
-
-class _downloaded:
-    """Runs the blocking download in a thread; the temporary files live until exit."""
-
-    def __init__(self, download, request: DownloadRequest, progress) -> None:
-        self._cm = download(
-            request.url,
-            quality=request.format,
-            max_bytes=flow.upload_limit_bytes(),
-            progress=progress,
-            timeout=settings.DOWNLOAD_TIMEOUT_SECONDS,
-        )
-
-    async def __aenter__(self):
-        return await asyncio.to_thread(self._cm.__enter__)
-
-    async def __aexit__(self, *exc_info):
-        return await asyncio.to_thread(self._cm.__exit__, *exc_info)
 
 
 class ProgressReporter:

@@ -132,6 +132,6 @@ class RedisRateLimiter(BaseRateLimiter[int]):
 
 
 def _chat_id(data: dict[str, Any]) -> int | None:
-    with contextlib.suppress(TypeError, ValueError):
+    with contextlib.suppress(KeyError, TypeError, ValueError):
         return int(data["chat_id"])
     return None

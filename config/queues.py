@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections.abc import Iterable
 
 import django_rq
@@ -24,16 +25,32 @@ DEFAULT = "default"
 class ThreadWorker(SimpleWorker):
     """An rq worker that can run outside the main thread (no signal handlers)."""
 
+    thread: threading.Thread | None = None
+
     def _install_signal_handlers(self) -> None:
         pass
+
+    @property
+    def dequeue_timeout(self) -> int:
+        return 1
+
+    def dequeue_job_and_maintain_ttl(self, timeout, max_idle_time=None):
+        # rq waits for a job for ever; a thread worker looks up every second so that a
+        # stop request ends it promptly (a process worker gets a signal instead).
+        while not self._stop_requested:
+            result = super().dequeue_job_and_maintain_ttl(timeout, max_idle_time=1)
+            if result is not None:
+                return result
+        return None
 
 
 def start_thread_workers(queue_names: Iterable[str], count: int) -> list[ThreadWorker]:
     workers = []
     for number in range(count):
         queues = [django_rq.get_queue(name) for name in queue_names]
-        worker = ThreadWorker(queues, connection=queues[0].connection, name=f"thread-{number}")
-        thread = threading.Thread(
+        name = f"thread-{uuid.uuid4().hex[:8]}-{number}"
+        worker = ThreadWorker(queues, connection=queues[0].connection, name=name)
+        worker.thread = thread = threading.Thread(
             target=worker.work,
             kwargs={"logging_level": "WARNING", "with_scheduler": False},
             name=f"rq-{worker.name}",
@@ -45,6 +62,11 @@ def start_thread_workers(queue_names: Iterable[str], count: int) -> list[ThreadW
     return workers
 
 
-def stop_thread_workers(workers: Iterable[ThreadWorker]) -> None:
+def stop_thread_workers(workers: Iterable[ThreadWorker], timeout: float = 30) -> None:
+    """Each worker finishes the job it is running, then its thread ends."""
+    workers = list(workers)
     for worker in workers:
-        worker.request_stop(None, None)
+        worker._stop_requested = True
+    for worker in workers:
+        if worker.thread is not None:
+            worker.thread.join(timeout)

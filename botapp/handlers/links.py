@@ -16,7 +16,10 @@ async def on_private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if user is None:
         return
     message = update.effective_message
-    matches = links.extract_links(message.text or message.caption or "", message.entities)
+    if message.text:
+        matches = links.extract_links(message.text, message.entities)
+    else:
+        matches = links.extract_links(message.caption or "", message.caption_entities)
     if not matches:
         await reply(update, user, NO_LINK)
         return

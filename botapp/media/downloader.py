@@ -42,7 +42,12 @@ from django.conf import settings
 from django.utils.text import slugify
 from yt_dlp.utils import DownloadCancelled
 
-from botapp.media.errors import DownloadError, ErrorCategory, classify_exception
+from botapp.media.errors import (
+    DownloadError,
+    ErrorCategory,
+    classify_exception,
+    exception_chain,
+)
 from botapp.media.origins import is_overridden, override_url
 
 logger = logging.getLogger(__name__)
@@ -58,6 +63,7 @@ AUDIO = "audio"  # M4A (AAC)
 MP3 = "mp3"
 THUMBNAIL_MAX_SIDE = 320
 THUMBNAIL_MAX_BYTES = 200 * 1000
+_MP3_BITRATE = 160_000  # about what ffmpeg's default VBR quality for MP3 gives
 
 Phase = Literal["downloading", "processing"]
 # (downloaded bytes, total bytes or None, speed in bytes/s or None, phase)
@@ -182,9 +188,13 @@ def download(
     try:
         with _translated_errors(deadline):
             return _download_into(
-                tmpdir, url, quality=quality, max_bytes=max_bytes,
-                progress=_Progress(max_bytes, deadline, progress), deadline=deadline,
-            )  # fmt: skip
+                tmpdir,
+                url,
+                quality=quality,
+                max_bytes=max_bytes,
+                progress=_Progress(max_bytes, deadline, progress),
+                deadline=deadline,
+            )
     except BaseException:
         shutil.rmtree(tmpdir, ignore_errors=True)
         raise
@@ -222,9 +232,29 @@ def _download_into(
     progress: _Progress,
     deadline: _Deadline,
 ) -> DownloadedMedia:
-    audio = quality in (AUDIO, MP3)
+    info, path = _fetch(tmpdir, url, quality=quality, max_bytes=max_bytes, progress=progress)
+    deadline.check()
+    progress.processing(path.stat().st_size)
+    if path.suffix in (".mp4", ".m4a") and not _moov_first(path):
+        _remux_faststart(path)
+    size = path.stat().st_size
+    if size > max_bytes:  # merging or conversion can outgrow the estimate
+        raise DownloadError(ErrorCategory.TOO_LARGE, f"{size} bytes, limit {max_bytes}")
+    media = _describe(info, path, quality=quality)
+    if size <= settings.IN_MEMORY_MAX_MB * MB:
+        media.data = path.read_bytes()
+        shutil.rmtree(tmpdir, ignore_errors=True)
+    else:
+        media.path, media._tmpdir = path, tmpdir
+    return media
+
+
+def _fetch(
+    tmpdir: Path, url: str, *, quality: str, max_bytes: int, progress: _Progress
+) -> tuple[dict, Path]:
+    """Let yt-dlp choose, download and post-process; returns its info and the file."""
     params = _format_params(quality)
-    with _youtube_dl(url, deadline=deadline, tmpdir=tmpdir, params=params) as ydl:
+    with _youtube_dl(url, deadline=progress.deadline, tmpdir=tmpdir, params=params) as ydl:
         ydl.add_progress_hook(progress.on_download)
         ydl.add_postprocessor_hook(progress.on_postprocess)
         info = _extract(ydl, url)
@@ -236,22 +266,18 @@ def _download_into(
                 ErrorCategory.TOO_LARGE, f"about {progress.planned} bytes, limit {max_bytes}"
             )
         info = ydl.process_ie_result(info, download=True)
-    deadline.check()
-    path = Path(info["requested_downloads"][0]["filepath"])
-    progress.processing(path.stat().st_size)
-    if path.suffix in (".mp4", ".m4a") and not _moov_first(path):
-        _remux_faststart(path)
+    return info, Path(info["requested_downloads"][0]["filepath"])
+
+
+def _describe(info: dict, path: Path, *, quality: str) -> DownloadedMedia:
     facts = _stream_facts(path)
-    size = path.stat().st_size
-    if size > max_bytes:  # merging or conversion can outgrow the estimate
-        raise DownloadError(ErrorCategory.TOO_LARGE, f"{size} bytes, limit {max_bytes}")
     title = info.get("title") or "video"
-    media = DownloadedMedia(
-        kind="audio" if audio else "video",
+    return DownloadedMedia(
+        kind="audio" if quality in (AUDIO, MP3) else "video",
         quality=quality,
         filename=f"{slugify(title, allow_unicode=True)[:60] or 'video'}{path.suffix}",
         mime_type=_MIME_TYPES.get(path.suffix, "application/octet-stream"),
-        size=size,
+        size=path.stat().st_size,
         title=title,
         uploader=info.get("uploader") or info.get("channel"),
         duration=facts["duration"] or info.get("duration"),
@@ -259,14 +285,8 @@ def _download_into(
         height=facts["height"],
         vcodec=facts["vcodec"],
         acodec=facts["acodec"],
-        thumbnail=_thumbnail_jpeg(tmpdir, path, facts),
+        thumbnail=_thumbnail_jpeg(path.parent, path, facts),
     )
-    if size <= settings.IN_MEMORY_MAX_MB * MB:
-        media.data = path.read_bytes()
-        shutil.rmtree(tmpdir, ignore_errors=True)
-    else:
-        media.path, media._tmpdir = path, tmpdir
-    return media
 
 
 def _format_params(quality: str) -> dict:
@@ -395,11 +415,12 @@ def _youtube_dl(
         "check_formats": False,
         "restrictfilenames": True,
         "overwrites": True,
-        "writethumbnail": True,
-        "paths": {"home": str(tmpdir or tempfile.gettempdir())},
-        "outtmpl": {"default": "media.%(ext)s", "thumbnail": "thumbnail.%(ext)s"},
         **(params or {}),
     }
+    if tmpdir is not None:
+        options["writethumbnail"] = True
+        options["paths"] = {"home": str(tmpdir), "temp": str(tmpdir)}
+        options["outtmpl"] = {"default": "media.%(ext)s", "thumbnail": "thumbnail.%(ext)s"}
     with yt_dlp.YoutubeDL(options) as ydl:
         _guard_network(ydl)
         yield ydl
@@ -438,14 +459,12 @@ def _extract(ydl: yt_dlp.YoutubeDL, url: str) -> dict:
 
 @contextlib.contextmanager
 def _translated_errors(deadline: _Deadline) -> Iterator[None]:
-    from botapp.media.errors import _causes
-
     try:
         yield
     except DownloadError:
         raise
     except Exception as exc:
-        abort = next((e for e in _causes(exc) if isinstance(e, _Abort)), None)
+        abort = next((e for e in exception_chain(exc) if isinstance(e, _Abort)), None)
         if abort is not None:
             raise DownloadError(abort.category, abort.detail) from None
         category = classify_exception(exc)
@@ -477,35 +496,57 @@ def _is_live(info: dict) -> bool:
 # --- what a page offers ------------------------------------------------------------
 
 
+_LADDER = (144, 240, 360, 480, 720, 1080, 1440, 2160, 4320)
+
+
 def _offered_formats(info: dict) -> tuple[OfferedFormat, ...]:
     formats = [f for f in info.get("formats") or [] if f.get("url")]
     duration = info.get("duration")
     audios = [f for f in formats if f.get("vcodec") == "none" and f.get("acodec") != "none"]
-    best_audio = max(audios, key=lambda f: (_is_aac(f), f.get("abr") or f.get("tbr") or 0), default=None)  # fmt: skip
+    best_audio = max(audios, key=_audio_rank, default=None)
     audio_size = _format_size(best_audio, duration) if best_audio else None
-    by_quality: dict[str, dict] = {}
+    by_height: dict[int, dict] = {}
     for fmt in formats:
-        side = min(filter(None, (fmt.get("height"), fmt.get("width"))), default=None)
-        if fmt.get("vcodec") == "none" or not side:
-            continue
-        label = f"{side}p"
-        rank = (_is_h264(fmt), fmt.get("tbr") or 0)
-        current = by_quality.get(label)
-        if current is None or rank > (_is_h264(current), current.get("tbr") or 0):
-            by_quality[label] = fmt
+        height = _ladder_height(fmt)
+        if height and (
+            height not in by_height or _video_rank(fmt) > _video_rank(by_height[height])
+        ):
+            by_height[height] = fmt
     offered = []
-    for label, fmt in sorted(by_quality.items(), key=lambda item: int(item[0][:-1])):
+    for height, fmt in sorted(by_height.items()):
         video_only = fmt.get("acodec") == "none"
         size = _format_size(fmt, duration)
         if size is not None and video_only:
             size += audio_size or 0
-        audio_ok = _is_aac(best_audio) if video_only and best_audio else _is_aac(fmt)
-        offered.append(
-            OfferedFormat(label, int(label[:-1]), size, _is_h264(fmt) and bool(audio_ok))
-        )
-    if audios or by_quality:
+        audio_ok = _is_aac(best_audio) if video_only else _is_aac(fmt)
+        offered.append(OfferedFormat(f"{height}p", height, size, _is_h264(fmt) and audio_ok))
+    if audios or by_height:
         offered.append(OfferedFormat(AUDIO, None, audio_size, plays_inline=False))
+        if _ffmpeg_can_encode("libmp3lame"):
+            mp3_size = int(duration * _MP3_BITRATE / 8) if duration else None
+            offered.append(OfferedFormat(MP3, None, mp3_size, plays_inline=False))
     return tuple(offered)
+
+
+def _ladder_height(fmt: dict) -> int | None:
+    """The usual quality name of a video format: 1920x800 is "1080p", 1080x1920 too.
+
+    Download picks by the short side ("res:N" in yt-dlp), which orders formats the same.
+    """
+    width, height = fmt.get("width"), fmt.get("height")
+    if fmt.get("vcodec") == "none" or not (width or height):
+        return None
+    short, long = sorted((width or height * 16 // 9, height or width * 9 // 16))
+    nominal = max(short, long * 9 // 16)
+    return min(_LADDER, key=lambda step: abs(step - nominal))
+
+
+def _video_rank(fmt: dict) -> tuple[bool, float]:
+    return _is_h264(fmt), fmt.get("tbr") or 0
+
+
+def _audio_rank(fmt: dict) -> tuple[bool, float]:
+    return _is_aac(fmt), fmt.get("abr") or fmt.get("tbr") or 0
 
 
 def _format_size(fmt: dict, duration: float | None) -> int | None:
@@ -608,8 +649,9 @@ def _thumbnail_jpeg(tmpdir: Path, media_path: Path, facts: dict) -> bytes | None
     for source in sources:
         for jpeg_quality in (3, 8, 15, 31):
             try:
-                _ffmpeg(*source, "-frames:v", "1", "-vf", scale, "-q:v", str(jpeg_quality),
-                        str(output))  # fmt: skip
+                _ffmpeg(
+                    *source, "-frames:v", "1", "-vf", scale, "-q:v", str(jpeg_quality), str(output)
+                )
             except DownloadError:
                 break  # an unreadable source: try the next one
             if output.stat().st_size < THUMBNAIL_MAX_BYTES:

@@ -63,7 +63,7 @@ _MESSAGE_PATTERNS: tuple[tuple[ErrorCategory, str], ...] = (
     (
         ErrorCategory.SIGN_IN_REQUIRED,
         r"confirm your age|age[- ]restrict|inappropriate for some users|Sign in|"
-        r"log ?in required|requires? (?:a )?login|/accounts/login|use --cookies|"
+        r"log ?in (?:required|for access)|requires? (?:a )?login|/accounts/login|use --cookies|"
         r"authentication|members[- ]only|Join this channel",
     ),
     (
@@ -107,7 +107,7 @@ def classify_exception(exc: BaseException) -> ErrorCategory:
     """The category of any exception yt-dlp raised, looking through its causes."""
     if isinstance(exc, DownloadError):
         return exc.category
-    chain = list(_causes(exc))
+    chain = list(exception_chain(exc))
     if any(isinstance(e, TimeoutError | socket.timeout) for e in chain):
         return ErrorCategory.TIMEOUT
     if any(type(e).__name__ == "GeoRestrictedError" for e in chain):
@@ -119,7 +119,7 @@ def classify_exception(exc: BaseException) -> ErrorCategory:
     return classify_message(message, status=status)
 
 
-def _causes(exc: BaseException):
+def exception_chain(exc: BaseException):
     """The exception, then what caused it: yt-dlp's exc_info and cause, Python's chain."""
     seen: set[int] = set()
     pending = [exc]

@@ -7,6 +7,8 @@ at once and each sees either no file or a complete one.
 
 ``clips.json`` next to the clips records what ffprobe says about each one (size,
 duration, resolution, codecs, bitrate); the video site builds its manifests from it.
+Each recipe version lives in its own subdirectory (``v3/``), so processes still
+running older code never fight newer ones over the same files.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 CLIPS_DIR_ENV = "VIDEOBOT_CLIPS_DIR"
 METADATA_FILE = "clips.json"
 # Bump when the recipes change so stale caches are regenerated.
-RECIPE_VERSION = 1
+RECIPE_VERSION = 3
 
 _DURATION = 5
 _SINE = ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=44100:duration={_DURATION}"]
@@ -45,6 +47,7 @@ def _h264_muxed(width: int, height: int) -> list[str]:
 # listed before them, so they cost nothing to make.
 RECIPES: dict[str, list[str]] = {
     "h264_240p.mp4": _h264_muxed(426, 240),
+    "h264_360p.mp4": _h264_muxed(640, 360),
     "h264_480p.mp4": _h264_muxed(854, 480),
     "h264_720p.mp4": _h264_muxed(1280, 720),
     "h264_1080p.mp4": _h264_muxed(1920, 1080),
@@ -73,6 +76,7 @@ RECIPES: dict[str, list[str]] = {
 }
 DERIVED: dict[str, tuple[str, list[str]]] = {
     "video_240p.mp4": ("h264_240p.mp4", ["-an", "-c", "copy", *_MP4]),
+    "video_360p.mp4": ("h264_360p.mp4", ["-an", "-c", "copy", *_MP4]),
     "video_480p.mp4": ("h264_480p.mp4", ["-an", "-c", "copy", *_MP4]),
     "video_720p.mp4": ("h264_720p.mp4", ["-an", "-c", "copy", *_MP4]),
     "video_1080p.mp4": ("h264_1080p.mp4", ["-an", "-c", "copy", *_MP4]),
@@ -86,6 +90,7 @@ CLIP_NAMES = (*RECIPES, *DERIVED)
 @dataclass(frozen=True)
 class ClipInfo:
     name: str
+    path: str
     size: int
     duration: float
     bitrate: int  # bits per second, over the whole file
@@ -101,8 +106,8 @@ def default_clips_dir() -> Path:
 
 
 def ensure_clips(directory: Path | str | None = None) -> dict[str, ClipInfo]:
-    """Make whatever clip is missing in ``directory`` and return every clip's facts."""
-    directory = Path(directory) if directory else default_clips_dir()
+    """Make the clips under ``directory`` unless they are there; return every clip's facts."""
+    directory = (Path(directory) if directory else default_clips_dir()) / f"v{RECIPE_VERSION}"
     directory.mkdir(parents=True, exist_ok=True)
     metadata = directory / METADATA_FILE
     with open(directory / ".lock", "w") as lock:
@@ -130,10 +135,14 @@ def _read_metadata(metadata: Path) -> dict[str, ClipInfo] | None:
     if payload.get("version") != RECIPE_VERSION or set(payload["clips"]) != set(CLIP_NAMES):
         return None
     directory = metadata.parent
-    clips = {name: ClipInfo(**facts) for name, facts in payload["clips"].items()}
+    # Paths follow the directory, so a moved cache stays valid.
+    clips = {
+        name: ClipInfo(**{**facts, "path": str(directory / name)})
+        for name, facts in payload["clips"].items()
+    }
     if any(
-        not (directory / name).is_file() or (directory / name).stat().st_size != clip.size
-        for name, clip in clips.items()
+        not Path(clip.path).is_file() or Path(clip.path).stat().st_size != clip.size
+        for clip in clips.values()
     ):
         return None
     return clips
@@ -170,6 +179,7 @@ def _probe(path: Path) -> ClipInfo:
     duration = float(facts["format"].get("duration") or _DURATION)
     return ClipInfo(
         name=path.name,
+        path=str(path),
         size=size,
         duration=duration,
         bitrate=int(size * 8 / duration),

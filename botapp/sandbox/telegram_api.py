@@ -76,7 +76,8 @@ from botapp.sandbox.telegram_methods import (
 )
 from botapp.sandbox.telegram_state import PRIVATE, SUPERGROUP, ChatState, SandboxState
 
-DEFAULT_TOKEN = "7000000001:AAE-sandbox_offline_token_0123456789ab"
+# Not a secret: the sandbox accepts only this made-up token unless given another.
+DEFAULT_TOKEN = "7000000001:AAE-sandbox_offline_token_0123456789ab"  # noqa: S105
 SEED_USERS = (
     {"id": 500001, "first_name": "Alice", "username": "alice", "language_code": "en"},
     {"id": 500002, "first_name": "Boris", "username": "boris", "language_code": "ru"},
@@ -127,9 +128,7 @@ class TelegramApiDouble:
             "can_connect_to_business": False,
             "has_main_web_app": False,
         }
-        self.state = SandboxState(me)
-        self.state.bot_user = self.bot_user
-        self._me = me
+        self.state = SandboxState(self.bot_user, me)
         config = ApiConfig(
             upload_limit=upload_limit,
             photo_upload_limit=min(photo_upload_limit, upload_limit),
@@ -361,7 +360,10 @@ class TelegramApiDouble:
             chosen = {"result_id": result_id, "from": user, "query": record["query"]}
             if result.get("reply_markup"):
                 inline_message_id = secrets.token_urlsafe(18)
-                self.state.inline_messages[inline_message_id] = (chat.chat["id"], message["message_id"])
+                self.state.inline_messages[inline_message_id] = (
+                    chat.chat["id"],
+                    message["message_id"],
+                )
                 chosen["inline_message_id"] = inline_message_id
             if chat.chat["id"] == user_id or (chat.is_group and self._bot_sees(chat, message)):
                 self._deliver("message", message, delivered=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
+from typing import NoReturn
 
 # Telegram highlights bare domains only for real TLDs; this short list covers the links
 # people paste into a video bot and the usual suspects.
@@ -183,7 +184,7 @@ class _MarkdownV2:
         self.out.append(text)
         self.length += utf16_len(text)
 
-    def _fail(self, what: str) -> None:
+    def _fail(self, what: str) -> NoReturn:
         raise FormattingError(f"Bad Request: can't parse entities: {what}")
 
     def parse(self) -> tuple[str, list[dict]]:
@@ -201,8 +202,7 @@ class _MarkdownV2:
                 continue
             elif char in MARKDOWN_V2_RESERVED:
                 self._fail(
-                    f"Character '{char}' is reserved and must be escaped with the "
-                    "preceding '\\'"
+                    f"Character '{char}' is reserved and must be escaped with the preceding '\\'"
                 )
             else:
                 self._emit(char)

@@ -77,13 +77,35 @@ class BotApi:
         self.config = config
         self.flood = flood
         self._methods: dict[str, Callable[[dict], object]] = {}
-        for name in (
-            "getMe logOut close getUpdates setWebhook deleteWebhook getWebhookInfo "
-            "setMyCommands getMyCommands deleteMyCommands sendMessage editMessageText "
-            "editMessageCaption editMessageReplyMarkup editMessageMedia deleteMessage "
-            "sendVideo sendAudio sendDocument sendPhoto sendChatAction answerCallbackQuery "
-            "answerInlineQuery getFile getChat getChatMember leaveChat"
-        ).split():
+        for name in [
+            "getMe",
+            "logOut",
+            "close",
+            "getUpdates",
+            "setWebhook",
+            "deleteWebhook",
+            "getWebhookInfo",
+            "setMyCommands",
+            "getMyCommands",
+            "deleteMyCommands",
+            "sendMessage",
+            "editMessageText",
+            "editMessageCaption",
+            "editMessageReplyMarkup",
+            "editMessageMedia",
+            "deleteMessage",
+            "sendVideo",
+            "sendAudio",
+            "sendDocument",
+            "sendPhoto",
+            "sendChatAction",
+            "answerCallbackQuery",
+            "answerInlineQuery",
+            "getFile",
+            "getChat",
+            "getChatMember",
+            "leaveChat",
+        ]:
             self._methods[name.lower()] = getattr(self, "m_" + name)
 
     def knows(self, method: str) -> bool:
@@ -96,7 +118,7 @@ class BotApi:
     # -- identity, updates, webhook, commands --------------------------------------
 
     def m_getMe(self, p: dict) -> dict:
-        return dict(self.state.bot_user)
+        return dict(self.state.me)
 
     def m_logOut(self, p: dict) -> bool:
         return True
@@ -598,7 +620,9 @@ def check_bot_can_write(state: SandboxState, chat: ChatState) -> None:
 def validate_inline_keyboard(markup: dict) -> None:
     rows = markup.get("inline_keyboard")
     if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
-        raise bad_request("can't parse inline keyboard button: field \"inline_keyboard\" must be of type Array")
+        raise bad_request(
+            'can\'t parse inline keyboard button: field "inline_keyboard" must be of type Array'
+        )
     for button in (button for row in rows for button in row):
         if not isinstance(button, dict) or not button.get("text"):
             raise bad_request("can't parse inline keyboard button: Text must be non-empty")

@@ -111,9 +111,10 @@ class ChatState:
 
 
 class SandboxState:
-    def __init__(self, bot_user: dict) -> None:
+    def __init__(self, bot_user: dict, me: dict) -> None:
         self.cond = threading.Condition(threading.RLock())
-        self.bot_user = bot_user
+        self.bot_user = bot_user  # as "from" of the bot's messages
+        self.me = me  # as getMe answers
         self.seq = 0  # bumps on every change the chat page may want to show
         self.users: dict[int, dict] = {}
         self.blocked: set[int] = set()
@@ -137,9 +138,10 @@ class SandboxState:
     # -- change notification -------------------------------------------------------
 
     def changed(self) -> int:
-        self.seq += 1
-        self.cond.notify_all()
-        return self.seq
+        with self.cond:
+            self.seq += 1
+            self.cond.notify_all()
+            return self.seq
 
     def wait(self, ready: Callable[[], object], timeout: float) -> object:
         """Block until ``ready()`` is truthy or timeout; returns its last value."""
@@ -246,9 +248,11 @@ class SandboxState:
             "ok": status == 200,
             "status": status,
             "description": answer.get("description"),
+            "parameters": answer.get("parameters"),
             "result": answer.get("result"),
             "time": time.time(),
         }
-        self.calls.append(call)
-        self.changed()
+        with self.cond:
+            self.calls.append(call)
+            self.changed()
         return call

@@ -54,6 +54,7 @@ class VideoKind(StrEnum):
 
 ALL_QUALITIES = (
     "video_240p.mp4",
+    "video_360p.mp4",
     "video_480p.mp4",
     "video_720p.mp4",
     "video_1080p.mp4",
@@ -71,6 +72,7 @@ class SampleVideo:
     title: str
     uploader: str = "Sandbox Studio"
     clips: tuple[str, ...] = ALL_QUALITIES
+    has_thumbnail: bool = True  # without one, the downloader makes it from a frame
 
     @property
     def media_key(self) -> str:
@@ -98,7 +100,7 @@ def _youtube(media_id: str, kind: VideoKind, title: str, **extra) -> SampleVideo
 _SAMPLES = (
     _youtube("dQw4w9WgXcQ", VideoKind.NORMAL, "Sandbox test pattern"),
     _youtube("jNQXAC9IVRw", VideoKind.NORMAL, "Sandbox: at the zoo", uploader="jawed"),
-    _youtube("9bZkp7q19f0", VideoKind.NORMAL, "Sandbox: dance clip"),
+    _youtube("9bZkp7q19f0", VideoKind.NORMAL, "Sandbox: no thumbnail", has_thumbnail=False),
     _youtube("privateVid1", VideoKind.PRIVATE, "Private video"),
     _youtube("removedVid1", VideoKind.REMOVED, "Removed video"),
     _youtube("signInVid01", VideoKind.SIGN_IN_REQUIRED, "Members only"),
@@ -215,11 +217,7 @@ class VideoSite:
         self._thread: threading.Thread | None = None
 
     def start(self) -> VideoSite:
-        from botapp.sandbox.clips import default_clips_dir
-
-        directory = Path(self.clips_dir) if self.clips_dir else default_clips_dir()
-        self.clips = ensure_clips(directory)
-        self.clips_dir = directory
+        self.clips = ensure_clips(self.clips_dir)
         server = ThreadingHTTPServer((self.host, self.port), _Handler)
         server.daemon_threads = True
         server.site = self  # type: ignore[attr-defined]
@@ -269,7 +267,7 @@ class _Handler(BaseHTTPRequestHandler):
     def site(self) -> VideoSite:
         return self.server.site  # type: ignore[attr-defined]
 
-    def log_message(self, format, *args) -> None:  # noqa: A002
+    def log_message(self, format, *args) -> None:
         pass  # tests and the sandbox would drown in access lines
 
     def do_HEAD(self) -> None:
@@ -328,10 +326,14 @@ class _Handler(BaseHTTPRequestHandler):
             "@type": "VideoObject",
             "name": video.title,
             "description": f"A {video.kind} sample video of the local video site.",
-            "thumbnailUrl": [thumbnail],
             "uploadDate": "2024-01-01T12:00:00+00:00",
             "author": {"@type": "Person", "name": video.uploader},
         }
+        poster = og_image = ""
+        if video.has_thumbnail:
+            data["thumbnailUrl"] = [thumbnail]
+            poster = f" poster='{html.escape(thumbnail)}'"
+            og_image = f"<meta property='og:image' content='{html.escape(thumbnail)}'>"
         if video.kind == VideoKind.LIVE:
             data["contentUrl"] = self._absolute(f"{base}/live.m3u8")
             data["encodingFormat"] = "application/vnd.apple.mpegurl"
@@ -348,11 +350,11 @@ class _Handler(BaseHTTPRequestHandler):
             "<!doctype html>\n<html><head><meta charset='utf-8'>"
             f"<title>{title} - {video.platform.title()} (sandbox)</title>"
             f"<meta property='og:title' content='{title}'>"
-            f"<meta property='og:image' content='{html.escape(thumbnail)}'>"
+            f"{og_image}"
             "<meta property='og:type' content='video.other'>"
             f"<script type='application/ld+json'>{json_ld}</script>"
             f"</head><body><h1>{title}</h1><p>by {html.escape(video.uploader)}</p>"
-            f"<video controls width='640' poster='{html.escape(thumbnail)}' src='{preview}'>"
+            f"<video controls width='640'{poster} src='{preview}'>"
             "</video></body></html>\n"
         )
 
@@ -402,7 +404,8 @@ class _Handler(BaseHTTPRequestHandler):
             "<?xml version='1.0' encoding='UTF-8'?>\n"
             "<MPD xmlns='urn:mpeg:dash:schema:mpd:2011' type='static' minBufferTime='PT2S'"
             " profiles='urn:mpeg:dash:profile:isoff-on-demand:2011'"
-            f" mediaPresentationDuration='PT{duration:.3f}S'><Period>{''.join(sets)}</Period></MPD>\n"
+            f" mediaPresentationDuration='PT{duration:.3f}S'>"
+            f"<Period>{''.join(sets)}</Period></MPD>\n"
         )
         self._send(200, "application/dash+xml", body.encode())
 
@@ -447,7 +450,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(key, value)
         self.end_headers()
         if not head:
-            self._stream(Path(self.site.clips_dir) / name, start, end - start + 1, slow=slow)
+            self._stream(Path(clip.path), start, end - start + 1, slow=slow)
 
     def _stream(self, path: Path, offset: int, length: int, *, slow: bool) -> None:
         rate = self.site.throttle_bytes_per_second
@@ -535,3 +538,22 @@ def _parse_range(header: str, size: int) -> tuple[int, int] | None:
     if start >= size or start > end:
         return None
     return start, end
+
+
+def main() -> None:
+    """``python -m botapp.sandbox.videosite [port]``: serve until interrupted."""
+    import sys
+
+    site = VideoSite(port=int(sys.argv[1]) if len(sys.argv) > 1 else 0).start()
+    sys.stdout.write(f"Video site at {site.origin}\nMEDIA_ORIGIN_OVERRIDES=")
+    sys.stdout.write(json.dumps(site.origin_overrides()) + "\nSample links:\n")
+    sys.stdout.write("".join(f"  {url}\n" for url in sample_urls(None)))
+    sys.stdout.flush()
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        site.stop()
+
+
+if __name__ == "__main__":
+    main()

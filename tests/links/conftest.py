@@ -107,7 +107,7 @@ def local_server() -> Iterator[LocalServer]:
     state = LocalServer(port=0)
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(state))
     state.port = httpd.server_address[1]
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread = threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield state
     httpd.shutdown()

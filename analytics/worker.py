@@ -1,0 +1,403 @@
+"""The analytics worker: stream -> PostgreSQL in batches, then counters and ack.
+
+Delivery is at least once. A batch is read through the consumer group, written in one
+transaction (``analytics.writers``), and only after the commit are its entries
+acknowledged, together with the Redis counters of the downloads it stored, by one Lua
+script. The script acknowledges entry by entry and moves an entry's counters only if
+its XACK removed it from the pending list, so:
+
+- a crash before the commit redelivers the batch, which is then written for the first
+  time and counted once;
+- a crash between the commit and the script redelivers entries whose downloads are
+  already stored; they are counted now, since their entries are still pending;
+- two workers holding the same entry (one reclaimed it from a slow other) count it once:
+  only the first XACK returns 1.
+
+Failures: a batch that PostgreSQL refuses for a data reason is bisected until the bad
+event is alone, and that one goes to the dead-letter stream with the reason; the rest
+is stored. When PostgreSQL or Redis is unreachable the batch stays pending and is
+retried from memory with backoff (its entries' idle time is refreshed so no other
+worker steals them meanwhile). Entries left pending by a dead consumer are taken over
+with XAUTOCLAIM; an entry delivered ``max_deliveries`` times without success (say, one
+that crashes the process) is dead-lettered rather than retried forever.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Sequence
+
+from django.conf import settings
+from django.db import DatabaseError, DataError, IntegrityError, connection, transaction
+from redis import Redis
+from redis.exceptions import RedisError, ResponseError
+
+from config.redis import get_redis
+
+from . import partitions, publisher
+from .events import EventError, event_from_json
+from .stream import DEAD_MAXLEN, DEAD_STREAM, GROUP, PAYLOAD_FIELD, STREAM, group_ensure
+from .stream import stream_trim as stream_trim_acknowledged
+from .writers import BatchContext, Entry, batch_write
+
+log = logging.getLogger(__name__)
+
+# Errors that belong to the data of some event in the batch, not to the database's health.
+DATA_ERRORS = (DataError, IntegrityError, EventError, ValueError, TypeError)
+
+_ACK_AND_COUNT = """
+local stream, group = KEYS[1], ARGV[1]
+local i, acked = 2, 0
+while i <= #ARGV do
+  local done = redis.call('XACK', stream, group, ARGV[i])
+  local n = tonumber(ARGV[i + 1])
+  i = i + 2
+  acked = acked + done
+  for _ = 1, n do
+    if done == 1 then
+      redis.call('INCRBY', ARGV[i], ARGV[i + 1])
+      if ARGV[i + 2] ~= '0' then redis.call('EXPIRE', ARGV[i], ARGV[i + 2]) end
+    end
+    i = i + 3
+  end
+end
+return acked
+"""
+
+
+@dataclasses.dataclass
+class StepResult:
+    read: int = 0
+    stored: int = 0
+    dead: int = 0
+    failed: bool = False
+    entry_ids: list[str] = dataclasses.field(default_factory=list, repr=False)
+    committed_at: float = 0.0  # time.time() once the batch was acknowledged
+
+
+@dataclasses.dataclass
+class _Batch:
+    raw: list[tuple[str, str | None]]  # (entry id, payload)
+    redelivered: bool
+
+
+def default_consumer_name() -> str:
+    return f"{socket.gethostname()}-{os.getpid()}"
+
+
+class Worker:
+    def __init__(
+        self,
+        *,
+        consumer: str,
+        batch_size: int = 500,
+        block_ms: int = 1000,
+        claim_idle_ms: int = 60_000,
+        max_deliveries: int = 10,
+    ) -> None:
+        self.consumer = consumer
+        self.batch_size = batch_size
+        self.block_ms = block_ms
+        self.claim_idle_ms = claim_idle_ms
+        self.max_deliveries = max_deliveries
+        self._retry: _Batch | None = None
+        self._own_pending_checked = False
+        self._next_claim = 0.0
+        self._redis: Redis | None = None
+
+    @property
+    def redis(self) -> Redis:
+        if self._redis is None:
+            redis = get_redis()
+            group_ensure(redis)
+            self._ack_script = redis.register_script(_ACK_AND_COUNT)
+            self._redis = redis
+        return self._redis
+
+    # --- reading -------------------------------------------------------------------
+
+    def _read(self) -> _Batch | None:
+        if self._retry is not None:
+            return self._retry
+        if not self._own_pending_checked:
+            # After a restart under the same name: our own unacknowledged entries first.
+            raw = self._xreadgroup("0", block=None)
+            if raw:
+                return _Batch(raw, redelivered=True)
+            self._own_pending_checked = True
+        if time.monotonic() >= self._next_claim:
+            self._next_claim = time.monotonic() + self.claim_idle_ms / 2000
+            raw = self._autoclaim()
+            if raw:
+                return _Batch(raw, redelivered=True)
+        raw = self._xreadgroup(">", block=self.block_ms)
+        return _Batch(raw, redelivered=False) if raw else None
+
+    def _xreadgroup(self, start: str, *, block: int | None) -> list[tuple[str, str | None]]:
+        try:
+            reply = self.redis.xreadgroup(
+                GROUP, self.consumer, {STREAM: start}, count=self.batch_size, block=block
+            )
+        except ResponseError as exc:
+            _group_recreate_if_lost(self.redis, exc)
+            return []
+        return [_decode(entry) for _stream, entries in reply or [] for entry in entries]
+
+    def _autoclaim(self) -> list[tuple[str, str | None]]:
+        try:
+            reply = self.redis.xautoclaim(
+                STREAM, GROUP, self.consumer, self.claim_idle_ms, "0-0", count=self.batch_size
+            )
+        except ResponseError as exc:
+            _group_recreate_if_lost(self.redis, exc)
+            return []
+        claimed = [_decode(entry) for entry in reply[1]]
+        if claimed:
+            log.warning("reclaimed %d entries left pending by another consumer", len(claimed))
+        return claimed
+
+    # --- one step --------------------------------------------------------------------
+
+    def step(self) -> StepResult:
+        """Read one batch (or retry the held one), store it, acknowledge it."""
+        try:
+            batch = self._read()
+        except RedisError as exc:
+            log.warning("event stream unreachable: %s", exc)
+            return StepResult(failed=True)
+        if batch is None:
+            return StepResult()
+        result = StepResult(read=len(batch.raw), entry_ids=[entry_id for entry_id, _ in batch.raw])
+        try:
+            self._process(batch, result)
+        except (DatabaseError, RedisError) as exc:
+            self._hold(batch, exc)
+            result.failed = True
+            return result
+        self._retry = None
+        result.committed_at = time.time()
+        return result
+
+    def _hold(self, batch: _Batch, exc: Exception) -> None:
+        log.warning("batch of %d kept pending, will retry: %s", len(batch.raw), exc)
+        # Whatever committed before the failure will be found stored on the retry.
+        self._retry = _Batch(batch.raw, redelivered=True)
+        if isinstance(exc, DatabaseError):
+            connection.close()
+        try:  # Reset the idle time, so no other worker reclaims what we still hold.
+            ids = [entry_id for entry_id, _ in batch.raw]
+            self.redis.xclaim(STREAM, GROUP, self.consumer, 0, ids, justid=True)
+        except RedisError:
+            pass
+
+    def _process(self, batch: _Batch, result: StepResult) -> None:
+        entries: list[Entry] = []
+        dead: list[tuple[str, str | None, str]] = []
+        too_often = self._delivered_too_often(batch) if batch.redelivered else {}
+        for entry_id, payload in batch.raw:
+            if entry_id in too_often:
+                dead.append((entry_id, payload, too_often[entry_id]))
+                continue
+            try:
+                if payload is None:
+                    raise EventError(f"entry has no {PAYLOAD_FIELD!r} field")
+                entries.append(Entry(entry_id, event_from_json(payload)))
+            except EventError as exc:
+                dead.append((entry_id, payload, f"unparsable: {exc}"))
+        self._dead_letter(dead)
+        result.dead += len(dead)
+        self._store(entries, redelivered=batch.redelivered, result=result)
+
+    def _delivered_too_often(self, batch: _Batch) -> dict[str, str]:
+        ids = [entry_id for entry_id, _ in batch.raw]
+        pending = self.redis.xpending_range(
+            STREAM, GROUP, min=min(ids, key=_id_key), max=max(ids, key=_id_key), count=len(ids)
+        )
+        return {
+            _str(item["message_id"]): f"delivered {item['times_delivered']} times without success"
+            for item in pending
+            if item["times_delivered"] > self.max_deliveries
+        }
+
+    def _store(self, entries: Sequence[Entry], *, redelivered: bool, result: StepResult) -> None:
+        refused = self._store_bisecting(entries, redelivered=redelivered, result=result)
+        if refused and len(refused) == len(entries) > 1:
+            # Every event refused on its own: a schema or code problem, not bad data.
+            # Keep them pending rather than dead-letter the whole stream.
+            raise DatabaseError(f"every event of the batch was refused: {refused[0][1]}")
+        self._dead_letter([(e.entry_id, e.event.to_json(), reason) for e, reason in refused])
+        result.dead += len(refused)
+
+    def _store_bisecting(
+        self, entries: Sequence[Entry], *, redelivered: bool, result: StepResult
+    ) -> list[tuple[Entry, str]]:
+        """Store and acknowledge ``entries``; returns the ones refused for their data."""
+        if not entries:
+            return []
+        try:
+            with transaction.atomic():
+                context = batch_write(entries, redelivered=redelivered)
+        except DATA_ERRORS as exc:
+            if len(entries) == 1:
+                return [(entries[0], f"not storable: {type(exc).__name__}: {exc}")]
+            middle = len(entries) // 2
+            return [
+                *self._store_bisecting(entries[:middle], redelivered=redelivered, result=result),
+                *self._store_bisecting(entries[middle:], redelivered=redelivered, result=result),
+            ]
+        self._ack(entries, context)
+        result.stored += context.stored
+        return []
+
+    def _ack(self, entries: Sequence[Entry], context: BatchContext) -> None:
+        args: list[str | int] = [GROUP]
+        for entry in entries:
+            increments = context.counters.get(entry.entry_id, [])
+            args += [entry.entry_id, len(increments)]
+            for key, amount, ttl in increments:
+                args += [key, amount, ttl]
+        if self._redis is None:
+            self.redis.ping()  # connects and registers the script
+        self._ack_script(keys=[STREAM], args=args)
+
+    def _dead_letter(self, dead: Sequence[tuple[str, str | None, str]]) -> None:
+        if not dead:
+            return
+        pipe = self.redis.pipeline(transaction=True)
+        failed_at = dt.datetime.now(tz=dt.UTC).isoformat()
+        for entry_id, payload, reason in dead:
+            log.error("dead-lettering entry %s: %s", entry_id, reason)
+            fields = {
+                PAYLOAD_FIELD: payload or "",
+                "reason": reason[:2000],
+                "entry_id": entry_id,
+                "consumer": self.consumer,
+                "failed_at": failed_at,
+            }
+            pipe.xadd(DEAD_STREAM, fields, maxlen=DEAD_MAXLEN, approximate=True)
+            pipe.xack(STREAM, GROUP, entry_id)
+        pipe.execute()
+
+    # --- housekeeping ----------------------------------------------------------------
+
+    def maintenance(self, *, partitions_due: bool) -> None:
+        """Spool replay, stream trimming and (daily) partitions; never fatal."""
+        jobs = [
+            ("group check", lambda: group_ensure(self.redis)),
+            ("spool replay", publisher.spool_replay),
+            ("trim", self._trim),
+        ]
+        if partitions_due:
+            jobs.append(("partitions", partitions.partitions_ensure))
+        for name, job in jobs:
+            try:
+                job()
+            except (DatabaseError, RedisError, OSError) as exc:
+                log.warning("%s failed: %s", name, exc)
+
+    def _trim(self) -> None:
+        stream_trim_acknowledged(self.redis)
+
+
+def _group_recreate_if_lost(redis: Redis, exc: ResponseError) -> None:
+    """Redis lost its data (a restart without persistence, a flush): start over."""
+    message = str(exc)
+    if "NOGROUP" not in message and "requires the key to exist" not in message:
+        raise exc
+    log.error("consumer group missing, recreating it: %s", message)
+    group_ensure(redis)
+
+
+def _decode(entry) -> tuple[str, str | None]:
+    entry_id, fields = entry
+    payload = (fields or {}).get(PAYLOAD_FIELD.encode()) or (fields or {}).get(PAYLOAD_FIELD)
+    return _str(entry_id), _str(payload) if payload is not None else None
+
+
+def _str(value: str | bytes) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="replace")
+    return value
+
+
+def _id_key(entry_id: str) -> tuple[int, int]:
+    millis, seq = entry_id.split("-")
+    return int(millis), int(seq)
+
+
+def process_batch_once(*, consumer: str = "test", **options) -> StepResult:
+    """Run one step with a fresh worker (tests, one-off runs)."""
+    return Worker(consumer=consumer, block_ms=options.pop("block_ms", 100), **options).step()
+
+
+_MAINTENANCE_SECONDS = 10.0
+_PARTITIONS_SECONDS = 24 * 3600.0
+_MAX_BACKOFF_SECONDS = 30.0
+
+
+def run_worker(
+    stop_event: threading.Event,
+    *,
+    consumer: str | None = None,
+    drain_on_stop: bool | None = None,
+    **options,
+) -> None:
+    """Run until ``stop_event`` is set. In the embedded default the stream lives in this
+    process's memory, so by default it drains what is left before returning."""
+    worker = Worker(consumer=consumer or default_consumer_name(), **options)
+    if drain_on_stop is None:
+        drain_on_stop = settings.REDIS_EMBEDDED
+    log.info("analytics worker %s started", worker.consumer)
+    backoff, next_maintenance, next_partitions = 0.0, 0.0, 0.0
+    while not stop_event.is_set():
+        now = time.monotonic()
+        if now >= next_maintenance:
+            partitions_due = now >= next_partitions
+            worker.maintenance(partitions_due=partitions_due)
+            next_maintenance = now + _MAINTENANCE_SECONDS
+            if partitions_due:
+                next_partitions = now + _PARTITIONS_SECONDS
+        result = worker.step()
+        if result.failed:
+            backoff = min(_MAX_BACKOFF_SECONDS, max(0.5, backoff * 2))
+            stop_event.wait(backoff)
+        else:
+            backoff = 0.0
+    if drain_on_stop:
+        _drain(worker)
+    log.info("analytics worker %s stopped", worker.consumer)
+
+
+def start_worker_thread(
+    *, consumer: str = "embedded", **options
+) -> tuple[threading.Thread, threading.Event]:
+    """Start ``run_worker`` in a daemon thread (the embedded default); set the returned
+    event and join the thread to stop it after it drained the stream."""
+    # Create the group before the thread starts: with the in-process stand-in a publish
+    # racing the group's creation can leave the stream without it.
+    group_ensure(get_redis())
+    stop = threading.Event()
+    thread = threading.Thread(
+        target=run_worker,
+        args=(stop,),
+        kwargs={"consumer": consumer, **options},
+        name="analytics-worker",
+        daemon=True,
+    )
+    thread.start()
+    return thread, stop
+
+
+def _drain(worker: Worker, *, deadline_seconds: float = 10.0) -> None:
+    deadline = time.monotonic() + deadline_seconds
+    worker.block_ms = 10
+    while time.monotonic() < deadline:
+        result = worker.step()
+        if result.failed or not result.read:
+            return

@@ -1,0 +1,247 @@
+"""The event pipeline against real PostgreSQL and Redis."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+
+import pytest
+from django.db import IntegrityError, connection, transaction
+from django.test import override_settings
+from redis.exceptions import ConnectionError as RedisConnectionError
+
+from analytics import counters
+from analytics.events import (
+    DownloadCompleted,
+    DownloadFailed,
+    InlineQueried,
+    UserReferred,
+    UserSeen,
+    VideoViewClicked,
+)
+from analytics.models import ClickEvent, Download, FunnelEvent, Video
+from analytics.partitions import partitions_ensure
+from analytics.publisher import publish, spool_dir
+from analytics.services import counters_rebuild
+from analytics.stream import DEAD_STREAM, GROUP, STREAM
+from analytics.worker import StepResult, Worker
+from botapp.models import BotUser
+from referrals.models import Referral
+
+from .conftest import drain
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def download(user_id: int, video: str = "youtube:aaaaaaaaaaa", **extra) -> DownloadCompleted:
+    return DownloadCompleted(
+        user_id=user_id, video_id=video, platform="youtube", source="message", **extra
+    )
+
+
+def assert_counters_match_database():
+    for user in BotUser.objects.all():
+        stored = Download.objects.filter(user_id=user.user_id).count()
+        assert user.total_downloads == stored
+        assert counters.get_user_downloads_count(user_id=user.user_id) == stored
+    for video in Video.objects.all():
+        stored = Download.objects.filter(video_id=video.video_id).count()
+        assert video.total_downloads == stored
+        assert counters.get_video_downloads_count(video_id=video.video_id) == stored
+
+
+def test_it_writes_every_kind_of_event():
+    publish(UserSeen(user_id=1, username="ann", first_name="Ann", language_code="de"))
+    publish(download(1, title="A clip", url="https://youtu.be/aaaaaaaaaaa", duration=30))
+    publish(download(2))
+    publish(VideoViewClicked(user_id=2, video_id="youtube:aaaaaaaaaaa", event_type="deep_link"))
+    publish(UserReferred(referrer_id=1, new_user_id=3))
+    publish(InlineQueried(user_id=3, platform="tiktok"))
+    publish(DownloadFailed(user_id=3, platform="tiktok", url="https://t.co/x", reason="private"))
+
+    drain()
+
+    ann = BotUser.objects.get(user_id=1)
+    assert (ann.username, ann.first_name, ann.language_code) == ("ann", "Ann", "de")
+    assert BotUser.objects.get(user_id=3).referred_by_id == 1
+    assert Referral.objects.get(referred_user_id=3).referrer_id == 1
+    video = Video.objects.get(video_id="youtube:aaaaaaaaaaa")
+    assert (video.title, video.duration, video.total_downloads) == ("A clip", 30, 2)
+    assert ClickEvent.objects.get().event_type == "deep_link"
+    assert sorted(FunnelEvent.objects.values_list("step", flat=True)) == [
+        "download_failed",
+        "inline_query",
+    ]
+    assert counters.get_user_downloads_today(user_id=1) == 1
+    assert counters.get_user_downloads_month(user_id=2) == 1
+    assert_counters_match_database()
+
+
+def test_it_keeps_first_and_last_seen_whatever_the_order():
+    early = dt.datetime(2026, 1, 5, tzinfo=dt.UTC)
+    late = dt.datetime(2026, 3, 5, tzinfo=dt.UTC)
+    publish(UserSeen(user_id=9, username="new", occurred_at=late))
+    drain()
+    publish(UserSeen(user_id=9, username="old", occurred_at=early))
+    drain()
+
+    user = BotUser.objects.get(user_id=9)
+    assert (user.first_seen_at, user.last_seen_at, user.username) == (early, late, "new")
+
+
+def test_it_ignores_a_second_referral_of_the_same_user():
+    publish(UserReferred(referrer_id=1, new_user_id=3))
+    drain()
+    publish(UserReferred(referrer_id=2, new_user_id=3))
+    drain()
+
+    assert Referral.objects.get(referred_user_id=3).referrer_id == 1
+    assert BotUser.objects.get(user_id=3).referred_by_id == 1
+
+
+def test_it_stores_a_redelivered_batch_once_and_counts_it_once(redis, monkeypatch):
+    events = [download(user_id % 5, video=f"tiktok:{user_id % 3}") for user_id in range(40)]
+    for event in events:
+        publish(event)
+    crashing = Worker(consumer="w1", block_ms=50)
+    # The worker dies after PostgreSQL committed and before it acknowledged.
+    monkeypatch.setattr(crashing, "_ack", _raise_connection_error)
+    assert crashing.step().failed
+    assert Download.objects.count() == 40
+    assert redis.xpending(STREAM, GROUP)["pending"] == 40
+
+    drain(Worker(consumer="w1", block_ms=50))  # restarted under the same name
+    for event in events[:10]:  # and the same events published a second time
+        publish(event)
+    drain(Worker(consumer="w2", block_ms=50))
+
+    assert Download.objects.count() == 40
+    assert redis.xpending(STREAM, GROUP)["pending"] == 0
+    assert sum(BotUser.objects.values_list("total_downloads", flat=True)) == 40
+    assert sum(counters.get_user_downloads_count(user_id=u) for u in range(5)) == 40
+    assert_counters_match_database()
+
+
+def _raise_connection_error(*args, **kwargs):
+    raise RedisConnectionError("simulated crash before the acknowledgement")
+
+
+def test_it_counts_a_batch_once_when_two_workers_hold_it(redis):
+    for user_id in range(10):
+        publish(download(user_id))
+    slow, rescuer = Worker(consumer="slow"), Worker(consumer="rescuer", claim_idle_ms=0)
+    batch = slow._read()
+    drain(rescuer)  # takes the entries over while "slow" still holds them
+    batch.redelivered = True  # the worst case: "slow" cannot tell it was stored
+    slow._process(batch, StepResult())
+
+    assert Download.objects.count() == 10
+    assert_counters_match_database()
+
+
+def test_rebuild_counters_restores_what_redis_lost(redis):
+    for user_id in range(6):
+        for _ in range(user_id + 1):
+            publish(download(user_id, video=f"instagram:clip{user_id % 2}"))
+    drain()
+    redis.flushdb()
+    redis.set(counters.user_total_key(999), 5)  # a counter no stored download backs
+
+    report = counters_rebuild()
+
+    assert report.missing > 0
+    assert report.removed == 1
+    assert counters.get_user_downloads_count(user_id=5) == 6
+    assert counters.get_user_downloads_today(user_id=5) == 6
+    assert redis.ttl(counters.user_day_key(5, dt.datetime.now(tz=dt.UTC).date())) > 0
+    assert_counters_match_database()
+    assert counters_rebuild().missing == 0
+
+
+def test_events_published_while_redis_is_down_arrive_in_postgres(settings):
+    unreachable = {**settings.CACHES["default"], "LOCATION": "redis://127.0.0.1:1/15"}
+    with override_settings(CACHES={"default": unreachable}):
+        for user_id in range(5):
+            publish(download(user_id))  # returns: the event goes to the spool
+    assert any(spool_dir().iterdir())
+
+    worker = Worker(consumer="w1", block_ms=50)
+    worker.maintenance(partitions_due=False)  # replays the spool into the stream
+    drain(worker)
+
+    assert Download.objects.count() == 5
+    assert not list(spool_dir().glob("*.jsonl"))
+    assert_counters_match_database()
+
+
+def test_events_wait_in_the_stream_while_postgres_is_down(redis):
+    for user_id in range(20):
+        publish(download(user_id))
+    worker = Worker(consumer="w1", block_ms=50)
+    real_port = connection.settings_dict["PORT"]
+    connection.close()
+    connection.settings_dict["PORT"] = "1"  # nothing listens there
+    try:
+        assert worker.step().failed
+        assert worker.step().failed
+        assert redis.xpending(STREAM, GROUP)["pending"] == 20
+    finally:
+        connection.close()
+        connection.settings_dict["PORT"] = real_port
+
+    drain(worker)
+
+    assert Download.objects.count() == 20
+    assert redis.xpending(STREAM, GROUP)["pending"] == 0
+    assert_counters_match_database()
+
+
+def test_a_malformed_event_is_dead_lettered_and_its_neighbours_stored(redis):
+    publish(download(1))
+    redis.xadd(STREAM, {"e": "{not json"})
+    publish(download(2))
+    too_big = json.loads(download(3).to_json()) | {"user_id": 2**70}
+    redis.xadd(STREAM, {"e": json.dumps(too_big)})  # parses, but PostgreSQL refuses it
+    redis.xadd(STREAM, {"other": "field"})
+    publish(download(4))
+
+    drain()
+
+    assert sorted(Download.objects.values_list("user_id", flat=True)) == [1, 2, 4]
+    reasons = [fields[b"reason"].decode() for _id, fields in redis.xrange(DEAD_STREAM)]
+    assert len(reasons) == 3
+    assert any(reason.startswith("unparsable: not JSON") for reason in reasons)
+    assert any("out of range" in reason for reason in reasons)
+    assert redis.xpending(STREAM, GROUP)["pending"] == 0
+
+
+def test_an_event_dated_in_a_month_without_partition_is_stored():
+    far = dt.datetime(2031, 5, 17, 12, tzinfo=dt.UTC)
+    publish(download(1, occurred_at=far))
+    drain()
+
+    assert Download.objects.get().created_at == far
+    assert _partition_of_download() == "downloads_default"
+
+    assert partitions_ensure(months_ahead=0, today=far.date()) == ["downloads_p203105"]
+    assert partitions_ensure(months_ahead=0, today=far.date()) == []
+    assert _partition_of_download() == "downloads_p203105"
+    assert Download.objects.count() == 1
+
+
+def _partition_of_download() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tableoid::regclass::text FROM downloads")
+        return cursor.fetchone()[0]
+
+
+def test_a_second_download_row_with_the_same_event_and_time_is_refused():
+    common = {
+        "user_id": 1, "video_id": "youtube:x", "platform": "youtube", "source": "message",
+        "created_at": dt.datetime(2026, 2, 1, tzinfo=dt.UTC), "event_id": uuid.uuid4(),
+    }  # fmt: skip
+    Download.objects.create(**common)
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Download.objects.create(**common)

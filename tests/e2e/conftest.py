@@ -1,0 +1,56 @@
+"""The real bot, started as ``runbot`` starts it, against the offline Telegram API, the
+local video site, real PostgreSQL and Redis, and rq workers in threads."""
+
+from __future__ import annotations
+
+import pytest
+
+from botapp.runner import BackgroundBot
+from botapp.sandbox.telegram_api import SEED_USERS, TelegramApiDouble
+from botapp.sandbox.videosite import VideoSite
+from config import queues
+
+ALICE, BORIS, OLENA, CARMEN = (user["id"] for user in SEED_USERS)
+
+
+@pytest.fixture(scope="session")
+def video_site():
+    site = VideoSite().start()
+    yield site
+    site.stop()
+
+
+@pytest.fixture
+def telegram():
+    double = TelegramApiDouble().start()
+    yield double
+    double.stop()
+
+
+@pytest.fixture
+def bot_settings(settings, telegram, video_site, tmp_path):
+    settings.TELEGRAM_BOT_TOKEN = telegram.token
+    settings.TELEGRAM_API_URL = telegram.root_url
+    settings.TELEGRAM_LOCAL_MODE = False
+    settings.MEDIA_ORIGIN_OVERRIDES = video_site.origin_overrides()
+    settings.DOWNLOAD_TMP_DIR = str(tmp_path / "downloads")
+    settings.DOWNLOAD_TIMEOUT_SECONDS = 120
+    return settings
+
+
+@pytest.fixture
+def workers(bot_settings, transactional_db):
+    started = queues.start_thread_workers([queues.DOWNLOADS, queues.EVENTS], 2)
+    yield started
+    queues.stop_thread_workers(started)
+
+
+@pytest.fixture
+def bot(bot_settings, workers, telegram):
+    runner = BackgroundBot(poll_timeout=1).start()
+    yield runner
+    runner.stop()
+
+
+def reply_texts(telegram, chat_id: int) -> list[str]:
+    return [m.get("text", "") for m in telegram.messages(chat_id) if m["from"].get("is_bot")]

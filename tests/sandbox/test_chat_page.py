@@ -1,0 +1,143 @@
+"""The sandbox chat page in headless Chromium, with the test playing the bot over HTTP."""
+
+from __future__ import annotations
+
+import threading
+
+import httpx
+import pytest
+
+from botapp.sandbox.telegram_api import SEED_GROUP_ID, TelegramApiDouble
+
+ALICE = 500001
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+class FakeBot:
+    """Just enough of a bot: answers each user message with a keyboard, in a thread."""
+
+    def __init__(self, double: TelegramApiDouble) -> None:
+        self.url = f"{double.base_url}{double.token}"
+        self.client = httpx.Client(timeout=30)
+        self.stopped = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def call(self, method: str, **params: object) -> object:
+        answer = self.client.post(f"{self.url}/{method}", json=params).json()
+        assert answer["ok"], answer
+        return answer["result"]
+
+    def _run(self) -> None:
+        offset = 0
+        while not self.stopped.is_set():
+            for update in self.call("getUpdates", offset=offset, timeout=1):
+                offset = update["update_id"] + 1
+                self._handle(update)
+
+    def _handle(self, update: dict) -> None:
+        if message := update.get("message"):
+            if message.get("text", "").startswith("http"):
+                self.call(
+                    "sendMessage",
+                    chat_id=message["chat"]["id"],
+                    text="Found a <b>video</b>. Which quality?",
+                    parse_mode="HTML",
+                    reply_markup={
+                        "inline_keyboard": [[{"text": "720p", "callback_data": "q:720"}]]
+                    },
+                )
+        elif query := update.get("callback_query"):
+            self.call("answerCallbackQuery", callback_query_id=query["id"], text="Sending 720p")
+            self.call(
+                "editMessageText",
+                chat_id=query["message"]["chat"]["id"],
+                message_id=query["message"]["message_id"],
+                text="Here you go",
+            )
+        elif inline := update.get("inline_query"):
+            article = {
+                "type": "article",
+                "id": "r1",
+                "title": "Send the video",
+                "input_message_content": {"message_text": "Video for " + inline["query"]},
+            }
+            self.call("answerInlineQuery", inline_query_id=inline["id"], results=[article])
+
+    def __enter__(self) -> FakeBot:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stopped.set()
+        self.thread.join(timeout=10)
+        self.client.close()
+
+
+@pytest.fixture
+def page():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+        )
+        page = browser.new_page()
+        page.set_default_timeout(15_000)
+        yield page
+        browser.close()
+
+
+@pytest.mark.browser
+def test_a_person_sends_a_link_taps_a_button_and_uses_inline_mode(page):
+    with TelegramApiDouble() as double, FakeBot(double):
+        page.goto(double.page_url)
+        page.wait_for_selector("body[data-ready='1']")
+        page.fill("#text", "https://youtu.be/dQw4w9WgXcQ")
+        page.click("#send")
+
+        reply = page.locator(".msg.bot", has_text="Found a video")
+        reply.wait_for()
+        assert reply.locator("b").inner_text() == "video"
+        reply.locator("button[data-callback='q:720']").click()
+        page.locator("#toast", has_text="Sending 720p").wait_for()
+        page.locator(".msg.bot", has_text="Here you go").wait_for()
+        assert page.locator(".msg.bot button[data-callback='q:720']").count() == 0
+
+        page.click(f".chat-item[data-chat-id='{SEED_GROUP_ID}']")
+        page.fill("#text", "@SandboxVideoBot cats")
+        page.locator(".inline-result[data-result-id='r1']").click()
+        posted = page.locator(".msg.mine", has_text="Video for cats")
+        posted.wait_for()
+        assert "via @SandboxVideoBot" in posted.inner_text()
+
+    assert [m["text"] for m in double.messages(ALICE)] == [
+        "https://youtu.be/dQw4w9WgXcQ",
+        "Here you go",
+    ]
+    assert double.messages(SEED_GROUP_ID)[-1]["via_bot"]["username"] == "SandboxVideoBot"
+
+
+@pytest.mark.browser
+def test_a_video_the_bot_sends_appears_as_a_playable_video(page):
+    with TelegramApiDouble() as double:
+        double.push_private_message(ALICE, "hi")
+        bot = FakeBot(double)
+        files = {"video": ("clip.mp4", b"\0\0\0\x18ftypmp42" + b"\0" * 2000, "video/mp4")}
+        bot.client.post(f"{bot.url}/sendVideo", data={"chat_id": ALICE}, files=files)
+        page.goto(double.page_url)
+        video = page.locator(".msg.bot video")
+        video.wait_for()
+        status = page.evaluate(
+            "src => fetch(src, {headers: {Range: 'bytes=0-3'}}).then(r => r.status)",
+            video.get_attribute("src"),
+        )
+        bot.client.close()
+    assert status == 206
