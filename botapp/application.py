@@ -7,15 +7,28 @@ import logging
 from django.conf import settings
 from django.utils import translation
 from telegram import BotCommand
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, filters
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    ChosenInlineResultHandler,
+    CommandHandler,
+    InlineQueryHandler,
+    MessageHandler,
+    filters,
+)
 
-from botapp import keyboards, texts
+from botapp import inline, keyboards, texts
+from botapp.handlers import account, deeplink_routes, groups
+from botapp.handlers import inline as inline_handlers
 from botapp.handlers.errors import on_error
 from botapp.handlers.links import on_format_button, on_private_text, on_quality_button
 from botapp.handlers.start import help_command, start
 from botapp.telegram_bot import application_builder
 
 log = logging.getLogger(__name__)
+
+assert deeplink_routes  # imported for its @route registrations
 
 COMMANDS = (
     ("start", texts.COMMAND_START),
@@ -36,10 +49,38 @@ def build_application() -> Application:
 def register_handlers(application: Application) -> None:
     application.add_handler(CommandHandler("start", start))
     application.add_handler(CommandHandler("help", help_command))
+    application.add_handler(CommandHandler("stats", account.stats_command))
+    application.add_handler(CommandHandler("settings", account.settings_command))
+    application.add_handler(CommandHandler("language", account.language_command))
+    application.add_handler(CommandHandler("dl", groups.dl_command))
+    application.add_handler(
+        CallbackQueryHandler(account.on_language_button, pattern=keyboards.LANGUAGE_PATTERN)
+    )
+    for pattern in (keyboards.SETTINGS_QUALITY_PATTERN, keyboards.SETTINGS_SEND_AS_PATTERN):
+        application.add_handler(CallbackQueryHandler(account.on_settings_button, pattern=pattern))
+    application.add_handler(
+        CallbackQueryHandler(groups.on_group_auto_button, pattern=keyboards.GROUP_AUTO_PATTERN)
+    )
+    application.add_handler(
+        CallbackQueryHandler(inline_handlers.on_watch_button, pattern=inline.WATCH_PATTERN)
+    )
+    application.add_handler(InlineQueryHandler(inline_handlers.on_inline_query))
+    application.add_handler(ChosenInlineResultHandler(inline_handlers.on_chosen_result))
+    application.add_handler(
+        ChatMemberHandler(groups.on_my_chat_member, ChatMemberHandler.MY_CHAT_MEMBER)
+    )
+    application.add_handler(
+        MessageHandler(
+            filters.ChatType.GROUPS & (filters.TEXT | filters.CAPTION) & ~filters.COMMAND,
+            groups.on_group_text,
+        )
+    )
     application.add_handler(
         CallbackQueryHandler(on_quality_button, pattern=keyboards.QUALITY_PATTERN)
     )
-    application.add_handler(CallbackQueryHandler(on_format_button, pattern=keyboards.FORMAT_PATTERN))
+    application.add_handler(
+        CallbackQueryHandler(on_format_button, pattern=keyboards.FORMAT_PATTERN)
+    )
     application.add_handler(
         MessageHandler(
             filters.ChatType.PRIVATE & (filters.TEXT | filters.CAPTION) & ~filters.COMMAND,

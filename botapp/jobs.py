@@ -220,6 +220,7 @@ class Job:
 
     async def upload(self, request: DownloadRequest, media) -> object:
         await self._chat_action(request, media)
+        duration = round(media.duration) if media.duration else None
         thumbnail = InputFile(media.thumbnail, filename="thumb.jpg") if media.thumbnail else None
         document = media.open()
         common = {
@@ -237,7 +238,7 @@ class Job:
         }
         if media.kind == "audio":
             return await self.bot.send_audio(
-                audio=InputFile(document, filename=media.filename), duration=media.duration,
+                audio=InputFile(document, filename=media.filename), duration=duration,
                 title=media.title[:64] or None, thumbnail=thumbnail, **common,
             )  # fmt: skip
         if self.user.send_as == "file":
@@ -245,7 +246,7 @@ class Job:
                 document=InputFile(document, filename=media.filename), thumbnail=thumbnail, **common
             )
         return await self.bot.send_video(
-            video=InputFile(document, filename=media.filename), duration=media.duration,
+            video=InputFile(document, filename=media.filename), duration=duration,
             width=media.width, height=media.height, supports_streaming=True,
             thumbnail=thumbnail, **common,
         )  # fmt: skip

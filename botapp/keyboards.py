@@ -74,10 +74,69 @@ def too_large_keyboard(
 ) -> InlineKeyboardMarkup | None:
     """Offered when the chosen format is over the upload limit: lower quality, audio."""
     buttons = [
-        lower and format_button(
+        lower
+        and format_button(
             texts.render(language, texts.LOWER_QUALITY_BUTTON, quality=lower), lower, media_key
         ),
         format_button(texts.render(language, texts.AUDIO_BUTTON), AUDIO, media_key),
     ]
     rows = [[button] for button in buttons if button]
     return InlineKeyboardMarkup(rows) if rows else None
+
+
+# --- /language, /settings, group settings ------------------------------------------------
+
+LANGUAGE_PATTERN = re.compile(r"^lang:set:([a-z]{2})$")
+SETTINGS_QUALITY_PATTERN = re.compile(r"^set:quality:(ask|360p|480p|720p|1080p)$")
+SETTINGS_SEND_AS_PATTERN = re.compile(r"^set:send:(video|file)$")
+GROUP_AUTO_PATTERN = re.compile(r"^set:auto:(on|off)$")
+ASK_EVERY_TIME = "ask"
+
+
+def language_keyboard(languages: list[tuple[str, str]]) -> InlineKeyboardMarkup:
+    buttons = [
+        InlineKeyboardButton(name, callback_data=f"lang:set:{code}") for code, name in languages
+    ]
+    return InlineKeyboardMarkup([buttons[i : i + 2] for i in range(0, len(buttons), 2)])
+
+
+def settings_keyboard(language: str, quality: str, send_as: str) -> InlineKeyboardMarkup:
+    """The current choice is marked with a tick."""
+
+    def mark(label: str, chosen: bool) -> str:
+        return f"✓ {label}" if chosen else label
+
+    ask = texts.render(language, texts.SETTINGS_ASK_EVERY_TIME)
+    qualities = [
+        InlineKeyboardButton(mark(q, q == quality), callback_data=f"set:quality:{q}")
+        for q in VIDEO_QUALITIES
+    ]
+    return InlineKeyboardMarkup(
+        [
+            qualities[:2],
+            qualities[2:],
+            [InlineKeyboardButton(mark(ask, not quality), callback_data="set:quality:ask")],
+            [
+                InlineKeyboardButton(
+                    mark(texts.render(language, texts.SEND_AS_VIDEO), send_as == "video"),
+                    callback_data="set:send:video",
+                ),
+                InlineKeyboardButton(
+                    mark(texts.render(language, texts.SEND_AS_FILE), send_as == "file"),
+                    callback_data="set:send:file",
+                ),
+            ],
+        ]
+    )
+
+
+def group_settings_keyboard(language: str, auto_download: bool) -> InlineKeyboardMarkup:
+    if auto_download:
+        button = InlineKeyboardButton(
+            texts.render(language, texts.GROUP_AUTO_TURN_OFF), callback_data="set:auto:off"
+        )
+    else:
+        button = InlineKeyboardButton(
+            texts.render(language, texts.GROUP_AUTO_TURN_ON), callback_data="set:auto:on"
+        )
+    return InlineKeyboardMarkup([[button]])

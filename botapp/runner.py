@@ -7,7 +7,9 @@ import asyncio
 import logging
 import threading
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import connections
 from telegram import Update
 from telegram.ext import Application
 
@@ -37,6 +39,7 @@ async def serve(application: Application, stop: asyncio.Event, *, poll_timeout: 
         if application.running:
             await application.stop()
         await application.shutdown()
+        await sync_to_async(connections.close_all)()
         log.info("bot stopped")
 
 

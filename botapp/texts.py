@@ -121,3 +121,28 @@ ERROR_INTERNAL = _("Something went wrong on our side. Please try again in a minu
 ERROR_BUTTON_EXPIRED = _("This button has expired. Send the link again.")
 ERROR_NOT_YOUR_BUTTON = _("Only the person who sent the link can choose.")
 ERROR_FLOOD = _("Too many requests at once. Please wait a moment and try again.")
+
+# --- Inline mode, deep links, groups, settings -------------------------------------------
+
+WATCH_VIDEO = _("Watch video")
+INLINE_PREPARING = _("Preparing the video...")
+INLINE_PLACEHOLDER_DESCRIPTION = _("The video appears here in a few seconds.")
+INLINE_HELP_TITLE = _("Paste a link to a video")
+INLINE_HELP_DESCRIPTION = _("YouTube, Instagram or TikTok")
+INLINE_HELP_MESSAGE = _(
+    "Type <code>@{bot} link</code> with a link to a video from:\n{sites}"
+)
+INLINE_NOT_CONFIGURED = _("Inline mode is not available right now.")
+GROUP_WELCOME = _(
+    "Hi! I send videos from YouTube, Instagram and TikTok links right here.\n"
+    "Post a link (or <code>/dl link</code>, or <code>@{bot} link</code>) and I reply with "
+    "the video. Admins can turn automatic downloads off and on with /settings."
+)
+GROUP_DL_USAGE = _("Send <code>/dl link</code> with a link to a video.")
+GROUP_SETTINGS = _("<b>Group settings</b>\nAutomatic downloads of links: {state}")
+GROUP_AUTO_ON = _("on")
+GROUP_AUTO_OFF = _("off")
+GROUP_AUTO_TURN_ON = _("Turn automatic downloads on")
+GROUP_AUTO_TURN_OFF = _("Turn automatic downloads off")
+GROUP_ADMINS_ONLY = _("Only group admins can change the settings.")
+STATS_PAID = _("You have no limits: downloads are free of ads.")

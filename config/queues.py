@@ -13,7 +13,9 @@ import uuid
 from collections.abc import Iterable
 
 import django_rq
+from django.db import connections
 from rq import SimpleWorker
+from rq.timeouts import TimerDeathPenalty
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +28,16 @@ class ThreadWorker(SimpleWorker):
     """An rq worker that can run outside the main thread (no signal handlers)."""
 
     thread: threading.Thread | None = None
+    death_penalty_class = TimerDeathPenalty  # SIGALRM works only in the main thread
 
     def _install_signal_handlers(self) -> None:
         pass
+
+    def execute_job(self, job, queue):
+        try:
+            return super().execute_job(job, queue)
+        finally:
+            connections.close_all()  # this thread's own connections
 
     @property
     def dequeue_timeout(self) -> int:

@@ -54,3 +54,15 @@ def bot(bot_settings, workers, telegram):
 
 def reply_texts(telegram, chat_id: int) -> list[str]:
     return [m.get("text", "") for m in telegram.messages(chat_id) if m["from"].get("is_bot")]
+
+
+def eventually(check, timeout: float = 30.0, interval: float = 0.05):
+    """The value of ``check()`` once it is truthy (for what the bot writes after replying)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(interval)

@@ -1,0 +1,35 @@
+"""Deep-link payloads this part of the bot understands: ``v_<key>`` and ``ref_<code>``.
+
+Importing the module registers the routes (``botapp.application`` does).
+"""
+
+from __future__ import annotations
+
+from asgiref.sync import sync_to_async
+
+from botapp import flow, inline
+from botapp.deeplinks import route
+from botapp.handlers.inline import publish_clicked
+
+
+@route("v_")
+async def open_video(update, context, user, argument: str) -> bool:
+    """``v_yt_dQw4w9WgXcQ``: the video, in this private chat."""
+    link = inline.video_key_decode(argument)
+    if link is None:
+        return False
+    publish_clicked(user.user_id, link.media_key, "deep_link")
+    origin = flow.Origin(
+        chat_id=update.effective_chat.id, source="deep_link", language=user.ui_language
+    )
+    await flow.deliver_format(context.bot, user, link, inline.quality_for(user, link), origin)
+    return True
+
+
+@route("ref_")
+async def referral(update, context, user, argument: str) -> bool:
+    """Recorded if the code names another user; the welcome follows either way."""
+    from referrals.services import referral_attribute
+
+    await sync_to_async(referral_attribute)(user_id=user.user_id, code=argument)
+    return False

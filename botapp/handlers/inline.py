@@ -1,0 +1,102 @@
+"""Inline mode: ``@bot <link>`` in any chat, the chosen result, and "Watch video".
+
+The answer must reach Telegram within 15 s, so nothing is downloaded before it: a
+cached video is offered by its file_id; otherwise a placeholder is posted and, once
+chosen, a download job uploads to the storage chat and edits it into the video.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from botapp import inline, links, texts
+from botapp.cache import acached_file_get
+from botapp.handlers.common import current_user
+from botapp.services import download_request_create
+
+log = logging.getLogger(__name__)
+
+CACHE_SECONDS = 30  # results of a cached video stay right; a placeholder soon is not
+
+
+async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.inline_query
+    user = await current_user(update)
+    language = user.ui_language if user else "en"
+    bot_username = context.bot.username
+    matches = links.extract_links(query.query or "")
+    link = next((m for m in matches if isinstance(m, links.MediaLink)), None)
+    publish_inline_queried(query.from_user.id, link.platform if link else "")
+    if link is None:
+        await query.answer(
+            [inline.explanation_result(language, bot_username)], cache_time=CACHE_SECONDS
+        )
+        return
+    fmt = inline.quality_for(user, link)
+    item = await acached_file_get(media_key=link.media_key, fmt=fmt)
+    title = (item.title if item else "") or texts.render(language, texts.WATCH_VIDEO)
+    if item is not None:
+        result = inline.cached_result(item, language, link.canonical_url, title)
+    else:
+        result = inline.placeholder_result(language, link, fmt, bot_username, title)
+    await query.answer([result], cache_time=CACHE_SECONDS, is_personal=True)
+
+
+async def on_chosen_result(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    chosen = update.chosen_inline_result
+    match = inline.RESULT_ID.match(chosen.result_id or "")
+    if match is None or not chosen.inline_message_id:
+        return  # a cached video or the explanation: already complete
+    link = inline.video_key_decode(match.group(1))
+    user = await current_user(update)
+    if link is None or user is None:
+        return
+    if not settings.TELEGRAM_STORAGE_CHAT_ID:
+        log.error("inline download impossible: TELEGRAM_STORAGE_CHAT_ID is not set")
+        await context.bot.edit_message_text(
+            texts.render(user.ui_language, texts.INLINE_NOT_CONFIGURED),
+            inline_message_id=chosen.inline_message_id,
+        )
+        return
+    await sync_to_async(download_request_create)(
+        user_id=user.user_id,
+        link_platform=link.platform,
+        media_key=link.media_key,
+        url=link.canonical_url,
+        fmt=match.group(2),
+        source="inline",
+        chat_id=settings.TELEGRAM_STORAGE_CHAT_ID,
+        inline_message_id=chosen.inline_message_id,
+    )
+
+
+async def on_watch_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """ "Watch video" under an inline message: counted, then the deep link into the
+    private chat opens (Telegram opens t.me/<bot>?start=... given as the answer's url)."""
+    query = update.callback_query
+    link = inline.video_key_decode(inline.WATCH_PATTERN.match(query.data).group(1))
+    await current_user(update)
+    if link is None:
+        await query.answer()
+        return
+    publish_clicked(query.from_user.id, link.media_key, "button_click")
+    await query.answer(url=inline.watch_url(context.bot.username, link.media_key))
+
+
+def publish_inline_queried(user_id: int, platform: str) -> None:
+    from analytics.events import InlineQueried
+    from analytics.publisher import publish
+
+    publish(InlineQueried(user_id=user_id, platform=platform))
+
+
+def publish_clicked(user_id: int, media_key: str, event_type: str) -> None:
+    from analytics.events import VideoViewClicked
+    from analytics.publisher import publish
+
+    publish(VideoViewClicked(user_id=user_id, video_id=media_key, event_type=event_type))

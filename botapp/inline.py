@@ -1,0 +1,112 @@
+"""Media keys in deep links and buttons, and the results of an inline query.
+
+A media key (``youtube:dQw4w9WgXcQ``) does not fit a start parameter (no ``:``), so it
+travels as ``yt_dQw4w9WgXcQ``: a two-letter platform code, ``_``, the video id.
+"""
+
+from __future__ import annotations
+
+import re
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InlineQueryResultCachedAudio,
+    InlineQueryResultCachedDocument,
+    InlineQueryResultCachedVideo,
+    InputTextMessageContent,
+)
+from telegram.constants import ParseMode
+
+from botapp import keyboards, links, texts
+from botapp.cache import CachedFile
+from botapp.delivery import caption
+from botapp.models import Platform
+
+PLATFORM_CODES = {Platform.YOUTUBE: "yt", Platform.INSTAGRAM: "ig", Platform.TIKTOK: "tt"}
+_PLATFORMS_BY_CODE = {code: platform for platform, code in PLATFORM_CODES.items()}
+# What follows "v_" in a deep link, or "inl:w:" in a callback: at most 58 characters.
+VIDEO_KEY = re.compile(r"^(yt|ig|tt)_([A-Za-z0-9_-]{1,55})$")
+WATCH_PATTERN = re.compile(r"^inl:w:((?:yt|ig|tt)_[A-Za-z0-9_-]{1,55})$")
+# chosen_inline_result ids: "dl:<video key>:<format>".
+RESULT_ID = re.compile(r"^dl:((?:yt|ig|tt)_[A-Za-z0-9_-]{1,55}):([a-z0-9]{1,8})$")
+INLINE_YOUTUBE_QUALITY = "720p"
+
+
+def video_key_encode(media_key: str) -> str | None:
+    platform, _sep, video_id = media_key.partition(":")
+    code = PLATFORM_CODES.get(platform)
+    key = f"{code}_{video_id}" if code else ""
+    return key if VIDEO_KEY.match(key) else None
+
+
+def video_key_decode(key: str) -> links.MediaLink | None:
+    """The link behind an encoded key, or None for anything malformed or unknown."""
+    from botapp.flow import link_for_key
+
+    match = VIDEO_KEY.match(key or "")
+    if match is None:
+        return None
+    return link_for_key(f"{_PLATFORMS_BY_CODE[match.group(1)]}:{match.group(2)}")
+
+
+def watch_url(bot_username: str, media_key: str) -> str | None:
+    key = video_key_encode(media_key)
+    return f"https://t.me/{bot_username}?start=v_{key}" if key else None
+
+
+def quality_for(user, link: links.MediaLink) -> str:
+    """No quality buttons outside the private chat: the user's default, else 720p."""
+    if link.platform != Platform.YOUTUBE:
+        return keyboards.BEST
+    if user.default_quality in keyboards.VIDEO_QUALITIES:
+        return user.default_quality
+    return INLINE_YOUTUBE_QUALITY
+
+
+def cached_result(item: CachedFile, language: str, url: str, title: str):
+    common = {
+        "id": f"c:{item.file_unique_id or item.file_id}"[:64],
+        "caption": caption(language, item.title, url),
+        "parse_mode": ParseMode.HTML,
+    }
+    if item.kind == "audio":
+        return InlineQueryResultCachedAudio(audio_file_id=item.file_id, **common)
+    if item.kind == "document":
+        return InlineQueryResultCachedDocument(document_file_id=item.file_id, title=title, **common)
+    return InlineQueryResultCachedVideo(video_file_id=item.file_id, title=title, **common)
+
+
+def placeholder_result(
+    language: str, link: links.MediaLink, fmt: str, bot_username: str, title: str
+) -> InlineQueryResultArticle:
+    """Posts "preparing the video..."; chosen, it becomes the video (see the job)."""
+    key = video_key_encode(link.media_key)
+    buttons = [
+        InlineKeyboardButton(
+            texts.render(language, texts.WATCH_VIDEO), callback_data=f"inl:w:{key}"
+        )
+    ]
+    return InlineQueryResultArticle(
+        id=f"dl:{key}:{fmt}",
+        title=title,
+        description=texts.render(language, texts.INLINE_PLACEHOLDER_DESCRIPTION),
+        input_message_content=InputTextMessageContent(
+            texts.render(language, texts.INLINE_PREPARING), parse_mode=ParseMode.HTML
+        ),
+        reply_markup=InlineKeyboardMarkup([buttons]),
+    )
+
+
+def explanation_result(language: str, bot_username: str) -> InlineQueryResultArticle:
+    sites = texts.render(language, texts.SUPPORTED_SITES)
+    return InlineQueryResultArticle(
+        id="help",
+        title=texts.render(language, texts.INLINE_HELP_TITLE),
+        description=texts.render(language, texts.INLINE_HELP_DESCRIPTION),
+        input_message_content=InputTextMessageContent(
+            texts.render(language, texts.INLINE_HELP_MESSAGE, sites=sites, bot=bot_username),
+            parse_mode=ParseMode.HTML,
+        ),
+    )

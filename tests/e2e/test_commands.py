@@ -1,0 +1,79 @@
+"""/stats, /settings, /language, the same message in each language, and blocked users."""
+
+from __future__ import annotations
+
+from botapp.models import BotUser, DownloadRequest
+from tests.e2e.conftest import ALICE, BORIS, CARMEN, OLENA
+from tests.e2e.published import wait_until
+
+REEL = "https://www.instagram.com/reel/C0ffeeReel1/"
+
+
+def answer(telegram, user_id: int, method: str = "sendMessage") -> dict:
+    return telegram.wait_for_call(method, lambda c: c["payload"]["chat_id"] == user_id, timeout=60)
+
+
+def test_it_shows_downloads_and_free_downloads_left(bot, telegram, bot_settings):
+    bot_settings.FREE_DOWNLOADS = 10
+    telegram.push_private_message(ALICE, "/stats")
+    text = answer(telegram, ALICE)["payload"]["text"]
+    assert "downloaded 0 videos" in text and "left: 10" in text
+
+
+def test_it_saves_default_quality_and_send_as_from_settings(bot, telegram):
+    telegram.push_private_message(ALICE, "/settings")
+    menu = answer(telegram, ALICE)
+    message_id = menu["result"]["message_id"]
+    telegram.press_button(ALICE, "set:quality:480p", message_id=message_id)
+    assert wait_until(lambda: BotUser.objects.filter(pk=ALICE, default_quality="480p").exists())
+    telegram.wait_for_call("editMessageText", timeout=60, ok=True)
+    telegram.press_button(ALICE, "set:send:file", message_id=message_id)
+    assert wait_until(lambda: BotUser.objects.filter(pk=ALICE, send_as="file").exists())
+    telegram.wait_for_call("editMessageText", timeout=60, ok=True)
+    telegram.press_button(ALICE, "set:quality:ask", message_id=message_id)
+    assert wait_until(lambda: BotUser.objects.filter(pk=ALICE, default_quality="").exists())
+
+
+def test_it_speaks_each_users_language(bot, telegram):
+    helps = {}
+    for user in (ALICE, BORIS, OLENA, CARMEN):
+        telegram.push_private_message(user, "/help")
+        helps[user] = answer(telegram, user)["payload"]["text"]
+    assert helps[ALICE].startswith("How to use me")
+    assert helps[BORIS].startswith("Как мной пользоваться")
+    assert len(set(helps.values())) == 4
+
+
+def test_it_switches_language_with_the_language_command(bot, telegram):
+    telegram.push_private_message(ALICE, "/language")
+    menu = answer(telegram, ALICE)
+    buttons = [
+        b["callback_data"]
+        for row in menu["payload"]["reply_markup"]["inline_keyboard"]
+        for b in row
+    ]
+    assert set(buttons) == {"lang:set:en", "lang:set:ru", "lang:set:uk", "lang:set:es"}
+    telegram.press_button(ALICE, "lang:set:ru", message_id=menu["result"]["message_id"])
+    done = telegram.wait_for_call("editMessageText", timeout=60, ok=True)
+    assert "по-русски" in done["payload"]["text"]
+    assert BotUser.objects.get(pk=ALICE).language == "ru"
+    telegram.push_private_message(ALICE, "/help")
+    assert answer(telegram, ALICE)["payload"]["text"].startswith("Как мной пользоваться")
+
+
+def test_it_marks_a_blocked_user_and_sends_them_nothing_more(bot, telegram):
+    telegram.push_private_message(ALICE, REEL)
+    answer(telegram, ALICE)  # "in the queue"
+    telegram.block_bot(ALICE)
+    assert wait_until(lambda: BotUser.objects.filter(pk=ALICE, is_blocked=True).exists())
+    assert wait_until(
+        lambda: DownloadRequest.objects.filter(user_id=ALICE, finished_at__isnull=False).exists(),
+        timeout=120,
+    )
+    refused = [c for c in telegram.calls() if c["payload"].get("chat_id") == ALICE and not c["ok"]]
+    assert all(c["status"] == 403 for c in refused)
+    assert not telegram.calls("sendVideo") or not any(c["ok"] for c in telegram.calls("sendVideo"))
+    # Writing again unblocks the user.
+    telegram.push_private_message(ALICE, "/help")
+    answer(telegram, ALICE)
+    assert not BotUser.objects.get(pk=ALICE).is_blocked
