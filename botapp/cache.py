@@ -55,7 +55,7 @@ def _from_row(row: CachedMedia) -> CachedFile:
     )
 
 
-def _redis_get(media_key: str, fmt: str) -> CachedFile | None | bool:
+def _redis_get(media_key: str, fmt: str) -> CachedFile | bool | None:
     """The Redis copy; False when Redis does not know (or cannot be reached)."""
     try:
         raw = get_redis().get(_key(media_key, fmt))

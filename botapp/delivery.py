@@ -30,8 +30,10 @@ def caption(language: str, title: str, url: str) -> str:
 
 def is_rejected_file_id(error: BadRequest) -> bool:
     message = str(error).lower()
-    return "wrong file identifier" in message or "file reference" in message or (
-        "wrong remote file" in message
+    return (
+        "wrong file identifier" in message
+        or "file reference" in message
+        or ("wrong remote file" in message)
     )
 
 

@@ -4,6 +4,7 @@ a quality and queue a download job (``botapp.jobs`` does the rest)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from dataclasses import asdict, dataclass
@@ -53,7 +54,10 @@ def refusal_text(user: BotUser, refusal: links.RefusedLink) -> str:
 
 async def recognise(match: links.LinkMatch) -> links.LinkMatch:
     """Short links are resolved over HTTP (once, then remembered)."""
-    if isinstance(match, links.RefusedLink) and match.reason == links.RefusalReason.NEEDS_RESOLUTION:
+    if (
+        isinstance(match, links.RefusedLink)
+        and match.reason == links.RefusalReason.NEEDS_RESOLUTION
+    ):
         return await asyncio.to_thread(links.resolve_short_link, match.url)
     return match
 
@@ -88,17 +92,18 @@ def _probe_cached(link: links.MediaLink) -> dict:
         "duration": info.duration,
         "offers": [(f.quality, f.size) for f in info.formats],
     }
-    try:
+    with contextlib.suppress(RedisError):
         get_redis().set(key, json.dumps(data), ex=PROBE_TTL)
-    except RedisError:
-        pass
     return data
 
 
 def offers_that_fit(offers: list[tuple[str, int | None]]) -> list[tuple[str, int | None]]:
     """Qualities whose known size fits the upload limit, in the order users expect."""
     limit = upload_limit_bytes()
-    order = {q: i for i, q in enumerate((*keyboards.VIDEO_QUALITIES, keyboards.AUDIO, keyboards.AUDIO_MP3))}
+    order = {
+        q: i
+        for i, q in enumerate((*keyboards.VIDEO_QUALITIES, keyboards.AUDIO, keyboards.AUDIO_MP3))
+    }
     fitting = [(q, s) for q, s in offers if q in order and (s is None or s <= limit)]
     return sorted(fitting, key=lambda offer: order[offer[0]])
 
@@ -116,7 +121,12 @@ async def deliver_link(bot, user: BotUser, link: links.MediaLink, origin: Origin
 
 
 async def deliver_format(
-    bot, user: BotUser, link: links.MediaLink, fmt: str, origin: Origin, message_id: int | None = None
+    bot,
+    user: BotUser,
+    link: links.MediaLink,
+    fmt: str,
+    origin: Origin,
+    message_id: int | None = None,
 ) -> None:
     if await send_from_cache(bot, user, link.media_key, fmt, link.canonical_url, origin):
         if message_id:
@@ -147,9 +157,16 @@ async def send_from_cache(
         await sync_to_async(cached_file_drop)(media_key=media_key, fmt=fmt, file_id=item.file_id)
         return False
     publish_completed(
-        user_id=user.user_id, media_key=media_key, platform=platform, source=origin.source,
-        fmt=fmt, from_cache=True, title=item.title, url=url, duration=item.duration,
-    )  # fmt: skip
+        user_id=user.user_id,
+        media_key=media_key,
+        platform=platform,
+        source=origin.source,
+        fmt=fmt,
+        from_cache=True,
+        title=item.title,
+        url=url,
+        duration=item.duration,
+    )
     return True
 
 
@@ -205,7 +222,12 @@ def _has_unfinished(user_id: int) -> bool:
 
 
 async def queue_download(
-    bot, user: BotUser, link: links.MediaLink, fmt: str, origin: Origin, message_id: int | None = None
+    bot,
+    user: BotUser,
+    link: links.MediaLink,
+    fmt: str,
+    origin: Origin,
+    message_id: int | None = None,
 ) -> None:
     language = user.ui_language
     if await sync_to_async(_has_unfinished)(user.user_id):
@@ -216,7 +238,10 @@ async def queue_download(
         await bot.edit_message_text(text, chat_id=origin.chat_id, message_id=message_id)
     else:
         sent = await bot.send_message(
-            origin.chat_id, text, reply_to_message_id=origin.reply_to, allow_sending_without_reply=True
+            origin.chat_id,
+            text,
+            reply_to_message_id=origin.reply_to,
+            allow_sending_without_reply=True,
         )
         message_id = sent.message_id
     await sync_to_async(download_request_create)(
@@ -237,16 +262,20 @@ async def offer_qualities(bot, user: BotUser, link: links.MediaLink, origin: Ori
 
     language = user.ui_language
     looking = await bot.send_message(
-        origin.chat_id, texts.render(language, texts.LOOKING_UP),
-        reply_to_message_id=origin.reply_to, allow_sending_without_reply=True,
-    )  # fmt: skip
+        origin.chat_id,
+        texts.render(language, texts.LOOKING_UP),
+        reply_to_message_id=origin.reply_to,
+        allow_sending_without_reply=True,
+    )
     try:
         probed = await asyncio.to_thread(_probe_cached, link)
     except DownloadError as error:
         await bot.edit_message_text(
-            error_text(language, error.category), chat_id=origin.chat_id,
-            message_id=looking.message_id, parse_mode=ParseMode.HTML,
-        )  # fmt: skip
+            error_text(language, error.category),
+            chat_id=origin.chat_id,
+            message_id=looking.message_id,
+            parse_mode=ParseMode.HTML,
+        )
         publish_failed(user.user_id, link, error.category)
         return
     offers = offers_that_fit(probed["offers"])
@@ -255,13 +284,21 @@ async def offer_qualities(bot, user: BotUser, link: links.MediaLink, origin: Ori
         await bot.edit_message_text(text, chat_id=origin.chat_id, message_id=looking.message_id)
         return
     request = await sync_to_async(download_request_create)(
-        user_id=user.user_id, link_platform=link.platform, media_key=link.media_key,
-        url=link.canonical_url, fmt="", source=origin.source, chat_id=origin.chat_id,
-        reply_to_message_id=origin.reply_to, progress_message_id=looking.message_id,
+        user_id=user.user_id,
+        link_platform=link.platform,
+        media_key=link.media_key,
+        url=link.canonical_url,
+        fmt="",
+        source=origin.source,
+        chat_id=origin.chat_id,
+        reply_to_message_id=origin.reply_to,
+        progress_message_id=looking.message_id,
         status=RequestStatus.CHOOSING,
-    )  # fmt: skip
+    )
     await bot.edit_message_text(
-        texts.render(language, texts.CHOOSE_QUALITY, title=texts.safe(probed["title"] or link.media_key)),
+        texts.render(
+            language, texts.CHOOSE_QUALITY, title=texts.safe(probed["title"] or link.media_key)
+        ),
         chat_id=origin.chat_id,
         message_id=looking.message_id,
         parse_mode=ParseMode.HTML,
@@ -287,13 +324,18 @@ async def quality_chosen(bot, user: BotUser, request_id: int, quality: str) -> s
         await sync_to_async(user_set_default_quality)(user_id=user.user_id, quality=quality)
         user.default_quality = quality
     link = links.MediaLink(
-        platform=request.platform, media_key=request.media_key, canonical_url=request.url,
-        original_url=request.url, video_id=request.media_key.split(":", 1)[1],
-    )  # fmt: skip
+        platform=request.platform,
+        media_key=request.media_key,
+        canonical_url=request.url,
+        original_url=request.url,
+        video_id=request.media_key.split(":", 1)[1],
+    )
     origin = Origin(
-        chat_id=request.chat_id, source=request.source, reply_to=request.reply_to_message_id,
+        chat_id=request.chat_id,
+        source=request.source,
+        reply_to=request.reply_to_message_id,
         language=user.ui_language,
-    )  # fmt: skip
+    )
     await deliver_format(bot, user, link, quality, origin, message_id=request.progress_message_id)
     return None
 
@@ -317,16 +359,22 @@ def error_text(language: str, category: str) -> str:
     }
     text = messages.get(category, texts.ERROR_INTERNAL)
     return texts.render(
-        language, text, limit=settings.MAX_UPLOAD_MB,
+        language,
+        text,
+        limit=settings.MAX_UPLOAD_MB,
         sites=texts.render(language, texts.SUPPORTED_SITES),
-    )  # fmt: skip
+    )
 
 
 def publish_failed(user_id: int, link: links.MediaLink, category: str) -> None:
     from analytics.events import DownloadFailed
     from analytics.publisher import publish
 
-    publish(DownloadFailed(user_id=user_id, url=link.canonical_url, platform=link.platform, reason=str(category)))
+    publish(
+        DownloadFailed(
+            user_id=user_id, url=link.canonical_url, platform=link.platform, reason=str(category)
+        )
+    )
 
 
 async def _delete_quietly(bot, chat_id: int, message_id: int) -> None:

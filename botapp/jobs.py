@@ -10,6 +10,7 @@ first job holds a Redis lock and downloads; the others park their request as
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 
@@ -140,9 +141,11 @@ class Job:
         if request.inline_message_id:
             return await self.deliver_inline(request, item)
         origin = flow.Origin(
-            chat_id=request.chat_id, source=request.source,
-            reply_to=request.reply_to_message_id, language=request.user.ui_language,
-        )  # fmt: skip
+            chat_id=request.chat_id,
+            source=request.source,
+            reply_to=request.reply_to_message_id,
+            language=request.user.ui_language,
+        )
         delivered = await flow.send_from_cache(
             self.bot, request.user, request.media_key, request.format, request.url, origin
         )
@@ -188,10 +191,16 @@ class Job:
             await self.deliver_inline(request, item)
             return
         flow.publish_completed(
-            user_id=request.user_id, media_key=request.media_key, platform=request.platform,
-            source=request.source, fmt=request.format, from_cache=False, title=media.title,
-            url=request.url, duration=item.duration,
-        )  # fmt: skip
+            user_id=request.user_id,
+            media_key=request.media_key,
+            platform=request.platform,
+            source=request.source,
+            fmt=request.format,
+            from_cache=False,
+            title=media.title,
+            url=request.url,
+            duration=item.duration,
+        )
         await self.finish(request, progress_done=True)
 
     async def deliver_inline(self, request: DownloadRequest, item: CachedFile) -> bool:
@@ -211,10 +220,16 @@ class Job:
             await self.fail(request, "internal")
             return False
         flow.publish_completed(
-            user_id=request.user_id, media_key=request.media_key, platform=request.platform,
-            source=request.source, fmt=request.format, from_cache=False, title=item.title,
-            url=request.url, duration=item.duration,
-        )  # fmt: skip
+            user_id=request.user_id,
+            media_key=request.media_key,
+            platform=request.platform,
+            source=request.source,
+            fmt=request.format,
+            from_cache=False,
+            title=item.title,
+            url=request.url,
+            duration=item.duration,
+        )
         await self.finish(request, progress_done=False)
         return True
 
@@ -230,33 +245,40 @@ class Job:
             "reply_to_message_id": request.reply_to_message_id,
             "allow_sending_without_reply": True,
             "reply_markup": flow.after_delivery_keyboard(
-                self.language, request.media_key, request.format,
+                self.language,
+                request.media_key,
+                request.format,
                 flow.Origin(chat_id=request.chat_id, source=request.source),
-            ),  # fmt: skip
+            ),
             "read_timeout": 600,
             "write_timeout": 600,
         }
         if media.kind == "audio":
             return await self.bot.send_audio(
-                audio=InputFile(document, filename=media.filename), duration=duration,
-                title=media.title[:64] or None, thumbnail=thumbnail, **common,
-            )  # fmt: skip
+                audio=InputFile(document, filename=media.filename),
+                duration=duration,
+                title=media.title[:64] or None,
+                thumbnail=thumbnail,
+                **common,
+            )
         if self.user.send_as == "file":
             return await self.bot.send_document(
                 document=InputFile(document, filename=media.filename), thumbnail=thumbnail, **common
             )
         return await self.bot.send_video(
-            video=InputFile(document, filename=media.filename), duration=duration,
-            width=media.width, height=media.height, supports_streaming=True,
-            thumbnail=thumbnail, **common,
-        )  # fmt: skip
+            video=InputFile(document, filename=media.filename),
+            duration=duration,
+            width=media.width,
+            height=media.height,
+            supports_streaming=True,
+            thumbnail=thumbnail,
+            **common,
+        )
 
     async def _chat_action(self, request: DownloadRequest, media) -> None:
         action = ChatAction.UPLOAD_VOICE if media.kind == "audio" else ChatAction.UPLOAD_VIDEO
-        try:
+        with contextlib.suppress(TelegramError):
             await self.bot.send_chat_action(request.chat_id, action)
-        except TelegramError:
-            pass
 
     async def finish(self, request: DownloadRequest, *, progress_done: bool) -> None:
         await sync_to_async(download_request_move)(
@@ -267,9 +289,11 @@ class Job:
 
     async def fail(self, request: DownloadRequest, category: str) -> None:
         moved = await sync_to_async(download_request_move)(
-            request_id=request.pk, old=RequestStatus.RUNNING, new=RequestStatus.FAILED,
+            request_id=request.pk,
+            old=RequestStatus.RUNNING,
+            new=RequestStatus.FAILED,
             error=str(category)[:32],
-        )  # fmt: skip
+        )
         if not moved:
             return
         link = flow.link_for_key(request.media_key)
@@ -280,16 +304,19 @@ class Job:
             markup = keyboards.too_large_keyboard(
                 self.language, request.media_key, lower_quality(request.format)
             )
-        await self.edit_progress(request, None, text=flow.error_text(self.language, category), markup=markup)
+        await self.edit_progress(
+            request, None, text=flow.error_text(self.language, category), markup=markup
+        )
         await self.fail_waiting(category)
 
     async def fail_waiting(self, category: str) -> None:
         waiting = await sync_to_async(list)(
             DownloadRequest.objects.select_related("user").filter(
-                media_key=self.request.media_key, format=self.request.format,
+                media_key=self.request.media_key,
+                format=self.request.format,
                 status=RequestStatus.WAITING_SHARED,
             )
-        )  # fmt: skip
+        )
         for request in waiting:
             moved = await sync_to_async(download_request_move)(
                 request_id=request.pk, old=RequestStatus.WAITING_SHARED, new=RequestStatus.RUNNING
@@ -304,20 +331,27 @@ class Job:
         try:
             if request.inline_message_id:
                 await self.bot.edit_message_text(
-                    rendered, inline_message_id=request.inline_message_id,
+                    rendered,
+                    inline_message_id=request.inline_message_id,
                     parse_mode=ParseMode.HTML,
-                )  # fmt: skip
+                )
             elif request.progress_message_id:
                 await self.bot.edit_message_text(
-                    rendered, chat_id=request.chat_id, message_id=request.progress_message_id,
-                    parse_mode=ParseMode.HTML, reply_markup=markup,
-                )  # fmt: skip
+                    rendered,
+                    chat_id=request.chat_id,
+                    message_id=request.progress_message_id,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
+                )
             else:
                 sent = await self.bot.send_message(
-                    request.chat_id, rendered, parse_mode=ParseMode.HTML, reply_markup=markup,
+                    request.chat_id,
+                    rendered,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
                     reply_to_message_id=request.reply_to_message_id,
                     allow_sending_without_reply=True,
-                )  # fmt: skip
+                )
                 request.progress_message_id = sent.message_id
         except Forbidden as error:
             if is_blocked_by_user(error):
@@ -365,7 +399,9 @@ class ProgressReporter:
             await self.job.edit_progress(self.request, texts.PROCESSING)
         elif total:
             percent = min(100, int(done * 100 / total))
-            await self.job.edit_progress(self.request, texts.DOWNLOADING, percent=percent, speed=speed_text)
+            await self.job.edit_progress(
+                self.request, texts.DOWNLOADING, percent=percent, speed=speed_text
+            )
         else:
             done_text = keyboards.human_size(done) or "0 B"
             await self.job.edit_progress(

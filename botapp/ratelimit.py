@@ -41,10 +41,21 @@ OVERALL = Window(limit=28, seconds=1.0)
 # Methods that put something into a chat. Reads, answers to callback/inline queries and
 # chat actions are not counted by Telegram's flood control the same way.
 COUNTED_METHODS = {
-    "sendMessage", "sendVideo", "sendAudio", "sendDocument", "sendPhoto", "sendAnimation",
-    "sendMediaGroup", "sendVoice", "copyMessage", "forwardMessage", "editMessageText",
-    "editMessageMedia", "editMessageCaption", "editMessageReplyMarkup",
-}  # fmt: skip
+    "sendMessage",
+    "sendVideo",
+    "sendAudio",
+    "sendDocument",
+    "sendPhoto",
+    "sendAnimation",
+    "sendMediaGroup",
+    "sendVoice",
+    "copyMessage",
+    "forwardMessage",
+    "editMessageText",
+    "editMessageMedia",
+    "editMessageCaption",
+    "editMessageReplyMarkup",
+}
 
 # Returns 0 when a slot was taken, else the milliseconds to wait for one.
 _SLIDING_WINDOW = """

@@ -94,17 +94,11 @@ SOURCE_LINK = _("Source")
 
 # --- What went wrong -------------------------------------------------------------------
 
-ERROR_UNSUPPORTED = _(
-    "This link is not supported. I can download videos from:\n{sites}"
-)
-ERROR_PLAYLIST = _(
-    "That is a playlist, channel or profile. Send a link to a single video instead."
-)
+ERROR_UNSUPPORTED = _("This link is not supported. I can download videos from:\n{sites}")
+ERROR_PLAYLIST = _("That is a playlist, channel or profile. Send a link to a single video instead.")
 ERROR_PRIVATE = _("This video is private, so I can't get it.")
 ERROR_REMOVED = _("This video was removed or the link is wrong.")
-ERROR_SIGN_IN = _(
-    "This video needs a sign-in or an age check, so I can't download it."
-)
+ERROR_SIGN_IN = _("This video needs a sign-in or an age check, so I can't download it.")
 ERROR_REGION = _("This video is not available in the region I download from.")
 ERROR_LIVE = _("This is a live stream. Send the link again once the stream has ended.")
 ERROR_TOO_LARGE = _(
@@ -115,7 +109,9 @@ ERROR_TOO_LARGE_NO_CHOICE = _(
     "This video is larger than {limit} MB, the most Telegram lets me send, even in the "
     "lowest quality."
 )
-ERROR_RATE_LIMITED = _("The site is refusing downloads right now. Please try again in a few minutes.")
+ERROR_RATE_LIMITED = _(
+    "The site is refusing downloads right now. Please try again in a few minutes."
+)
 ERROR_TIMEOUT = _("The download took too long and was stopped. Please try again later.")
 ERROR_INTERNAL = _("Something went wrong on our side. Please try again in a minute.")
 ERROR_BUTTON_EXPIRED = _("This button has expired. Send the link again.")
@@ -129,9 +125,7 @@ INLINE_PREPARING = _("Preparing the video...")
 INLINE_PLACEHOLDER_DESCRIPTION = _("The video appears here in a few seconds.")
 INLINE_HELP_TITLE = _("Paste a link to a video")
 INLINE_HELP_DESCRIPTION = _("YouTube, Instagram or TikTok")
-INLINE_HELP_MESSAGE = _(
-    "Type <code>@{bot} link</code> with a link to a video from:\n{sites}"
-)
+INLINE_HELP_MESSAGE = _("Type <code>@{bot} link</code> with a link to a video from:\n{sites}")
 INLINE_NOT_CONFIGURED = _("Inline mode is not available right now.")
 GROUP_WELCOME = _(
     "Hi! I send videos from YouTube, Instagram and TikTok links right here.\n"

@@ -30,7 +30,9 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         await sync_to_async(user_mark_blocked)(user_id=user_id)
         return
     if isinstance(error, Forbidden):  # kicked from a group, chat deactivated: cannot heal
-        log.info("forbidden in chat %s: %s", update.effective_chat and update.effective_chat.id, error)
+        log.info(
+            "forbidden in chat %s: %s", update.effective_chat and update.effective_chat.id, error
+        )
         return
     log.error(
         "update %s from user %s in chat %s failed",

@@ -35,10 +35,13 @@ async def handle_matches(bot, user, matches: list[links.LinkMatch], origin: flow
         match = await flow.recognise(match)
         if isinstance(match, links.RefusedLink):
             await bot.send_message(
-                origin.chat_id, flow.refusal_text(user, match), parse_mode=ParseMode.HTML,
-                reply_to_message_id=origin.reply_to, allow_sending_without_reply=True,
+                origin.chat_id,
+                flow.refusal_text(user, match),
+                parse_mode=ParseMode.HTML,
+                reply_to_message_id=origin.reply_to,
+                allow_sending_without_reply=True,
                 disable_web_page_preview=True,
-            )  # fmt: skip
+            )
             continue
         await flow.deliver_link(bot, user, match, origin)
 
@@ -52,7 +55,7 @@ async def on_quality_button(update: Update, context: ContextTypes.DEFAULT_TYPE) 
 
 
 async def on_format_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """"Audio only" after a video, or a lower quality after "too large"."""
+    """ "Audio only" after a video, or a lower quality after "too large"."""
     query = update.callback_query
     user = await current_user(update)
     fmt, media_key = keyboards.FORMAT_PATTERN.match(query.data).groups()

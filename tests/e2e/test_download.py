@@ -78,11 +78,12 @@ def test_youtube_offers_qualities_sends_the_chosen_one_and_remembers_it(bot, tel
         for button in row
     ]
     labels = " ".join(
-        button["text"] for row in keyboard_edit["payload"]["reply_markup"]["inline_keyboard"]
+        button["text"]
+        for row in keyboard_edit["payload"]["reply_markup"]["inline_keyboard"]
         for button in row
-    )  # fmt: skip
+    )
     assert {"360p", "480p", "720p", "1080p"} <= {data.rsplit(":", 1)[1] for data in buttons}
-    assert "Audio only" in labels and "MB" in labels or "KB" in labels
+    assert ("Audio only" in labels and "MB" in labels) or "KB" in labels
     choice = next(data for data in buttons if data.endswith(":480p"))
     telegram.press_button(ALICE, choice, message_id=keyboard_edit["payload"]["message_id"])
 
@@ -111,9 +112,12 @@ ERROR_PAGES = [
 @pytest.mark.parametrize(("url", "words"), ERROR_PAGES)
 def test_each_failing_page_gets_its_own_message(bot, telegram, url, words):
     BotUser.objects.create(
-        user_id=OLENA, language_code="en", default_quality="480p",
-        first_seen_at="2026-01-01T00:00Z", last_seen_at="2026-01-01T00:00Z",
-    )  # fmt: skip
+        user_id=OLENA,
+        language_code="en",
+        default_quality="480p",
+        first_seen_at="2026-01-01T00:00Z",
+        last_seen_at="2026-01-01T00:00Z",
+    )
     telegram.push_private_message(OLENA, url)
     failure = telegram.wait_for_call(
         "editMessageText",
@@ -146,9 +150,10 @@ def test_two_users_asking_for_the_same_video_get_one_download(bot, telegram, vid
     assert alice["ok"] and boris["ok"]
     assert sum(1 for call in (alice, boris) if uploaded(call)) == 1
     media_paths = [
-        path for path, count in video_site.bytes_served.items()
+        path
+        for path, count in video_site.bytes_served.items()
         if count > before.get(path, 0) and path.endswith((".mp4", ".m4a"))
-    ]  # fmt: skip
+    ]
     # One fetch: every media file of the clip was read once, not twice.
     clip_sizes = {path: video_site.bytes_served[path] - before.get(path, 0) for path in media_paths}
     assert clip_sizes
@@ -158,10 +163,13 @@ def test_two_users_asking_for_the_same_video_get_one_download(bot, telegram, vid
 
 def test_the_over_limit_clip_is_never_uploaded_and_audio_is_offered(bot, telegram):
     BotUser.objects.create(
-        user_id=ALICE, language_code="en", default_quality="720p",
-        first_seen_at="2026-01-01T00:00Z", last_seen_at="2026-01-01T00:00Z",
-    )  # fmt: skip
-    telegram.push_private_message(ALICE, "https://www.youtube.com/watch?v=tooLarge50M")
+        user_id=ALICE,
+        language_code="en",
+        default_quality="720p",
+        first_seen_at="2026-01-01T00:00Z",
+        last_seen_at="2026-01-01T00:00Z",
+    )
+    telegram.push_private_message(ALICE, "https://www.youtube.com/watch?v=bigVidSmAud")
     refusal = telegram.wait_for_call(
         "editMessageText", lambda c: "larger than" in c["payload"]["text"], timeout=WAIT
     )
@@ -173,8 +181,11 @@ def test_the_over_limit_clip_is_never_uploaded_and_audio_is_offered(bot, telegra
     assert any(data.startswith("dl:f:audio:") for data in buttons)
     assert not [c for c in telegram.calls("sendVideo") if uploaded(c)]
 
-    telegram.press_button(ALICE, next(d for d in buttons if d.startswith("dl:f:audio:")),
-                          message_id=refusal["payload"]["message_id"])  # fmt: skip
+    telegram.press_button(
+        ALICE,
+        next(d for d in buttons if d.startswith("dl:f:audio:")),
+        message_id=refusal["payload"]["message_id"],
+    )
     audio = telegram.wait_for_call("sendAudio", to(ALICE), timeout=WAIT)
     assert audio["ok"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
@@ -27,10 +28,25 @@ def run_bot() -> None:
 
     application = build_application()  # fails early, before threads start, without a token
     workers = start_embedded_workers()
+    analytics = start_embedded_analytics()
     try:
         asyncio.run(_serve_until_signal(application))
     finally:
         queues.stop_thread_workers(workers)
+        if analytics:
+            thread, stop = analytics
+            stop.set()
+            thread.join(30)
+
+
+def start_embedded_analytics():
+    """Without a Redis server no ``analytics_worker`` process can read the in-process
+    stream, so the bot runs the event worker in a thread of its own."""
+    if not settings.REDIS_EMBEDDED:
+        return None
+    from analytics.worker import start_worker_thread
+
+    return start_worker_thread()
 
 
 async def _serve_until_signal(application) -> None:
