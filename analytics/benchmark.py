@@ -74,7 +74,7 @@ def reset() -> None:
 
 def synthetic_events(count: int, *, users: int, videos: int, seed: int = 1) -> list[Event]:
     """A plausible mix: mostly downloads, some profile updates, clicks and funnel steps."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 (synthetic data, not secrets)
     makers: list[tuple[float, Callable[[int], Event]]] = [
         (0.70, lambda n: _download(rng, users, videos)),
         (0.15, lambda n: UserSeen(user_id=rng.randrange(users), username=f"u{n}",

@@ -44,7 +44,9 @@ def _rows_with_defaults(rows: Sequence[Sequence[Any]], extra: list[models.Field]
     per row, a constant one once."""
     if not extra:
         return rows
-    per_row = [i for i, field in enumerate(extra) if field.has_default() and callable(field.default)]
+    per_row = [
+        i for i, field in enumerate(extra) if field.has_default() and callable(field.default)
+    ]
     constant = [field_default(field) for field in extra]
     if not per_row:
         return [[*row, *constant] for row in rows]
