@@ -18,6 +18,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from redis.exceptions import RedisError
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
@@ -101,7 +102,7 @@ class RedisRateLimiter(BaseRateLimiter[int]):
         rate_limit_args: int | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         chat_id = _chat_id(data)
-        if endpoint in COUNTED_METHODS:
+        if endpoint in COUNTED_METHODS and settings.TELEGRAM_FLOOD_LIMITS:
             await self._take_slot("tg:rl:all", OVERALL)
             if chat_id is not None:
                 await self._take_slot(f"tg:rl:chat:{chat_id}", window_for(chat_id))

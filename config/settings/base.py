@@ -152,6 +152,9 @@ TELEGRAM_BOT_TOKEN = env.str("TELEGRAM_BOT_TOKEN", default="")
 # the upload limit to 2000 MB.
 TELEGRAM_API_URL = env.str("TELEGRAM_API_URL", default="")
 TELEGRAM_LOCAL_MODE = env.bool("TELEGRAM_LOCAL_MODE", default=bool(TELEGRAM_API_URL))
+# Keep under Telegram's flood limits (per chat, per group, overall). Off only for
+# throughput benchmarks against the offline API with its limits off.
+TELEGRAM_FLOOD_LIMITS = env.bool("TELEGRAM_FLOOD_LIMITS", default=True)
 FREE_DOWNLOADS = env.int("FREE_DOWNLOADS", default=10)
 MAX_UPLOAD_MB = env.int("MAX_UPLOAD_MB", default=2000 if TELEGRAM_LOCAL_MODE else 50)
 # Files under this size go from yt-dlp to Telegram in memory, never touching disk.
@@ -165,6 +168,9 @@ TELEGRAM_STORAGE_CHAT_ID = env.int("TELEGRAM_STORAGE_CHAT_ID", default=0)
 # Maps a platform's real origin to the local video site (sandbox and tests only).
 # production.py refuses any value here.
 MEDIA_ORIGIN_OVERRIDES = env.json("MEDIA_ORIGIN_OVERRIDES", default={})
+
+# Where events wait when Redis cannot be reached (replayed into the stream later).
+ANALYTICS_SPOOL_DIR = env.path("ANALYTICS_SPOOL_DIR", default=str(VAR_DIR / "spool"))
 
 # --- Logging --------------------------------------------------------------------
 LOGGING = {
