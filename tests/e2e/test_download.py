@@ -197,3 +197,40 @@ def test_redis_losing_the_cache_copy_still_answers_from_postgresql(bot, telegram
     telegram.push_private_message(BORIS, INSTAGRAM)
     second = telegram.wait_for_call("sendVideo", to(BORIS), timeout=WAIT)
     assert second["payload"]["video"] == first["result"]["video"]["file_id"]
+
+
+def test_a_second_link_waits_for_the_first_and_says_so(bot, telegram):
+    telegram.push_private_message(ALICE, f"{INSTAGRAM} and {TIKTOK}")
+    first = telegram.wait_for_call("sendMessage", to(ALICE), timeout=WAIT)
+    second = telegram.wait_for_call("sendMessage", to(ALICE), timeout=WAIT)
+    assert "In the queue" in first["payload"]["text"]
+    assert "previous video comes first" in second["payload"]["text"]
+    videos = [telegram.wait_for_call("sendVideo", to(ALICE), timeout=WAIT) for _ in range(2)]
+    assert [v["payload"]["caption"].count("C0ffeeReel1") for v in videos] == [1, 0]
+    assert all(v["ok"] for v in videos)
+
+
+def test_a_slow_download_shows_progress_with_percent_and_speed(bot, telegram):
+    BotUser.objects.create(
+        user_id=CARMEN,
+        language_code="en",
+        default_quality="480p",
+        first_seen_at="2026-01-01T00:00Z",
+        last_seen_at="2026-01-01T00:00Z",
+    )
+    telegram.push_private_message(CARMEN, "https://www.youtube.com/watch?v=slowThrottl")
+    progress = telegram.wait_for_call(
+        "editMessageText",
+        lambda c: c["payload"].get("chat_id") == CARMEN and "Downloading" in c["payload"]["text"],
+        timeout=WAIT,
+    )
+    assert "%" in progress["payload"]["text"] and "/s" in progress["payload"]["text"]
+    video = telegram.wait_for_call("sendVideo", to(CARMEN), timeout=180)
+    assert video["ok"]
+    # Edits of the progress message are at least 3 seconds apart.
+    edits = [
+        c["time"]
+        for c in telegram.calls("editMessageText")
+        if c["payload"].get("chat_id") == CARMEN and "Downloading" in c["payload"]["text"]
+    ]
+    assert all(later - earlier >= 2.9 for earlier, later in zip(edits, edits[1:], strict=False))
