@@ -3,6 +3,8 @@ video site, real yt-dlp and ffmpeg, PostgreSQL and Redis."""
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from botapp.cache import cached_file_get
@@ -233,4 +235,4 @@ def test_a_slow_download_shows_progress_with_percent_and_speed(bot, telegram):
         for c in telegram.calls("editMessageText")
         if c["payload"].get("chat_id") == CARMEN and "Downloading" in c["payload"]["text"]
     ]
-    assert all(later - earlier >= 2.9 for earlier, later in zip(edits, edits[1:], strict=False))
+    assert all(later - earlier >= 2.9 for earlier, later in itertools.pairwise(edits))
