@@ -26,3 +26,34 @@ def _clean_redis():
 
     get_redis().flushdb()
     yield
+
+
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def video_site():
+    """The local video site, clips made once (cached in var/clips between runs)."""
+    from botapp.sandbox.videosite import VideoSite
+
+    site = VideoSite().start()
+    yield site
+    site.stop()
+
+
+@pytest.fixture
+def page():
+    """A page in Debian's headless Chromium (no browser download)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
+        )
+        page = browser.new_page()
+        page.set_default_timeout(60_000)
+        yield page
+        browser.close()

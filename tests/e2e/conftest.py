@@ -7,17 +7,9 @@ import pytest
 
 from botapp.runner import BackgroundBot
 from botapp.sandbox.telegram_api import SEED_USERS, TelegramApiDouble
-from botapp.sandbox.videosite import VideoSite
 from config import queues
 
 ALICE, BORIS, OLENA, CARMEN = (user["id"] for user in SEED_USERS)
-
-
-@pytest.fixture(scope="session")
-def video_site():
-    site = VideoSite().start()
-    yield site
-    site.stop()
 
 
 @pytest.fixture

@@ -18,6 +18,17 @@ YOUTUBE = "https://youtu.be/dQw4w9WgXcQ?si=tracking"
 WAIT = 90
 
 
+def user_with_default_quality(user_id: int, quality: str) -> BotUser:
+    """A returning user who picked a default quality before: YouTube links skip the keyboard."""
+    return BotUser.objects.create(
+        user_id=user_id,
+        language_code="en",
+        default_quality=quality,
+        first_seen_at="2026-01-01T00:00Z",
+        last_seen_at="2026-01-01T00:00Z",
+    )
+
+
 def to(chat_id):
     return lambda call: call["payload"].get("chat_id") == chat_id
 
@@ -113,13 +124,7 @@ ERROR_PAGES = [
 
 @pytest.mark.parametrize(("url", "words"), ERROR_PAGES)
 def test_each_failing_page_gets_its_own_message(bot, telegram, url, words):
-    BotUser.objects.create(
-        user_id=OLENA,
-        language_code="en",
-        default_quality="480p",
-        first_seen_at="2026-01-01T00:00Z",
-        last_seen_at="2026-01-01T00:00Z",
-    )
+    user_with_default_quality(OLENA, "480p")
     telegram.push_private_message(OLENA, url)
     failure = telegram.wait_for_call(
         "editMessageText",
@@ -164,13 +169,7 @@ def test_two_users_asking_for_the_same_video_get_one_download(bot, telegram, vid
 
 
 def test_the_over_limit_clip_is_never_uploaded_and_audio_is_offered(bot, telegram):
-    BotUser.objects.create(
-        user_id=ALICE,
-        language_code="en",
-        default_quality="720p",
-        first_seen_at="2026-01-01T00:00Z",
-        last_seen_at="2026-01-01T00:00Z",
-    )
+    user_with_default_quality(ALICE, "720p")
     telegram.push_private_message(ALICE, "https://www.youtube.com/watch?v=bigVidSmAud")
     refusal = telegram.wait_for_call(
         "editMessageText", lambda c: "larger than" in c["payload"]["text"], timeout=WAIT
@@ -213,13 +212,7 @@ def test_a_second_link_waits_for_the_first_and_says_so(bot, telegram):
 
 
 def test_a_slow_download_shows_progress_with_percent_and_speed(bot, telegram):
-    BotUser.objects.create(
-        user_id=CARMEN,
-        language_code="en",
-        default_quality="480p",
-        first_seen_at="2026-01-01T00:00Z",
-        last_seen_at="2026-01-01T00:00Z",
-    )
+    user_with_default_quality(CARMEN, "480p")
     telegram.push_private_message(CARMEN, "https://www.youtube.com/watch?v=slowThrottl")
     progress = telegram.wait_for_call(
         "editMessageText",

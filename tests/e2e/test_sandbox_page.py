@@ -3,22 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import sync_playwright
 
 from botapp.management.commands.sandbox import banner, start_sandbox
 from botapp.runner import BackgroundBot
 from config import queues
-
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture
@@ -31,18 +19,7 @@ def sandbox(settings, transactional_db, tmp_path):
     bot.stop()
     queues.stop_thread_workers(workers)
     telegram.stop()
-
-
-@pytest.fixture
-def page():
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
-        page = browser.new_page()
-        page.set_default_timeout(60_000)
-        yield page
-        browser.close()
+    site.stop()
 
 
 @pytest.mark.browser

@@ -1,22 +1,11 @@
 """Fixtures for the media tests: the local video site, reached through origin overrides.
 
-Other test packages can build the same from the plain functions
-``botapp.sandbox.clips.ensure_clips`` and ``botapp.sandbox.videosite.VideoSite``.
+``video_site`` itself is shared by the whole suite (``tests/conftest.py``).
 """
 
 from __future__ import annotations
 
 import pytest
-
-from botapp.sandbox.videosite import VideoSite
-
-
-@pytest.fixture(scope="session")
-def video_site():
-    """The local video site, clips made once (cached in var/clips between runs)."""
-    site = VideoSite().start()
-    yield site
-    site.stop()
 
 
 @pytest.fixture

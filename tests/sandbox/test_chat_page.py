@@ -10,16 +10,6 @@ import pytest
 from botapp.sandbox.telegram_api import SEED_GROUP_ID, TelegramApiDouble
 
 ALICE = 500001
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 class FakeBot:
@@ -80,19 +70,6 @@ class FakeBot:
         self.stopped.set()
         self.thread.join(timeout=10)
         self.client.close()
-
-
-@pytest.fixture
-def page():
-    from playwright import sync_api
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
-        )
-        page = browser.new_page()
-        page.set_default_timeout(15_000)
-        yield page
-        browser.close()
 
 
 @pytest.mark.browser
