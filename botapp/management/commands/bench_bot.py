@@ -1,15 +1,23 @@
 """``python manage.py bench_bot``: the real bot against the offline Telegram API.
 
-Prints the cache-miss time of a 480p YouTube clip, then cache-hit latency (an update
-handed to the bot -> its sendVideo with the file_id reaching Telegram) and throughput
-for many users asking for cached videos at once. Uses the configured PostgreSQL and
-Redis; run ``migrate`` first. Talks only to 127.0.0.1.
+Prints three things, with the configured PostgreSQL and Redis (run ``migrate`` first):
+
+- the cache-miss time of a 480p YouTube clip (message -> video in the chat);
+- cache-hit latency at a steady rate below saturation (``--rate`` messages a second for
+  ``--seconds``): from the update being queued at Telegram to the bot's ``sendVideo``
+  with the cached file_id reaching Telegram, so long polling is included;
+- cache-hit throughput at saturation: ``--requests`` messages pushed at once, answered
+  per second.
+
+The Telegram double runs in a child process (limits off) so that it does not share the
+GIL with the bot: the figures are the bot's. Talks only to 127.0.0.1.
 """
 
 from __future__ import annotations
 
 import statistics
 import time
+from collections import defaultdict, deque
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -21,24 +29,30 @@ CACHED_LINKS = (
     "https://www.tiktok.com/@sandbox.user/video/7300000000000000001",
     "https://youtu.be/dQw4w9WgXcQ",
 )
+# The media keys of CACHED_LINKS: dropped first, since a new double knows no old file_id.
+MEDIA_KEYS = ("instagram:C0ffeeReel1", "tiktok:7300000000000000001", "youtube:dQw4w9WgXcQ")
 FIRST_USER = 900_000_000
+WAIT_SECONDS = 300
 
 
 class Command(BaseCommand):
     help = "Benchmarks cache hits and a cache miss through the real bot (limits off)."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("--requests", type=int, default=2000)
+        parser.add_argument("--requests", type=int, default=2000, help="saturation test size")
         parser.add_argument("--users", type=int, default=200)
+        parser.add_argument("--rate", type=float, default=100, help="steady-rate messages/s")
+        parser.add_argument("--seconds", type=float, default=10, help="steady-rate duration")
 
-    def handle(self, *args, requests: int, users: int, **options) -> None:
+    def handle(self, *args, requests: int, users: int, rate: float, seconds: float, **options):
         from botapp.runner import BackgroundBot
-        from botapp.sandbox.telegram_api import TelegramApiDouble
+        from botapp.sandbox.telegram_process import DoubleProcess
         from botapp.sandbox.videosite import VideoSite
         from config import queues
 
+        # Forked first, while this process has no other thread.
+        telegram = DoubleProcess(rate_limits=False, seed=False).start()
         site = VideoSite().start()
-        telegram = TelegramApiDouble(rate_limits=False, seed=False).start()
         settings.TELEGRAM_BOT_TOKEN = telegram.token
         settings.TELEGRAM_API_URL = telegram.root_url
         settings.MEDIA_ORIGIN_OVERRIDES = site.origin_overrides()
@@ -47,13 +61,22 @@ class Command(BaseCommand):
         workers = queues.start_thread_workers([queues.DOWNLOADS], 1)
         bot = BackgroundBot(poll_timeout=5).start()
         try:
-            self.report("cache miss, 480p YouTube clip", [measure_miss(telegram, ids)])
-            warm_cache(telegram, ids)
-            latencies, elapsed = measure_hits(telegram, ids, requests)
-            self.report("cache hit latency", latencies)
+            for media_key in MEDIA_KEYS:
+                drop_cached(media_key)
+            miss = telegram.run(ask_and_wait, ids[0], CACHED_LINKS[2])
+            self.stdout.write(f"cache miss, 480p YouTube clip: {miss * 1000:.0f} ms")
+            for link in CACHED_LINKS[:2]:
+                telegram.run(ask_and_wait, ids[1], link)
+            latencies = telegram.run(steady_hits, ids, rate, seconds)
             self.stdout.write(
-                f"cache hit throughput: {len(latencies) / elapsed:.0f} requests/s "
-                f"({len(latencies)} requests from {len(ids)} users in {elapsed:.2f} s)"
+                f"cache hit latency at {rate:g} requests/s for {seconds:g} s "
+                f"({len(latencies)} requests): {summary(latencies)}"
+            )
+            answered, elapsed = telegram.run(burst_hits, ids, requests)
+            self.stdout.write(
+                f"cache hit throughput at saturation: {answered / elapsed:.0f} requests/s "
+                f"({answered} requests from {len(ids)} users pushed at once, "
+                f"all answered in {elapsed:.2f} s)"
             )
         finally:
             bot.stop()
@@ -61,15 +84,11 @@ class Command(BaseCommand):
             telegram.stop()
             site.stop()
 
-    def report(self, label: str, seconds: list[float]) -> None:
-        ms = sorted(value * 1000 for value in seconds)
-        if len(ms) == 1:
-            self.stdout.write(f"{label}: {ms[0]:.0f} ms")
-            return
-        p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))]
-        self.stdout.write(
-            f"{label}: p50 {statistics.median(ms):.1f} ms, p99 {p99:.1f} ms, max {ms[-1]:.1f} ms"
-        )
+
+def summary(seconds: list[float]) -> str:
+    ms = sorted(value * 1000 for value in seconds)
+    p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))]
+    return f"p50 {statistics.median(ms):.1f} ms, p99 {p99:.1f} ms, max {ms[-1]:.1f} ms"
 
 
 def prepare_users(telegram, count: int) -> list[int]:
@@ -77,61 +96,85 @@ def prepare_users(telegram, count: int) -> list[int]:
     BotUser.objects.filter(user_id__in=ids).delete()
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     BotUser.objects.bulk_create(
-        BotUser(user_id=i, first_seen_at=now, last_seen_at=now, default_quality="480p")
-        for i in ids
+        BotUser(user_id=i, first_seen_at=now, last_seen_at=now, default_quality="480p") for i in ids
     )
-    for user_id in ids:
-        telegram.add_user(user_id, f"Bench {user_id}", language_code="en")
+    telegram.run(add_users, ids)
     return ids
 
 
-def _sent_video(telegram, chat_id: int, timeout: float = 300) -> dict:
-    return telegram.wait_for_call(
-        "sendVideo", lambda c: c["payload"].get("chat_id") == chat_id, timeout=timeout, ok=True
-    )
-
-
-def measure_miss(telegram, ids: list[int]) -> float:
+def drop_cached(media_key: str) -> None:
     from botapp.models import CachedMedia
-
-    CachedMedia.objects.filter(media_key="youtube:dQw4w9WgXcQ").delete()
     from config.redis import get_redis
 
-    for key in get_redis().scan_iter("media:youtube:dQw4w9WgXcQ:*"):
+    CachedMedia.objects.filter(media_key=media_key).delete()
+    for key in get_redis().scan_iter(f"media:{media_key}:*"):
         get_redis().delete(key)
+
+
+# --- Run in the double's process (``DoubleProcess.run``) ----------------------------------
+
+
+def add_users(double, ids: list[int]) -> None:
+    for user_id in ids:
+        double.add_user(user_id, f"Bench {user_id}", language_code="en")
+
+
+def ask_and_wait(double, user_id: int, text: str) -> float:
+    """Seconds from the message to the video reaching Telegram."""
     started = time.time()
-    telegram.push_private_message(ids[0], CACHED_LINKS[2])
-    return _sent_video(telegram, ids[0])["time"] - started
+    double.push_private_message(user_id, text)
+    call = double.wait_for_call(
+        "sendVideo",
+        lambda c: c["payload"].get("chat_id") == user_id,
+        timeout=WAIT_SECONDS,
+        ok=True,
+    )
+    return call["time"] - started
 
 
-def warm_cache(telegram, ids: list[int]) -> None:
-    for link in CACHED_LINKS[:2]:
-        telegram.push_private_message(ids[1], link)
-        _sent_video(telegram, ids[1])
-
-
-def measure_hits(telegram, ids: list[int], requests: int) -> tuple[list[float], float]:
-    already = len(telegram.calls("sendVideo"))
-    pushed: dict[int, list[float]] = {}
-    started = time.time()
-    for n in range(requests):
+def steady_hits(double, ids: list[int], rate: float, seconds: float) -> list[float]:
+    """Latencies of cached requests arriving at ``rate`` a second, round-robin over users."""
+    count = int(rate * seconds)
+    since = len(double.state.calls)
+    pushed: dict[int, deque[float]] = defaultdict(deque)
+    start = time.monotonic()
+    for n in range(count):
+        delay = start + n / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
         user_id = ids[n % len(ids)]
-        pushed.setdefault(user_id, []).append(time.time())
-        telegram.push_private_message(user_id, CACHED_LINKS[n % len(CACHED_LINKS)])
-    # Poll rarely: reading the call log holds the double's lock.
-    deadline = time.time() + 300
-    while time.time() < deadline:
-        calls = telegram.calls("sendVideo")[already:]
-        if len(calls) >= requests:
-            break
-        time.sleep(0.5)
-    sent: dict[int, list[float]] = {}
-    for call in calls:
-        if call["ok"]:
-            sent.setdefault(call["payload"]["chat_id"], []).append(call["time"])
-    latencies = [
-        answered - asked
-        for user_id, asks in pushed.items()
-        for asked, answered in zip(asks, sorted(sent.get(user_id, [])), strict=False)
-    ]
-    return latencies, max(t for times in sent.values() for t in times) - started
+        pushed[user_id].append(time.time())
+        double.push_private_message(user_id, CACHED_LINKS[n % len(CACHED_LINKS)])
+    answers = sent_videos(double, since, count)
+    return [answered - pushed[chat_id].popleft() for chat_id, answered in answers]
+
+
+def burst_hits(double, ids: list[int], count: int) -> tuple[int, float]:
+    """(answered, seconds) for ``count`` cached requests pushed at once."""
+    since = len(double.state.calls)
+    started = time.time()
+    with double.state.cond:  # all queued before the bot's next poll sees any
+        for n in range(count):
+            double.push_private_message(ids[n % len(ids)], CACHED_LINKS[n % len(CACHED_LINKS)])
+    answers = sent_videos(double, since, count)
+    return len(answers), max(answered for _chat, answered in answers) - started
+
+
+def sent_videos(double, since: int, count: int) -> list[tuple[int, float]]:
+    """(chat_id, time) of the first ``count`` successful sendVideo calls after ``since``."""
+    state = double.state
+    found: list[tuple[int, float]] = []
+    cursor = since
+
+    def enough() -> bool:
+        # Only the calls added since the last look: the log grows by thousands.
+        nonlocal cursor
+        for call in state.calls[cursor:]:
+            if call["method"] == "sendVideo" and call["ok"]:
+                found.append((call["payload"]["chat_id"], call["time"]))
+        cursor = len(state.calls)
+        return len(found) >= count
+
+    if not state.wait(enough, WAIT_SECONDS):
+        raise TimeoutError(f"{len(found)} of {count} videos sent within {WAIT_SECONDS} s")
+    return found[:count]
