@@ -131,10 +131,12 @@ def publish_all(events: list[Event], figures: Figures) -> None:
 
 
 def ingest_all(*, batch_size: int, figures: Figures) -> None:
-    worker = Worker(consumer="bench-ingest", batch_size=batch_size, block_ms=10)
+    # As ``run_worker`` (the analytics_worker command) runs it against Redis.
+    worker = Worker(consumer="bench-ingest", batch_size=batch_size, block_ms=10, prefetch=True)
     started = time.perf_counter()
     while worker.step().read:
         pass
+    worker.finish()
     figures.ingest_seconds = time.perf_counter() - started
 
 
@@ -145,14 +147,18 @@ def measure_lag(*, rate: int, seconds: float, users: int, videos: int, figures: 
     figures.lag_published = events
     done = threading.Event()
     publisher = threading.Thread(target=_paced_publish, args=(events, rate, done), daemon=True)
-    worker = Worker(consumer="bench-lag", batch_size=500, block_ms=100)
-    lags: list[float] = []
+    worker = Worker(consumer="bench-lag", batch_size=500, block_ms=100, prefetch=True)
+    results: list[StepResult] = []
     publisher.start()
     while True:
         result = worker.step()
-        _record_lags(result, lags)
+        results.append(result)
         if done.is_set() and not result.read:
             break
+    worker.finish()  # the last acknowledgement; each sets its result's committed_at
+    lags: list[float] = []
+    for result in results:
+        _record_lags(result, lags)
     publisher.join()
     figures.lag_events = len(lags)
     figures.lag_p50_ms = statistics.median(lags)

@@ -16,6 +16,7 @@ not a day or month key that would already have expired, so both paths agree.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Iterable
 from typing import NamedTuple
 
@@ -66,17 +67,28 @@ def download_increments(
     *, user_id: int, video_id: str, at: dt.datetime, today: dt.date | None = None
 ) -> list[CounterIncrement]:
     """The counter changes one newly stored download makes."""
-    today = today or _today()
-    day = at.astimezone(dt.UTC).date()
+    day_suffix, month_suffix = _period_suffixes(
+        at.astimezone(dt.UTC).date(), today=today or _today()
+    )
     increments = [
         CounterIncrement(user_total_key(user_id), 1, 0),
         CounterIncrement(video_total_key(video_id), 1, 0),
     ]
-    if day_in_window(day, today=today):
-        increments.append(CounterIncrement(user_day_key(user_id, day), 1, DAY_TTL))
-    if month_in_window(day, today=today):
-        increments.append(CounterIncrement(user_month_key(user_id, day), 1, MONTH_TTL))
+    if day_suffix:
+        increments.append(CounterIncrement(f"user:{user_id}{day_suffix}", 1, DAY_TTL))
+    if month_suffix:
+        increments.append(CounterIncrement(f"user:{user_id}{month_suffix}", 1, MONTH_TTL))
     return increments
+
+
+@functools.lru_cache(maxsize=64)
+def _period_suffixes(day: dt.date, *, today: dt.date) -> tuple[str, str]:
+    """The day and month key endings for a download on ``day``, empty outside their
+    window (the worker asks once per event, so this is cached)."""
+    return (
+        f":downloads:day:{day:%Y%m%d}" if day_in_window(day, today=today) else "",
+        f":downloads:month:{day:%Y%m}" if month_in_window(day, today=today) else "",
+    )
 
 
 def increments_apply(increments: Iterable[CounterIncrement]) -> None:

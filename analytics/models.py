@@ -14,7 +14,9 @@ class Video(models.Model):
     url = models.URLField(max_length=2048, blank=True)
     duration = models.PositiveIntegerField(null=True, blank=True, help_text="seconds")
     first_seen_at = models.DateTimeField(db_index=True)
-    total_downloads = models.PositiveIntegerField(default=0, db_index=True)
+    # Not indexed: every batch bumps it for hundreds of videos, and an indexed column
+    # makes each of those updates write every index of the table (no HOT update).
+    total_downloads = models.PositiveIntegerField(default=0)
     last_download_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

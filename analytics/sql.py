@@ -1,20 +1,25 @@
 """Set-wise INSERT ... ON CONFLICT for the event worker, on PostgreSQL and SQLite.
 
-PostgreSQL gets one statement per table per batch whose rows travel as one array per
-column (``INSERT ... SELECT * FROM unnest(%s::bigint[], ...)``): the statement text
-never changes, so psycopg prepares it once, and a batch of 500 rows costs about as much
-as a handful of single-row inserts. SQLite (the embedded default) gets a multi-row
-``VALUES`` list, chunked to its parameter limit. Both dialects understand the same
-``ON CONFLICT ... DO NOTHING | DO UPDATE ... RETURNING`` clause.
+On PostgreSQL the rows are COPYed into a temporary staging table of the same column
+types, then moved by one statement per table per batch:
+``WITH staged AS (DELETE FROM stage RETURNING *) INSERT INTO t SELECT ... FROM staged
+ON CONFLICT ...``. Binary COPY with known column types formats rows in psycopg's C
+code, where binding one array per column (``unnest(%s::bigint[], ...)``, the previous
+way) dumped every element in Python. The DELETE leaves the stage empty for the next
+table or batch, and all three statements run in the caller's transaction, so the stage
+also works behind a transaction-pooling proxy. SQLite (the embedded default) gets a
+multi-row ``VALUES`` list, chunked to its parameter limit. Both dialects understand the
+same ``ON CONFLICT ... DO NOTHING | DO UPDATE ... RETURNING`` clause.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from typing import Any
 
 import psycopg
-from django.db import connection, models
+from django.db import DataError, connection, models, transaction
 
 # Table and column names below come from model metadata, never from event data, which
 # only ever travels as parameters; hence the S608 exemptions.
@@ -67,34 +72,66 @@ def rows_write(
     conflict: str,
     returning: Sequence[str] = (),
 ) -> list[tuple]:
-    """Insert ``rows`` (values in ``columns`` order) in one statement per chunk; any
-    column of the model not listed gets its default. Returns the RETURNING rows."""
+    """Insert ``rows`` (values in ``columns`` order) set-wise; any column of the model
+    not listed gets its default. Returns the RETURNING rows."""
     if not rows:
         return []
     extra = column_defaults(model, columns)
-    full_columns = [*columns, *(field.column for field in extra)]
-    full_rows = _rows_with_defaults(rows, extra)
     fields = {field.column: field for field in model._meta.concrete_fields}
     suffix = f" ON CONFLICT {conflict}"
     if returning:
         suffix += " RETURNING " + ", ".join(returning)
     if connection.vendor == "postgresql":
-        return _write_unnest(model, fields, full_columns, full_rows, suffix)
+        return _write_staged(model, columns, rows, extra, suffix)
+    full_columns = [*columns, *(field.column for field in extra)]
+    full_rows = _rows_with_defaults(rows, extra)
     return _write_values(model, fields, full_columns, full_rows, suffix)
 
 
-def _write_unnest(model, fields, columns, rows, suffix) -> list[tuple]:
-    casts = ", ".join(f"%s::{_db_type(fields[column])}[]" for column in columns)
+def _write_staged(model, columns, rows, extra, suffix) -> list[tuple]:
+    # Constant defaults travel once, as parameters of the INSERT; only a per-row
+    # (callable) default makes a staged column.
+    per_row = [field for field in extra if field.has_default() and callable(field.default)]
+    constant = [field for field in extra if field not in per_row]
+    if per_row:
+        columns = [*columns, *(field.column for field in per_row)]
+        rows = _rows_with_defaults(rows, per_row)
+    table = model._meta.db_table
+    stage = _stage_name(table, columns)
+    names = ", ".join(columns)
+    into = ", ".join([*columns, *(field.column for field in constant)])
+    values = ", ".join([*columns, *(f"%s::{_db_type(field)}" for field in constant)])
     sql = (
-        f"INSERT INTO {model._meta.db_table} ({', '.join(columns)}) "  # noqa: S608
-        f"SELECT * FROM unnest({casts}){suffix}"
+        f"WITH staged AS (DELETE FROM {stage} RETURNING *) "  # noqa: S608
+        f"INSERT INTO {table} ({into}) SELECT {values} FROM staged{suffix}"
     )
-    arrays = [list(values) for values in zip(*rows, strict=True)]
-    # A plain psycopg cursor binds on the server (Django's binds on the client), so the
-    # arrays travel as parameters and the statement gets prepared.
+    params = [field.get_db_prep_save(field_default(field), connection) for field in constant]
     connection.ensure_connection()
-    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
-        cursor.execute(sql, arrays)
+    # savepoint=False: inside the worker's transaction this costs nothing; outside one
+    # it keeps COPY and INSERT together, so the stage never keeps rows after an error.
+    with (
+        transaction.atomic(savepoint=False),
+        connection.wrap_database_errors,
+        psycopg.Cursor(connection.connection) as cursor,
+    ):
+        cursor.execute(
+            f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} AS "  # noqa: S608
+            f"SELECT {names} FROM {table} WITH NO DATA"
+        )
+        types = _STAGE_TYPES.get(stage)
+        if types is None:
+            cursor.execute(f"SELECT {names} FROM {stage} LIMIT 0")  # noqa: S608
+            types = _STAGE_TYPES[stage] = [column.type_code for column in cursor.description]
+        # Binary COPY with known column types: psycopg formats it in C, about three
+        # times faster than the text format's Python dumpers of UUIDs and datetimes.
+        with cursor.copy(f"COPY {stage} ({names}) FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(types)
+            try:
+                for row in rows:
+                    copy.write_row(row)
+            except OverflowError as exc:  # refused here, before PostgreSQL could
+                raise DataError(f"{table}: integer out of range: {exc}") from exc
+        cursor.execute(sql, params)
         return cursor.fetchall() if cursor.description else []
 
 
@@ -102,6 +139,16 @@ def _db_type(field: models.Field) -> str:
     if field.is_relation:
         return field.target_field.rel_db_type(connection)
     return field.db_type(connection)
+
+
+# Stage table -> the type oids of its columns, for binary COPY. Temporary tables live
+# per connection, but the same name always has the same columns and types.
+_STAGE_TYPES: dict[str, list[int]] = {}
+
+
+def _stage_name(table: str, columns: Sequence[str]) -> str:
+    digest = hashlib.blake2s(",".join(columns).encode(), digest_size=4).hexdigest()
+    return f"stage_{table}_{digest}"
 
 
 def _write_values(model, fields, columns, rows, suffix) -> list[tuple]:

@@ -29,9 +29,11 @@ import datetime as dt
 import logging
 import os
 import socket
+import sys
 import threading
 import time
 from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from django.conf import settings
 from django.db import DatabaseError, DataError, IntegrityError, connection, transaction
@@ -51,21 +53,31 @@ log = logging.getLogger(__name__)
 # Errors that belong to the data of some event in the batch, not to the database's health.
 DATA_ERRORS = (DataError, IntegrityError, EventError, ValueError, TypeError)
 
+# ARGV: group, the number of counter keys, (key, ttl) per key, then per entry: its id
+# and its increments as "keynumber:amount,..." (one argument, not two per increment:
+# encoding thousands of arguments cost more than running the script). Increments of
+# the entries whose XACK removed them from the pending list are summed per key, then
+# applied with one INCRBY (and EXPIRE) per key.
 _ACK_AND_COUNT = """
 local stream, group = KEYS[1], ARGV[1]
-local i, acked = 2, 0
+local nkeys = tonumber(ARGV[2])
+local sums = {}
+local i, acked = 3 + 2 * nkeys, 0
 while i <= #ARGV do
   local done = redis.call('XACK', stream, group, ARGV[i])
-  local n = tonumber(ARGV[i + 1])
-  i = i + 2
   acked = acked + done
-  for _ = 1, n do
-    if done == 1 then
-      redis.call('INCRBY', ARGV[i], ARGV[i + 1])
-      if ARGV[i + 2] ~= '0' then redis.call('EXPIRE', ARGV[i], ARGV[i + 2]) end
+  if done == 1 then
+    for k, amount in string.gmatch(ARGV[i + 1], '(%d+):(%d+)') do
+      k = tonumber(k)
+      sums[k] = (sums[k] or 0) + tonumber(amount)
     end
-    i = i + 3
   end
+  i = i + 2
+end
+for k, amount in pairs(sums) do
+  local key, ttl = ARGV[1 + 2 * k], ARGV[2 + 2 * k]
+  redis.call('INCRBY', key, amount)
+  if ttl ~= '0' then redis.call('EXPIRE', key, ttl) end
 end
 return acked
 """
@@ -85,6 +97,11 @@ class StepResult:
 class _Batch:
     raw: list[tuple[str, str | None]]  # (entry id, payload)
     redelivered: bool
+    # Set when the batch was parsed ahead, while the previous one was being written.
+    parsed: tuple[list[Entry], list[tuple[str, str | None, str]]] | None = None
+
+
+_SWITCH_INTERVAL_SECONDS = 0.0005
 
 
 def default_consumer_name() -> str:
@@ -100,6 +117,7 @@ class Worker:
         block_ms: int = 1000,
         claim_idle_ms: int = 60_000,
         max_deliveries: int = 10,
+        prefetch: bool = False,
     ) -> None:
         self.consumer = consumer
         self.batch_size = batch_size
@@ -110,6 +128,20 @@ class Worker:
         self._own_pending_checked = False
         self._next_claim = 0.0
         self._redis: Redis | None = None
+        # With prefetch, one thread reads and parses the next batch and another
+        # acknowledges the previous one while this one is written: parsing and the
+        # acknowledgement cost as much as the write, which mostly waits on PostgreSQL.
+        self._prefetcher = ThreadPoolExecutor(1, "analytics-prefetch") if prefetch else None
+        if prefetch:
+            # A thread back from PostgreSQL or Redis waits for the GIL until the one
+            # holding it yields, by default after 5 ms; a batch makes some twenty round
+            # trips, so that alone cost more than the overlap gained. (Process-wide:
+            # prefetch is for a process that only runs this worker.)
+            sys.setswitchinterval(min(sys.getswitchinterval(), _SWITCH_INTERVAL_SECONDS))
+        self._prefetched: Future[_Batch | None] | None = None
+        self._acker = ThreadPoolExecutor(1, "analytics-ack") if prefetch else None
+        self._acks: list[tuple[Sequence[Entry], BatchContext]] = []  # committed, not acked
+        self._acking: Future[None] | None = None
 
     @property
     def redis(self) -> Redis:
@@ -136,8 +168,43 @@ class Worker:
             raw = self._autoclaim()
             if raw:
                 return _Batch(raw, redelivered=True)
+        if self._prefetched is not None:
+            prefetched, self._prefetched = self._prefetched, None
+            return prefetched.result()
+        return self._read_new()
+
+    def _read_new(self) -> _Batch | None:
         raw = self._xreadgroup(">", block=self.block_ms)
-        return _Batch(raw, redelivered=False) if raw else None
+        if not raw:
+            return None
+        batch = _Batch(raw, redelivered=False)
+        if self._prefetcher is not None:
+            batch.parsed = _parse(batch.raw, too_often={})
+        return batch
+
+    def _prefetch_next(self) -> None:
+        if self._prefetcher is not None and self._prefetched is None and self._retry is None:
+            self._prefetched = self._prefetcher.submit(self._read_new)
+
+    def finish(self) -> None:
+        """Store the batch read ahead and wait for the acknowledgements in flight, so a
+        stopped worker holds nothing."""
+        if self._prefetcher is None or self._acker is None:
+            return
+        self._ack_wait()
+        while self._prefetched is not None:
+            prefetched, self._prefetched = self._prefetched, None
+            try:
+                batch = prefetched.result()
+            except RedisError as exc:
+                log.warning("event stream unreachable: %s", exc)
+                break
+            if batch is not None:
+                self._retry = batch
+                self.step()  # with _retry set, nothing new is read ahead
+        self._ack_wait()
+        self._prefetcher.shutdown()
+        self._acker.shutdown()
 
     def _xreadgroup(self, start: str, *, block: int | None) -> list[tuple[str, str | None]]:
         try:
@@ -173,16 +240,49 @@ class Worker:
             return StepResult(failed=True)
         if batch is None:
             return StepResult()
+        self._prefetch_next()
         result = StepResult(read=len(batch.raw), entry_ids=[entry_id for entry_id, _ in batch.raw])
         try:
             self._process(batch, result)
         except (DatabaseError, RedisError) as exc:
             self._hold(batch, exc)
             result.failed = True
+            self._ack_later(None)  # the parts that committed before the failure
             return result
         self._retry = None
-        result.committed_at = time.time()
+        if self._acker is None:
+            result.committed_at = time.time()
+        else:
+            self._ack_later(result)
         return result
+
+    def _ack_later(self, result: StepResult | None) -> None:
+        """Hand what this step committed to the acknowledging thread, after the
+        previous acknowledgement finished: at most one is in flight."""
+        acks, self._acks = self._acks, []
+        self._ack_wait()
+        if acks and self._acker is not None:
+            self._acking = self._acker.submit(self._ack_all, acks, result)
+
+    def _ack_all(
+        self, acks: list[tuple[Sequence[Entry], BatchContext]], result: StepResult | None
+    ) -> None:
+        for entries, context in acks:
+            self._ack(entries, context)
+        if result is not None:
+            result.committed_at = time.time()
+
+    def _ack_wait(self) -> None:
+        if self._acking is None:
+            return
+        acking, self._acking = self._acking, None
+        try:
+            acking.result()
+        except RedisError as exc:
+            # The entries stay pending: read our pending entries again. They are found
+            # stored, and their counters move only if their XACK still removes them.
+            log.warning("acknowledgement failed, entries stay pending: %s", exc)
+            self._own_pending_checked = False
 
     def _hold(self, batch: _Batch, exc: Exception) -> None:
         log.warning("batch of %d kept pending, will retry: %s", len(batch.raw), exc)
@@ -197,19 +297,11 @@ class Worker:
             pass
 
     def _process(self, batch: _Batch, result: StepResult) -> None:
-        entries: list[Entry] = []
-        dead: list[tuple[str, str | None, str]] = []
-        too_often = self._delivered_too_often(batch) if batch.redelivered else {}
-        for entry_id, payload in batch.raw:
-            if entry_id in too_often:
-                dead.append((entry_id, payload, too_often[entry_id]))
-                continue
-            try:
-                if payload is None:
-                    raise EventError(f"entry has no {PAYLOAD_FIELD!r} field")
-                entries.append(Entry(entry_id, event_from_json(payload)))
-            except EventError as exc:
-                dead.append((entry_id, payload, f"unparsable: {exc}"))
+        if batch.parsed is not None:
+            entries, dead = batch.parsed
+        else:
+            too_often = self._delivered_too_often(batch) if batch.redelivered else {}
+            entries, dead = _parse(batch.raw, too_often=too_often)
         self._dead_letter(dead)
         result.dead += len(dead)
         self._store(entries, redelivered=batch.redelivered, result=result)
@@ -251,20 +343,29 @@ class Worker:
                 *self._store_bisecting(entries[:middle], redelivered=redelivered, result=result),
                 *self._store_bisecting(entries[middle:], redelivered=redelivered, result=result),
             ]
-        self._ack(entries, context)
+        if self._acker is None:
+            self._ack(entries, context)
+        else:
+            self._acks.append((entries, context))
         result.stored += context.stored
         return []
 
     def _ack(self, entries: Sequence[Entry], context: BatchContext) -> None:
-        args: list[str | int] = [GROUP]
+        numbers: dict[str, int] = {}
+        keys: list[str | int] = []
+        tail: list[str | int] = []
         for entry in entries:
-            increments = context.counters.get(entry.entry_id, [])
-            args += [entry.entry_id, len(increments)]
-            for key, amount, ttl in increments:
-                args += [key, amount, ttl]
+            spec = []
+            for key, amount, ttl in context.counters.get(entry.entry_id, ()):
+                number = numbers.get(key)
+                if number is None:
+                    number = numbers[key] = len(numbers) + 1
+                    keys += [key, ttl]
+                spec.append(f"{number}:{amount}")
+            tail += [entry.entry_id, ",".join(spec)]
         if self._redis is None:
             self.redis.ping()  # connects and registers the script
-        self._ack_script(keys=[STREAM], args=args)
+        self._ack_script(keys=[STREAM], args=[GROUP, len(numbers), *keys, *tail])
 
     def _dead_letter(self, dead: Sequence[tuple[str, str | None, str]]) -> None:
         if not dead:
@@ -303,6 +404,25 @@ class Worker:
 
     def _trim(self) -> None:
         stream_trim_acknowledged(self.redis)
+
+
+def _parse(
+    raw: Sequence[tuple[str, str | None]], *, too_often: dict[str, str]
+) -> tuple[list[Entry], list[tuple[str, str | None, str]]]:
+    """Events of a batch, and the entries to dead-letter with their reason."""
+    entries: list[Entry] = []
+    dead: list[tuple[str, str | None, str]] = []
+    for entry_id, payload in raw:
+        if entry_id in too_often:
+            dead.append((entry_id, payload, too_often[entry_id]))
+            continue
+        try:
+            if payload is None:
+                raise EventError(f"entry has no {PAYLOAD_FIELD!r} field")
+            entries.append(Entry(entry_id, event_from_json(payload)))
+        except EventError as exc:
+            dead.append((entry_id, payload, f"unparsable: {exc}"))
+    return entries, dead
 
 
 def _group_recreate_if_lost(redis: Redis, exc: ResponseError) -> None:
@@ -349,7 +469,9 @@ def run_worker(
     **options,
 ) -> None:
     """Run until ``stop_event`` is set. In the embedded default the stream lives in this
-    process's memory, so by default it drains what is left before returning."""
+    process's memory, so by default it drains what is left before returning. Against a
+    real Redis the next batch is read ahead while one is written."""
+    options.setdefault("prefetch", not settings.REDIS_EMBEDDED)
     worker = Worker(consumer=consumer or default_consumer_name(), **options)
     if drain_on_stop is None:
         drain_on_stop = settings.REDIS_EMBEDDED
@@ -369,6 +491,7 @@ def run_worker(
             stop_event.wait(backoff)
         else:
             backoff = 0.0
+    worker.finish()
     if drain_on_stop:
         _drain(worker)
     log.info("analytics worker %s stopped", worker.consumer)

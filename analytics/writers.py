@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import secrets
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
-from botapp.models import BotUser
+from django.db import connection
+
+from botapp.models import REFERRAL_CODE_ALPHABET, BotUser
 from referrals.models import Referral
 
 from . import sql
@@ -111,6 +114,10 @@ def _unique(entries: Sequence[Entry]) -> list[Entry]:
     return unique
 
 
+def _as_uuid(value: uuid.UUID | str) -> uuid.UUID:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
 def _clip(value: str, model: type, field: str) -> str:
     return value[: model._meta.get_field(field).max_length]
 
@@ -132,17 +139,18 @@ def downloads_write(entries: Sequence[Entry], context: BatchContext) -> None:
         conflict="(event_id, created_at) DO NOTHING",
         returning=["event_id"],
     )  # fmt: skip
-    new_ids = {uuid.UUID(str(row[0])) for row in stored}
+    new_ids = {_as_uuid(row[0]) for row in stored}
     new = []
+    today = dt.datetime.now(tz=dt.UTC).date()
     for entry, event in zip(entries, events, strict=True):
-        context.user_seen(event.user_id, event.occurred_at)
+        touch = context.user_seen(event.user_id, event.occurred_at)
         is_new = event.event_id in new_ids
         if is_new:
-            context.users[event.user_id].downloads += 1
+            touch.downloads += 1
             new.append(event)
         if is_new or context.redelivered:
             context.counters[entry.entry_id] = download_increments(
-                user_id=event.user_id, video_id=event.video_id, at=event.occurred_at
+                user_id=event.user_id, video_id=event.video_id, at=event.occurred_at, today=today
             )
     context.stored += len(new_ids)
     videos_upsert(new)
@@ -272,30 +280,57 @@ def referrals_write(entries: Sequence[Entry], context: BatchContext) -> None:
     context.stored += len(stored)
 
 
-_TOUCH_COLUMNS = ["user_id", "first_seen_at", "last_seen_at", "total_downloads"]
+# On PostgreSQL last_seen_at is kept to the minute: a touch less than a minute after
+# the stored value leaves it alone. Under load nearly every batch touches a user, and
+# the users table indexes last_seen_at, so rewriting it each time made every touch a
+# new row version in every one of its indexes; with it unchanged, a download that bumps
+# only total_downloads can be a HOT update. A profile still moves last_seen_at exactly,
+# which is what keeps an older profile from overwriting a newer one.
+LAST_SEEN_GRANULARITY_SECONDS = 60
+_TOUCH_COLUMNS = ["user_id", "first_seen_at", "last_seen_at", "total_downloads", "referral_code"]
 _PROFILE_COLUMNS = ["username", "first_name", "language_code"]
-_TOUCH_UPDATE = (
+_FIRST_AND_TOTAL = (
     "(user_id) DO UPDATE SET "
     "first_seen_at = CASE WHEN excluded.first_seen_at < users.first_seen_at "
     "THEN excluded.first_seen_at ELSE users.first_seen_at END, "
-    "last_seen_at = CASE WHEN excluded.last_seen_at > users.last_seen_at "
-    "THEN excluded.last_seen_at ELSE users.last_seen_at END, "
-    "total_downloads = users.total_downloads + excluded.total_downloads"
+    "total_downloads = users.total_downloads + excluded.total_downloads, "
 )
 # A profile from a batch older than what is stored (a late redelivery) is not applied.
-_PROFILE_UPDATE = "".join(
-    f", {column} = CASE WHEN excluded.last_seen_at >= users.last_seen_at "
-    f"THEN excluded.{column} ELSE users.{column} END"
-    for column in _PROFILE_COLUMNS
+_PROFILE_UPDATE = (
+    _FIRST_AND_TOTAL + "last_seen_at = CASE WHEN excluded.last_seen_at > users.last_seen_at "
+    "THEN excluded.last_seen_at ELSE users.last_seen_at END"
+    + "".join(
+        f", {column} = CASE WHEN excluded.last_seen_at >= users.last_seen_at "
+        f"THEN excluded.{column} ELSE users.{column} END"
+        for column in _PROFILE_COLUMNS
+    )
 )
+
+
+def _touch_update() -> str:
+    # SQLite (the embedded default, one user at a time) keeps last_seen_at exact.
+    moves = (
+        f"excluded.last_seen_at >= users.last_seen_at "
+        f"+ interval '{LAST_SEEN_GRANULARITY_SECONDS} seconds'"
+        if connection.vendor == "postgresql"
+        else "excluded.last_seen_at > users.last_seen_at"
+    )
+    return (
+        _FIRST_AND_TOTAL + f"last_seen_at = CASE WHEN {moves} THEN excluded.last_seen_at "
+        "ELSE users.last_seen_at END "
+        # A touch that changes nothing takes the row lock but writes no row version.
+         + f"WHERE excluded.total_downloads > 0 OR {moves} "
+        "OR excluded.first_seen_at < users.first_seen_at"
+    )
 
 
 def users_upsert(context: BatchContext) -> None:
     """Upsert every user the batch touched, in user id order (so concurrent workers
     lock rows in the same order), then record new referrers."""
     plain, with_profile = [], []
+    codes = referral_codes(len(context.users) + len(context.users_to_ensure))
     for user_id, touch in sorted(context.users.items()):
-        row = (user_id, touch.first_seen_at, touch.last_seen_at, touch.downloads)
+        row = (user_id, touch.first_seen_at, touch.last_seen_at, touch.downloads, next(codes))
         if touch.profile is None:
             plain.append(row)
         else:
@@ -305,20 +340,47 @@ def users_upsert(context: BatchContext) -> None:
                  _clip(profile.first_name, BotUser, "first_name"),
                  _clip(profile.language_code, BotUser, "language_code"))
             )  # fmt: skip
-    sql.rows_write(model=BotUser, columns=_TOUCH_COLUMNS, rows=plain, conflict=_TOUCH_UPDATE)
+    sql.rows_write(
+        model=BotUser,
+        columns=_TOUCH_COLUMNS,
+        rows=plain,
+        conflict=_touch_update(),
+    )
     sql.rows_write(
         model=BotUser,
         columns=_TOUCH_COLUMNS + _PROFILE_COLUMNS,
         rows=with_profile,
-        conflict=_TOUCH_UPDATE + _PROFILE_UPDATE,
+        conflict=_PROFILE_UPDATE,
     )
     ensure = sorted(
-        (user_id, at, at, 0)
+        (user_id, at, at, 0, next(codes))
         for user_id, at in context.users_to_ensure.items()
         if user_id not in context.users
     )
     sql.rows_write(model=BotUser, columns=_TOUCH_COLUMNS, rows=ensure, conflict="DO NOTHING")
     _referred_by_set(context.referred_by)
+
+
+_CODE_LENGTH = 10
+# Random bytes map onto the alphabet by their value modulo its size; bytes at or above
+# the largest multiple of the size are dropped, so every letter stays equally likely.
+_CODE_BYTES_KEPT = 256 - 256 % len(REFERRAL_CODE_ALPHABET)
+_CODE_TABLE = bytes(
+    ord(REFERRAL_CODE_ALPHABET[byte % len(REFERRAL_CODE_ALPHABET)]) for byte in range(256)
+)
+_CODE_DROPPED = bytes(range(_CODE_BYTES_KEPT, 256))
+
+
+def referral_codes(count: int) -> Iterator[str]:
+    """``count`` codes like ``referral_code_generate`` makes, from one call to the OS
+    random source: a batch upserts a thousand users and only the new ones keep theirs,
+    so a code per row the slow way cost more than the upsert itself."""
+    letters = b""
+    while len(letters) < count * _CODE_LENGTH:
+        raw = secrets.token_bytes(count * _CODE_LENGTH + 64)
+        letters += raw.translate(_CODE_TABLE, _CODE_DROPPED)
+    text = letters.decode("ascii")
+    return (text[i : i + _CODE_LENGTH] for i in range(0, count * _CODE_LENGTH, _CODE_LENGTH))
 
 
 def _referred_by_set(referred_by: dict[int, int]) -> None:

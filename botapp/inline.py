@@ -6,8 +6,12 @@ travels as ``yt_dQw4w9WgXcQ``: a two-letter platform code, ``_``, the video id.
 
 from __future__ import annotations
 
+import json
+import logging
 import re
+from urllib.parse import urlsplit
 
+from redis.exceptions import RedisError
 from telegram import (
     InlineKeyboardButton,
     InlineKeyboardMarkup,
@@ -23,6 +27,9 @@ from botapp import keyboards, links, texts
 from botapp.cache import CachedFile
 from botapp.delivery import caption
 from botapp.models import Platform
+from config.redis import get_redis
+
+log = logging.getLogger(__name__)
 
 PLATFORM_CODES = {Platform.YOUTUBE: "yt", Platform.INSTAGRAM: "ig", Platform.TIKTOK: "tt"}
 _PLATFORMS_BY_CODE = {code: platform for platform, code in PLATFORM_CODES.items()}
@@ -32,6 +39,13 @@ WATCH_PATTERN = re.compile(r"^inl:w:((?:yt|ig|tt)_[A-Za-z0-9_-]{1,55})$")
 # chosen_inline_result ids: "dl:<video key>:<format>".
 RESULT_ID = re.compile(r"^dl:((?:yt|ig|tt)_[A-Za-z0-9_-]{1,55}):([a-z0-9]{1,8})$")
 INLINE_YOUTUBE_QUALITY = "720p"
+# Telegram fetches an article's thumbnail itself; we only ever name the platforms' own
+# image hosts, over https, so a result never points it at anything else.
+THUMBNAIL_HOSTS = {
+    Platform.YOUTUBE: ("ytimg.com", "youtube.com"),
+    Platform.INSTAGRAM: ("cdninstagram.com", "fbcdn.net"),
+    Platform.TIKTOK: ("tiktokcdn.com", "tiktokcdn-us.com", "ibyteimg.com", "byteimg.com"),
+}
 
 
 def video_key_encode(media_key: str) -> str | None:
@@ -56,6 +70,50 @@ def watch_url(bot_username: str, media_key: str) -> str | None:
     return f"https://t.me/{bot_username}?start=v_{key}" if key else None
 
 
+def probed_facts(media_key: str) -> dict:
+    """What an earlier look at the video left in Redis (title, maybe a thumbnail), or
+    {}: an inline answer has 15 s, so it never probes the site itself."""
+    try:
+        raw = get_redis().get(f"probe:{media_key}")
+        return json.loads(raw) if raw else {}
+    except (RedisError, ValueError):
+        log.warning("probe cache unreadable for %s", media_key)
+        return {}
+
+
+def thumbnail_url(link: links.MediaLink, probed: dict) -> str | None:
+    """An https image of the platform itself for an article result, if one is known."""
+    candidates = [probed.get("thumbnail_url"), probed.get("thumbnail")]
+    if link.platform == Platform.YOUTUBE:  # known from the id alone
+        candidates.append(f"https://i.ytimg.com/vi/{link.video_id}/hqdefault.jpg")
+    hosts = THUMBNAIL_HOSTS.get(link.platform, ())
+    subdomains = tuple(f".{host}" for host in hosts)
+    for url in candidates:
+        if not isinstance(url, str):
+            continue
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if parts.scheme == "https" and (host in hosts or host.endswith(subdomains)):
+            return url
+    return None
+
+
+def watch_keyboard(language: str, media_key: str, bot_username: str) -> InlineKeyboardMarkup:
+    """ "Watch video" (counted, then it opens the deep link) and the deep link itself, for
+    clients that do not follow a callback answer's url."""
+    key = video_key_encode(media_key)
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    texts.render(language, texts.WATCH_VIDEO), callback_data=f"inl:w:{key}"
+                ),
+                InlineKeyboardButton(f"@{bot_username}", url=watch_url(bot_username, media_key)),
+            ]
+        ]
+    )
+
+
 def quality_for(user, link: links.MediaLink) -> str:
     """No quality buttons outside the private chat: the user's default, else 720p."""
     if link.platform != Platform.YOUTUBE:
@@ -65,11 +123,12 @@ def quality_for(user, link: links.MediaLink) -> str:
     return INLINE_YOUTUBE_QUALITY
 
 
-def cached_result(item: CachedFile, language: str, url: str, title: str):
+def cached_result(item: CachedFile, language: str, url: str, title: str, bot_username: str):
     common = {
         "id": f"c:{item.file_unique_id or item.file_id}"[:64],
         "caption": caption(language, item.title, url),
         "parse_mode": ParseMode.HTML,
+        "reply_markup": watch_keyboard(language, item.media_key, bot_username),
     }
     if item.kind == "audio":
         return InlineQueryResultCachedAudio(audio_file_id=item.file_id, **common)
@@ -79,23 +138,19 @@ def cached_result(item: CachedFile, language: str, url: str, title: str):
 
 
 def placeholder_result(
-    language: str, link: links.MediaLink, fmt: str, bot_username: str, title: str
+    language: str, link: links.MediaLink, fmt: str, bot_username: str, probed: dict
 ) -> InlineQueryResultArticle:
-    """Posts "preparing the video..."; chosen, it becomes the video (see the job)."""
-    key = video_key_encode(link.media_key)
-    buttons = [
-        InlineKeyboardButton(
-            texts.render(language, texts.WATCH_VIDEO), callback_data=f"inl:w:{key}"
-        )
-    ]
+    """Posts "preparing the video..."; chosen, it becomes the video (see the job). The
+    title and thumbnail are the video's when an earlier probe left them."""
     return InlineQueryResultArticle(
-        id=f"dl:{key}:{fmt}",
-        title=title,
+        id=f"dl:{video_key_encode(link.media_key)}:{fmt}",
+        title=probed.get("title") or texts.render(language, texts.WATCH_VIDEO),
         description=texts.render(language, texts.INLINE_PLACEHOLDER_DESCRIPTION),
         input_message_content=InputTextMessageContent(
             texts.render(language, texts.INLINE_PREPARING), parse_mode=ParseMode.HTML
         ),
-        reply_markup=InlineKeyboardMarkup([buttons]),
+        reply_markup=watch_keyboard(language, link.media_key, bot_username),
+        thumbnail_url=thumbnail_url(link, probed),
     )
 
 

@@ -10,7 +10,6 @@ first job holds a Redis lock and downloads; the others park their request as
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 
@@ -21,11 +20,11 @@ from telegram import InputFile
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 
-from botapp import flow, keyboards, texts
+from botapp import flow, inline, keyboards, texts
 from botapp.cache import CachedFile, acached_file_get, cached_file_store
 from botapp.delivery import caption, file_from_message
 from botapp.handlers.errors import is_blocked_by_user
-from botapp.models import DownloadRequest, RequestStatus
+from botapp.models import BotUser, DownloadRequest, RequestStatus
 from botapp.services import download_request_move, user_mark_blocked
 from botapp.telegram_bot import make_bot
 from config.redis import get_redis
@@ -59,9 +58,13 @@ class Job:
         self.user = request.user
         self.language = request.user.ui_language
         self.lock_key = f"fetch:{request.media_key}:{request.format}"
+        self.blocked: set[int] = set()  # users whose 403 this job has seen
 
     async def run(self) -> None:
         try:
+            if await self.closed_chat(self.request):
+                await self.drop(self.request)
+                return
             if await self.deliver_from_cache(self.request):
                 return
             if not self.take_fetch_lock():
@@ -75,6 +78,37 @@ class Job:
         except Exception:
             log.exception("download request %s failed unexpectedly", self.request.pk)
             await self.fail(self.request, "internal")
+
+    # --- users who blocked the bot ------------------------------------------------
+
+    async def closed_chat(self, request: DownloadRequest) -> bool:
+        """Whether the request's private chat is closed because its user blocked the bot:
+        after the first 403 nothing more is sent there until they write again. Groups and
+        inline messages are other people's chats and stay open."""
+        if request.chat_id != request.user_id:
+            return False
+        if request.user_id in self.blocked:
+            return True
+        if await BotUser.objects.filter(pk=request.user_id, is_blocked=True).aexists():
+            self.blocked.add(request.user_id)
+            return True
+        return False
+
+    async def forbidden(self, request: DownloadRequest, error: Forbidden) -> None:
+        """Record a 403; the request is over, with nothing more sent to that chat."""
+        if not is_blocked_by_user(error):  # kicked from the group, chat deactivated
+            log.info("request %s: chat %s is closed: %s", request.pk, request.chat_id, error)
+            await self.drop(request, reason="forbidden")
+            return
+        self.blocked.add(request.user_id)
+        await sync_to_async(user_mark_blocked)(user_id=request.user_id)
+        await self.drop(request)
+
+    async def drop(self, request: DownloadRequest, *, reason: str = "blocked") -> None:
+        """The request ends without a word: there is nobody to tell."""
+        await sync_to_async(download_request_move)(
+            request_id=request.pk, old=RequestStatus.RUNNING, new=RequestStatus.FAILED, error=reason
+        )
 
     # --- one fetch per media ------------------------------------------------------
 
@@ -135,20 +169,28 @@ class Job:
     # --- delivering ---------------------------------------------------------------
 
     async def deliver_from_cache(self, request: DownloadRequest) -> bool:
+        """True when the request is settled: delivered, or dropped for a closed chat."""
         item = await acached_file_get(media_key=request.media_key, fmt=request.format)
         if item is None:
             return False
         if request.inline_message_id:
             return await self.deliver_inline(request, item)
+        if await self.closed_chat(request):
+            await self.drop(request)
+            return True
         origin = flow.Origin(
             chat_id=request.chat_id,
             source=request.source,
             reply_to=request.reply_to_message_id,
             language=request.user.ui_language,
         )
-        delivered = await flow.send_from_cache(
-            self.bot, request.user, request.media_key, request.format, request.url, origin
-        )
+        try:
+            delivered = await flow.send_from_cache(
+                self.bot, request.user, request.media_key, request.format, request.url, origin
+            )
+        except Forbidden as error:
+            await self.forbidden(request, error)
+            return True
         if not delivered:
             return False
         await self.finish(request, progress_done=True)
@@ -179,7 +221,13 @@ class Job:
             return
         try:
             await reporter.flush_phase("uploading")
+            if await self.closed_chat(request):
+                await self.drop(request)  # requests waiting for this media fetch again
+                return
             message = await self.upload(request, media)
+        except Forbidden as error:
+            await self.forbidden(request, error)
+            return
         finally:
             await asyncio.to_thread(media.close)  # the temporary files go, whatever happened
         item = file_from_message(
@@ -214,6 +262,11 @@ class Job:
             await self.bot.edit_message_media(
                 media=media_class(item.file_id, caption=text, parse_mode=ParseMode.HTML),
                 inline_message_id=request.inline_message_id,
+                # An edit without a keyboard drops it; the others in that chat keep
+                # their way to the video in a chat with the bot.
+                reply_markup=inline.watch_keyboard(
+                    self.language, request.media_key, self.bot.username
+                ),
             )
         except BadRequest as error:
             log.warning("inline message %s not updated: %s", request.inline_message_id, error)
@@ -277,14 +330,18 @@ class Job:
 
     async def _chat_action(self, request: DownloadRequest, media) -> None:
         action = ChatAction.UPLOAD_VOICE if media.kind == "audio" else ChatAction.UPLOAD_VIDEO
-        with contextlib.suppress(TelegramError):
+        try:
             await self.bot.send_chat_action(request.chat_id, action)
+        except Forbidden:
+            raise  # the upload would be refused the same way
+        except TelegramError as error:
+            log.info("chat action for request %s: %s", request.pk, error)
 
     async def finish(self, request: DownloadRequest, *, progress_done: bool) -> None:
         await sync_to_async(download_request_move)(
             request_id=request.pk, old=RequestStatus.RUNNING, new=RequestStatus.DONE
         )
-        if progress_done and request.progress_message_id:
+        if progress_done and request.progress_message_id and not await self.closed_chat(request):
             await flow._delete_quietly(self.bot, request.chat_id, request.progress_message_id)
 
     async def fail(self, request: DownloadRequest, category: str) -> None:
@@ -327,6 +384,8 @@ class Job:
     async def edit_progress(
         self, request: DownloadRequest, template, *, markup=None, text: str = "", **values
     ) -> None:
+        if await self.closed_chat(request):
+            return
         rendered = text or texts.render(self.language, template, **values)
         try:
             if request.inline_message_id:
@@ -355,6 +414,7 @@ class Job:
                 request.progress_message_id = sent.message_id
         except Forbidden as error:
             if is_blocked_by_user(error):
+                self.blocked.add(request.user_id)
                 await sync_to_async(user_mark_blocked)(user_id=request.user_id)
         except BadRequest as error:
             if "not modified" not in str(error):

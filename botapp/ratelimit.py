@@ -5,6 +5,11 @@ limits are counted in Redis, shared by all of them: a sliding window per private
 per group and overall (see ``shared/TELEGRAM_LIMITS.md``). A request over a limit waits
 for its turn instead of failing; a 429 that slips through anyway (another bot on the
 same token, a stricter server) is waited out and retried.
+
+Telegram counts a message when it arrives, not when we decided to send it, and a busy
+process or an upload can put a second or more between the two. So a slot is taken
+before the request and stamped again when the answer comes back: the window then holds
+each message at a time no earlier than Telegram's, and frees it no sooner.
 """
 
 from __future__ import annotations
@@ -73,6 +78,14 @@ local oldest = redis.call('ZRANGE', KEYS[1], 0, 0, 'WITHSCORES')
 return math.max(1, math.ceil(tonumber(oldest[2]) + window - now))
 """
 
+# Moves a taken slot to the time the request was answered (re-adds it if it expired
+# while the request was in flight: Telegram counts it from its arrival).
+_RESTAMP = """
+redis.call('ZADD', KEYS[1], ARGV[1], ARGV[3])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 0
+"""
+
 
 def window_for(chat_id: int) -> Window:
     return GROUP_CHAT if chat_id < 0 else PRIVATE_CHAT
@@ -85,6 +98,7 @@ class RedisRateLimiter(BaseRateLimiter[int]):
         self.max_retries = max_retries
         self.max_wait = max_wait
         self._script = None
+        self._restamp_script = None
 
     async def initialize(self) -> None:
         pass
@@ -101,11 +115,20 @@ class RedisRateLimiter(BaseRateLimiter[int]):
         data: dict[str, Any],
         rate_limit_args: int | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        slots: list[tuple[str, Window, str]] = []
         chat_id = _chat_id(data)
         if endpoint in COUNTED_METHODS and settings.TELEGRAM_FLOOD_LIMITS:
-            await self._take_slot("tg:rl:all", OVERALL)
+            windows = [("tg:rl:all", OVERALL)]
             if chat_id is not None:
-                await self._take_slot(f"tg:rl:chat:{chat_id}", window_for(chat_id))
+                windows.append((f"tg:rl:chat:{chat_id}", window_for(chat_id)))
+            for key, window in windows:
+                slots.append((key, window, await self._take_slot(key, window)))
+        try:
+            return await self._send(callback, args, kwargs, endpoint, rate_limit_args)
+        finally:
+            self._restamp(slots)
+
+    async def _send(self, callback, args, kwargs, endpoint: str, rate_limit_args: int | None):
         retries = rate_limit_args if rate_limit_args is not None else self.max_retries
         for attempt in range(retries + 1):
             try:
@@ -119,7 +142,8 @@ class RedisRateLimiter(BaseRateLimiter[int]):
                 await asyncio.sleep(seconds + 0.1)
         raise AssertionError("unreachable")
 
-    async def _take_slot(self, key: str, window: Window) -> None:
+    async def _take_slot(self, key: str, window: Window) -> str:
+        """Waits for a free slot in ``key``'s window; returns the slot's member name."""
         deadline = time.monotonic() + self.max_wait
         member = uuid.uuid4().hex
         while time.monotonic() < deadline:
@@ -129,11 +153,12 @@ class RedisRateLimiter(BaseRateLimiter[int]):
                 # Without Redis there is nothing shared to count against; Telegram's
                 # own 429 and the retry above still protect us.
                 log.warning("rate limiter: Redis unavailable, sending unthrottled")
-                return
+                return member
             if wait_ms == 0:
-                return
+                return member
             await asyncio.sleep(wait_ms / 1000)
         log.warning("rate limiter: waited %.0f s for %s, sending anyway", self.max_wait, key)
+        return member
 
     def _try(self, key: str, window: Window, member: str) -> int:
         if self._script is None:
@@ -141,6 +166,19 @@ class RedisRateLimiter(BaseRateLimiter[int]):
         now_ms = int(time.time() * 1000)
         args = [now_ms, int(window.seconds * 1000), window.limit, member]
         return int(self._script(keys=[key], args=args))
+
+    def _restamp(self, slots: list[tuple[str, Window, str]]) -> None:
+        if not slots:
+            return
+        try:
+            if self._restamp_script is None:
+                self._restamp_script = get_redis().register_script(_RESTAMP)
+            now_ms = int(time.time() * 1000)
+            for key, window, member in slots:
+                args = [now_ms, int(window.seconds * 1000), member]
+                self._restamp_script(keys=[key], args=args)
+        except RedisError:
+            log.warning("rate limiter: Redis unavailable, slot not re-stamped")
 
 
 def _chat_id(data: dict[str, Any]) -> int | None:

@@ -39,11 +39,12 @@ async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return
     fmt = inline.quality_for(user, link)
     item = await acached_file_get(media_key=link.media_key, fmt=fmt)
-    title = (item.title if item else "") or texts.render(language, texts.WATCH_VIDEO)
     if item is not None:
-        result = inline.cached_result(item, language, link.canonical_url, title)
+        title = item.title or texts.render(language, texts.WATCH_VIDEO)
+        result = inline.cached_result(item, language, link.canonical_url, title, bot_username)
     else:
-        result = inline.placeholder_result(language, link, fmt, bot_username, title)
+        probed = inline.probed_facts(link.media_key)
+        result = inline.placeholder_result(language, link, fmt, bot_username, probed)
     await query.answer([result], cache_time=CACHE_SECONDS, is_personal=True)
 
 

@@ -563,7 +563,9 @@ class BotApi:
             if user_id != chat.chat["id"]:
                 raise bad_request("PARTICIPANT_ID_INVALID")
             return chat_member(user, "member")
-        return chat_member(user, "member" if user_id in chat.members else "left")
+        if user_id not in chat.members:
+            return chat_member(user, "left")
+        return chat_member(user, "administrator" if user_id in chat.admins else "member")
 
     def m_leaveChat(self, p: dict) -> bool:
         chat = self.state.chat(p.get("chat_id"))

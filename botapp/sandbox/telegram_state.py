@@ -97,6 +97,7 @@ class ChatState:
     chat: dict
     bot_status: str = "member"  # member, administrator, left, kicked
     members: set[int] = field(default_factory=set)
+    admins: set[int] = field(default_factory=set)  # members who administer the group
     messages: dict[int, dict] = field(default_factory=dict)
     revisions: dict[int, int] = field(default_factory=dict)
     deletions: list[tuple[int, int]] = field(default_factory=list)

@@ -127,6 +127,46 @@ def _raise_connection_error(*args, **kwargs):
     raise RedisConnectionError("simulated crash before the acknowledgement")
 
 
+def test_it_stores_and_counts_once_when_reading_ahead_and_an_acknowledgement_fails(
+    redis, monkeypatch
+):
+    events = [download(n % 7, video=f"tiktok:{n % 4}") for n in range(95)]
+    for event in events:
+        publish(event)
+    worker = Worker(consumer="ahead", block_ms=50, batch_size=20, prefetch=True)
+    worker.redis.ping()  # connects and registers the script
+    real_script, calls = worker._ack_script, []
+
+    def ack_failing_once(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:  # the Lua script never ran: its entries stay pending
+            raise RedisConnectionError("simulated loss of Redis during the acknowledgement")
+        return real_script(*args, **kwargs)
+
+    monkeypatch.setattr(worker, "_ack_script", ack_failing_once)
+    drain(worker)
+    worker.finish()
+
+    assert len(calls) > 5
+    assert Download.objects.count() == 95
+    assert redis.xpending(STREAM, GROUP)["pending"] == 0
+    assert sum(counters.get_user_downloads_count(user_id=u) for u in range(7)) == 95
+    assert_counters_match_database()
+
+
+def test_a_stopped_worker_leaves_nothing_read_ahead_pending(redis):
+    for n in range(30):
+        publish(download(n % 3))
+    worker = Worker(consumer="ahead", block_ms=50, batch_size=10, prefetch=True)
+    assert worker.step().stored == 10  # and the next 10 are read meanwhile
+
+    worker.finish()
+
+    assert Download.objects.count() == 20
+    assert redis.xpending(STREAM, GROUP)["pending"] == 0
+    assert_counters_match_database()
+
+
 def test_it_counts_a_batch_once_when_two_workers_hold_it(redis):
     for user_id in range(10):
         publish(download(user_id))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from botapp.models import BotUser, DownloadRequest
+from botapp.services import download_request_create
 from tests.e2e.conftest import ALICE, BORIS, CARMEN, OLENA
 from tests.e2e.published import wait_until
 
@@ -61,19 +62,52 @@ def test_it_switches_language_with_the_language_command(bot, telegram):
     assert answer(telegram, ALICE)["payload"]["text"][:40].count("Как мной пользоваться")
 
 
+def block_without_telling_the_bot(telegram, user_id: int) -> None:
+    """The user blocks the bot and the my_chat_member update never reaches it (it was
+    down and dropped pending updates): only Telegram's 403 can tell."""
+    with telegram.state.cond:
+        telegram.state.blocked.add(user_id)
+
+
+def refused_calls(telegram, user_id: int) -> list[dict]:
+    return [c for c in telegram.calls() if c["payload"].get("chat_id") == user_id and not c["ok"]]
+
+
 def test_it_marks_a_blocked_user_and_sends_them_nothing_more(bot, telegram):
     telegram.push_private_message(ALICE, REEL)
-    answer(telegram, ALICE)  # "in the queue"
-    telegram.block_bot(ALICE)
+    answer(telegram, ALICE)  # "in the queue"; the download job is on its way
+    block_without_telling_the_bot(telegram, ALICE)
     assert wait_until(lambda: BotUser.objects.filter(pk=ALICE, is_blocked=True).exists())
-    assert wait_until(
-        lambda: DownloadRequest.objects.filter(user_id=ALICE, finished_at__isnull=False).exists(),
+    first = wait_until(
+        lambda: DownloadRequest.objects.filter(user_id=ALICE, finished_at__isnull=False).first(),
         timeout=120,
     )
-    refused = [c for c in telegram.calls() if c["payload"].get("chat_id") == ALICE and not c["ok"]]
-    assert all(c["status"] == 403 for c in refused)
-    assert not telegram.calls("sendVideo") or not any(c["ok"] for c in telegram.calls("sendVideo"))
+    assert (first.status, first.error) == ("failed", "blocked")
+    # One 403 told the bot; no progress edit, upload or error message was tried after it.
+    refused = refused_calls(telegram, ALICE)
+    assert [c["status"] for c in refused] == [403], [(c["method"], c["status"]) for c in refused]
+    assert not [c for c in telegram.calls("sendVideo") if c["ok"]]
+    # A request of a user already marked blocked is dropped without a call.
+    calls_before = len(telegram.calls())
+    again = download_request_create(
+        user_id=ALICE, link_platform="instagram", media_key="instagram:C0ffeeReel1", url=REEL,
+        fmt="best", source="private", chat_id=ALICE,
+    )  # fmt: skip
+    assert wait_until(
+        lambda: DownloadRequest.objects.filter(pk=again.pk, error="blocked").exists(), timeout=120
+    )
+    assert not [c for c in telegram.calls()[calls_before:] if c["payload"].get("chat_id") == ALICE]
+    assert len(refused_calls(telegram, ALICE)) == 1
     # Writing again unblocks the user.
     telegram.push_private_message(ALICE, "/help")
-    answer(telegram, ALICE)
+    assert answer(telegram, ALICE)["ok"]
     assert not BotUser.objects.get(pk=ALICE).is_blocked
+
+
+def test_it_marks_a_user_blocked_when_telegram_says_so(bot, telegram):
+    telegram.push_private_message(ALICE, "/help")
+    answer(telegram, ALICE)
+    telegram.block_bot(ALICE)  # the my_chat_member update: no 403 needed to know
+    assert wait_until(lambda: BotUser.objects.filter(pk=ALICE, is_blocked=True).exists())
+    telegram.unblock_bot(ALICE)
+    assert wait_until(lambda: BotUser.objects.filter(pk=ALICE, is_blocked=False).exists())

@@ -7,9 +7,9 @@ import json
 import pytest
 
 from botapp import texts
+from botapp.management.commands.sandbox import group_admin_add
 from botapp.models import DownloadRequest, GroupChat
 from botapp.sandbox.telegram_api import SEED_GROUP_ID
-from botapp.sandbox.telegram_methods import chat_member
 from tests.e2e.conftest import ALICE, BORIS
 from tests.e2e.published import seed_cached_video, wait_until
 
@@ -23,15 +23,8 @@ def to_group(call) -> bool:
 
 @pytest.fixture
 def alice_is_admin(telegram):
-    """The sandbox has no group admins among users; ALICE becomes one here."""
-    original = telegram.api.m_getChatMember
-
-    def get_chat_member(payload):
-        if int(payload.get("user_id")) == ALICE and int(payload.get("chat_id")) == SEED_GROUP_ID:
-            return chat_member(telegram.users()[0], "administrator")
-        return original(payload)
-
-    telegram.api.m_getChatMember = get_chat_member
+    """ALICE administers the seed group, as in ``manage.py sandbox``."""
+    group_admin_add(telegram, user_id=ALICE, chat_id=SEED_GROUP_ID)
 
 
 def replied_to(call) -> int | None:
@@ -122,11 +115,6 @@ def test_it_sends_nothing_for_links_when_admins_turned_auto_download_off(
     assert len(telegram.calls("sendVideo")) == 1  # the plain link got nothing
 
 
-@pytest.mark.xfail(
-    reason="known: one 429 from the offline API's 20/min group window still reaches the bot "
-    "(it is retried, so nothing is lost); being investigated",
-    strict=False,
-)
 def test_it_serves_a_burst_of_30_links_without_429_or_loss(bot, telegram):
     """Over Telegram's 20 messages a minute per group: the rest wait (takes > 60 s)."""
     seed_cached_video(telegram, "instagram:C0ffeeReel1", "best")

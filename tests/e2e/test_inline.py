@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from analytics.events import DownloadCompleted, InlineQueried, VideoViewClicked
 from botapp.models import DownloadRequest, RequestStatus
 from botapp.sandbox.telegram_api import SEED_GROUP_ID
+from config.redis import get_redis
 from tests.e2e.conftest import ALICE
-from tests.e2e.published import STORAGE_ID, seed_cached_video, wait_published
+from tests.e2e.published import STORAGE_ID, seed_cached_video, wait_published, wait_until
 
 YOUTUBE = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
 REEL = "https://www.instagram.com/reel/C0ffeeReel1/"
+REEL_DEEP_LINK = "https://t.me/SandboxVideoBot?start=v_ig_C0ffeeReel1"
+
+
+def inline_result(telegram, user_id: int, text: str) -> dict:
+    query_id = telegram.push_inline_query(user_id, text)["inline_query"]["id"]
+    [result] = telegram.inline_answer(query_id, timeout=60)["results"]
+    return result
+
+
+def watch_buttons(markup: dict) -> dict:
+    """{"callback": data, "url": url} of a "Watch video" keyboard."""
+    [row] = markup["inline_keyboard"]
+    return {
+        ("url" if "url" in b else "callback"): b.get("url", b.get("callback_data")) for b in row
+    }
 
 
 @pytest.fixture
@@ -29,7 +47,42 @@ def test_it_offers_a_cached_video_by_its_file_id(bot, telegram):
     assert result["type"] == "video"
     assert result["video_file_id"] == file_id
     assert result["title"] == "Never"
+    assert watch_buttons(result["reply_markup"]) == {
+        "callback": "inl:w:yt_dQw4w9WgXcQ",
+        "url": "https://t.me/SandboxVideoBot?start=v_yt_dQw4w9WgXcQ",
+    }
     wait_published(InlineQueried, lambda e: e.user_id == ALICE and e.platform == "youtube")
+
+
+def test_it_titles_an_uncached_result_from_an_earlier_probe_without_fetching(
+    bot, telegram, video_site
+):
+    probe = {"title": "Sandbox reel", "duration": 5, "offers": [["best", 1000]]}
+    probe["thumbnail"] = "https://scontent-ams2-1.cdninstagram.com/v/t51/reel.jpg"
+    get_redis().set("probe:instagram:C0ffeeReel1", json.dumps(probe))
+    served_before = sum(video_site.bytes_served.values())
+
+    result = inline_result(telegram, ALICE, REEL)
+    assert result["type"] == "article"
+    assert result["title"] == "Sandbox reel"
+    assert result["thumbnail_url"] == probe["thumbnail"]
+    assert watch_buttons(result["reply_markup"]) == {
+        "callback": "inl:w:ig_C0ffeeReel1",
+        "url": REEL_DEEP_LINK,
+    }
+    assert sum(video_site.bytes_served.values()) == served_before  # nothing fetched
+
+
+def test_it_offers_no_thumbnail_outside_the_platform_and_no_title_unknown(bot, telegram):
+    probe = {"title": "", "thumbnail": "http://127.0.0.1:9/reel.jpg"}  # not the platform's
+    get_redis().set("probe:instagram:C0ffeeReel1", json.dumps(probe))
+    result = inline_result(telegram, ALICE, REEL)
+    assert result["title"] == "Watch video"
+    assert "thumbnail_url" not in result
+    # A YouTube thumbnail is known from the video id alone.
+    youtube = inline_result(telegram, ALICE, "https://youtu.be/jNQXAC9IVRw")
+    assert youtube["thumbnail_url"] == "https://i.ytimg.com/vi/jNQXAC9IVRw/hqdefault.jpg"
+    assert youtube["title"] == "Watch video"
 
 
 def test_it_explains_text_that_is_not_a_video_link(bot, telegram):
@@ -48,8 +101,9 @@ def test_it_edits_the_placeholder_into_the_video_after_the_result_is_chosen(
     [result] = telegram.inline_answer(query_id, timeout=60)["results"]
     assert result["type"] == "article"
     assert result["input_message_content"]["message_text"] == "Preparing the video..."
-    buttons = result["reply_markup"]["inline_keyboard"][0]
-    assert buttons[0]["callback_data"] == "inl:w:ig_C0ffeeReel1"
+    assert result["title"] == "Watch video"  # nothing known about it yet
+    buttons = watch_buttons(result["reply_markup"])
+    assert buttons == {"callback": "inl:w:ig_C0ffeeReel1", "url": REEL_DEEP_LINK}
 
     chosen = telegram.choose_inline_result(ALICE, query_id, result["id"], chat_id=SEED_GROUP_ID)
     inline_message_id = chosen["chosen_inline_result"]["inline_message_id"]
@@ -63,8 +117,11 @@ def test_it_edits_the_placeholder_into_the_video_after_the_result_is_chosen(
     assert stored_id in str(edit["payload"]["media"])
     placeholder = telegram.messages(SEED_GROUP_ID)[-1]
     assert placeholder["video"]["file_id"] == stored_id
-    request = DownloadRequest.objects.get(inline_message_id=inline_message_id)
-    assert (request.source, request.status) == ("inline", RequestStatus.DONE)
+    assert watch_buttons(placeholder["reply_markup"]) == buttons  # still leads to the bot
+    done = DownloadRequest.objects.filter(  # the job marks it done just after the edit
+        inline_message_id=inline_message_id, source="inline", status=RequestStatus.DONE
+    )
+    assert wait_until(done.exists)
 
 
 def test_it_publishes_the_funnel_of_one_user(bot, telegram, storage_chat):
@@ -97,5 +154,7 @@ def test_it_publishes_the_funnel_of_one_user(bot, telegram, storage_chat):
             DownloadCompleted,
             lambda e, source=source: (e.user_id, e.video_id, e.source) == (ALICE, key, source),
         )
-    request = DownloadRequest.objects.get(inline_message_id=inline_message_id)
-    assert (request.source, request.status) == ("inline", RequestStatus.DONE)
+    done = DownloadRequest.objects.filter(  # the job marks it done just after the edit
+        inline_message_id=inline_message_id, source="inline", status=RequestStatus.DONE
+    )
+    assert wait_until(done.exists)

@@ -464,3 +464,41 @@ def test_media_files_are_served_with_range_support(double):
     assert part.content == b"2345"
     assert part.headers["Content-Range"] == "bytes 2-5/10"
     assert part.headers["Content-Type"] == "video/mp4"
+
+
+def test_get_chat_member_reports_the_admins_of_a_group(double):
+    from botapp.management.commands.sandbox import group_admin_add
+
+    group_admin_add(double, user_id=ALICE)
+
+    async def scenario(bot: Bot):
+        alice = await bot.get_chat_member(SEED_GROUP_ID, ALICE)
+        boris = await bot.get_chat_member(SEED_GROUP_ID, BORIS)
+        return alice, boris
+
+    alice, boris = run(double, scenario)
+    assert (alice.status, alice.user.id) == ("administrator", ALICE)
+    assert alice.can_delete_messages
+    assert boris.status == "member"
+    double.add_group(-1009000000077, "Alice is not here", members=[BORIS])
+
+    async def elsewhere(bot: Bot):
+        return await bot.get_chat_member(-1009000000077, ALICE)
+
+    assert run(double, elsewhere).status == "left"
+
+
+def test_the_sandbox_command_lets_alice_administer_the_seed_group(settings):
+    from botapp.management.commands.sandbox import banner, start_sandbox
+
+    telegram, site = start_sandbox(port=0)
+    try:
+
+        async def scenario(bot: Bot):
+            return [(await bot.get_chat_member(SEED_GROUP_ID, u)).status for u in (ALICE, BORIS)]
+
+        assert run(telegram, scenario) == ["administrator", "member"]
+        assert "/settings" in banner(telegram, site)
+    finally:
+        telegram.stop()
+        site.stop()

@@ -36,18 +36,31 @@ class Command(BaseCommand):
 
 def start_sandbox(*, host: str = "127.0.0.1", port: int = 8000, rate_limits: bool = True):
     """Starts the offline Telegram and the video site and points the settings at them."""
-    from botapp.sandbox.telegram_api import TelegramApiDouble
+    from botapp.sandbox.telegram_api import SEED_USERS, TelegramApiDouble
     from botapp.sandbox.videosite import VideoSite
 
     site = VideoSite().start()
     telegram = TelegramApiDouble(host=host, port=port, rate_limits=rate_limits).start()
     telegram.add_group(STORAGE_CHAT_ID, "Video storage", bot_status="administrator")
+    group_admin_add(telegram, user_id=SEED_USERS[0]["id"])  # Alice may use group /settings
     settings.TELEGRAM_BOT_TOKEN = telegram.token
     settings.TELEGRAM_API_URL = telegram.root_url
     settings.TELEGRAM_LOCAL_MODE = False
     settings.TELEGRAM_STORAGE_CHAT_ID = STORAGE_CHAT_ID
     settings.MEDIA_ORIGIN_OVERRIDES = site.origin_overrides()
     return telegram, site
+
+
+def group_admin_add(telegram, *, user_id: int, chat_id: int | None = None) -> None:
+    """Makes a user of the offline Telegram an administrator of a group (the seed group
+    by default), as getChatMember then reports, so group /settings can be tried."""
+    from botapp.sandbox.telegram_api import SEED_GROUP_ID
+
+    with telegram.state.cond:
+        chat = telegram.state.chats[chat_id or SEED_GROUP_ID]
+        chat.members.add(user_id)
+        chat.admins.add(user_id)
+        telegram.state.changed()
 
 
 def banner(telegram, site) -> str:
@@ -57,5 +70,6 @@ def banner(telegram, site) -> str:
     return (
         f"\nSandbox ready: open {telegram.page_url} and chat with @{telegram.bot_user['username']}"
         f"\nVideos come from the local video site at {site.origin}. Links to paste:\n{links}\n"
+        "Alice administers the sandbox group: /settings there switches automatic downloads.\n"
         "Ctrl-C stops everything.\n"
     )
