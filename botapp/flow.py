@@ -90,6 +90,7 @@ def _probe_cached(link: links.MediaLink) -> dict:
     data = {
         "title": info.title,
         "duration": info.duration,
+        "thumbnail": info.thumbnail_url or "",
         "offers": [(f.quality, f.size) for f in info.formats],
     }
     with contextlib.suppress(RedisError):
