@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import django_rq
 from asgiref.sync import sync_to_async
@@ -131,7 +131,7 @@ async def deliver_format(
 ) -> None:
     if await send_from_cache(bot, user, link.media_key, fmt, link.canonical_url, origin):
         if message_id:
-            await _delete_quietly(bot, origin.chat_id, message_id)
+            await delete_quietly(bot, origin.chat_id, message_id)
         return
     await queue_download(bot, user, link, fmt, origin, message_id=message_id)
 
@@ -190,21 +190,32 @@ def link_for_key(media_key: str) -> links.MediaLink | None:
     return match if isinstance(match, links.MediaLink) and match.media_key == media_key else None
 
 
-def publish_completed(**fields) -> None:
+def publish_completed(
+    *,
+    user_id: int,
+    media_key: str,
+    platform: str,
+    source: str,
+    fmt: str,
+    from_cache: bool,
+    title: str = "",
+    url: str = "",
+    duration: int | None = None,
+) -> None:
     from analytics.events import DownloadCompleted
     from analytics.publisher import publish
 
     publish(
         DownloadCompleted(
-            user_id=fields["user_id"],
-            video_id=fields["media_key"],
-            platform=fields["platform"],
-            source=fields["source"],
-            format=fields["fmt"],
-            from_cache=fields["from_cache"],
-            title=fields.get("title") or "",
-            url=fields.get("url") or "",
-            duration=fields.get("duration"),
+            user_id=user_id,
+            video_id=media_key,
+            platform=platform,
+            source=source,
+            format=fmt,
+            from_cache=from_cache,
+            title=title or "",
+            url=url or "",
+            duration=duration,
         )
     )
 
@@ -378,14 +389,10 @@ def publish_failed(user_id: int, link: links.MediaLink, category: str) -> None:
     )
 
 
-async def _delete_quietly(bot, chat_id: int, message_id: int) -> None:
+async def delete_quietly(bot, chat_id: int, message_id: int) -> None:
     from telegram.error import TelegramError
 
     try:
         await bot.delete_message(chat_id, message_id)
     except TelegramError:
         log.info("could not delete message %s in %s", message_id, chat_id)
-
-
-def origin_dict(origin: Origin) -> dict:
-    return asdict(origin)

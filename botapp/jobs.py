@@ -25,7 +25,11 @@ from botapp.cache import CachedFile, acached_file_get, cached_file_store
 from botapp.delivery import caption, file_from_message
 from botapp.handlers.errors import is_blocked_by_user
 from botapp.models import BotUser, DownloadRequest, RequestStatus
-from botapp.services import download_request_move, user_mark_blocked
+from botapp.services import (
+    download_request_enqueue,
+    download_request_move,
+    user_mark_blocked,
+)
 from botapp.telegram_bot import make_bot
 from config.redis import get_redis
 
@@ -143,7 +147,8 @@ class Job:
         if not self.fetch_running():
             await self.serve_waiting()
 
-    async def serve_waiting(self) -> None:
+    async def claim_waiting(self) -> list[DownloadRequest]:
+        """The requests parked on this media, each moved to running by this job."""
         waiting = await sync_to_async(list)(
             DownloadRequest.objects.select_related("user").filter(
                 media_key=self.request.media_key,
@@ -151,19 +156,21 @@ class Job:
                 status=RequestStatus.WAITING_SHARED,
             )
         )
+        claimed = []
         for request in waiting:
-            moved = await sync_to_async(download_request_move)(
+            if await sync_to_async(download_request_move)(
                 request_id=request.pk, old=RequestStatus.WAITING_SHARED, new=RequestStatus.RUNNING
-            )
-            if not moved:
-                continue
+            ):
+                claimed.append(request)
+        return claimed
+
+    async def serve_waiting(self) -> None:
+        for request in await self.claim_waiting():
             if not await self.deliver_from_cache(request):
                 # The fetch failed; the request goes back to the queue for a new try.
                 await sync_to_async(download_request_move)(
                     request_id=request.pk, old=RequestStatus.RUNNING, new=RequestStatus.QUEUED
                 )
-                from botapp.services import download_request_enqueue
-
                 await sync_to_async(download_request_enqueue)(request_id=request.pk)
 
     # --- delivering ---------------------------------------------------------------
@@ -238,17 +245,7 @@ class Job:
             # Uploaded to the storage chat for a file_id; now the inline message gets it.
             await self.deliver_inline(request, item)
             return
-        flow.publish_completed(
-            user_id=request.user_id,
-            media_key=request.media_key,
-            platform=request.platform,
-            source=request.source,
-            fmt=request.format,
-            from_cache=False,
-            title=media.title,
-            url=request.url,
-            duration=item.duration,
-        )
+        publish_delivered(request, item)
         await self.finish(request, progress_done=True)
 
     async def deliver_inline(self, request: DownloadRequest, item: CachedFile) -> bool:
@@ -272,17 +269,7 @@ class Job:
             log.warning("inline message %s not updated: %s", request.inline_message_id, error)
             await self.fail(request, "internal")
             return False
-        flow.publish_completed(
-            user_id=request.user_id,
-            media_key=request.media_key,
-            platform=request.platform,
-            source=request.source,
-            fmt=request.format,
-            from_cache=False,
-            title=item.title,
-            url=request.url,
-            duration=item.duration,
-        )
+        publish_delivered(request, item)
         await self.finish(request, progress_done=False)
         return True
 
@@ -342,7 +329,7 @@ class Job:
             request_id=request.pk, old=RequestStatus.RUNNING, new=RequestStatus.DONE
         )
         if progress_done and request.progress_message_id and not await self.closed_chat(request):
-            await flow._delete_quietly(self.bot, request.chat_id, request.progress_message_id)
+            await flow.delete_quietly(self.bot, request.chat_id, request.progress_message_id)
 
     async def fail(self, request: DownloadRequest, category: str) -> None:
         moved = await sync_to_async(download_request_move)(
@@ -367,19 +354,8 @@ class Job:
         await self.fail_waiting(category)
 
     async def fail_waiting(self, category: str) -> None:
-        waiting = await sync_to_async(list)(
-            DownloadRequest.objects.select_related("user").filter(
-                media_key=self.request.media_key,
-                format=self.request.format,
-                status=RequestStatus.WAITING_SHARED,
-            )
-        )
-        for request in waiting:
-            moved = await sync_to_async(download_request_move)(
-                request_id=request.pk, old=RequestStatus.WAITING_SHARED, new=RequestStatus.RUNNING
-            )
-            if moved:
-                await Job(self.bot, request).fail(request, category)
+        for request in await self.claim_waiting():
+            await Job(self.bot, request).fail(request, category)
 
     async def edit_progress(
         self, request: DownloadRequest, template, *, markup=None, text: str = "", **values
@@ -419,6 +395,21 @@ class Job:
         except BadRequest as error:
             if "not modified" not in str(error):
                 log.info("progress message for request %s: %s", request.pk, error)
+
+
+def publish_delivered(request: DownloadRequest, item: CachedFile) -> None:
+    """A freshly fetched file reached the user (cache hits publish in ``flow``)."""
+    flow.publish_completed(
+        user_id=request.user_id,
+        media_key=request.media_key,
+        platform=request.platform,
+        source=request.source,
+        fmt=request.format,
+        from_cache=False,
+        title=item.title,
+        url=request.url,
+        duration=item.duration,
+    )
 
 
 def lower_quality(fmt: str) -> str | None:
