@@ -6,7 +6,9 @@ import pytest
 
 from botapp.management.commands.sandbox import banner, start_sandbox
 from botapp.runner import BackgroundBot
+from botapp.sandbox.telegram_api import SEED_GROUP_ID
 from config import queues
+from tests.e2e.conftest import ALICE
 
 
 @pytest.fixture
@@ -43,3 +45,42 @@ def test_the_banner_lists_links_to_paste(sandbox):
     text = banner(telegram, site)
     assert telegram.page_url in text
     assert "https://www.youtube.com/watch?v=dQw4w9WgXcQ" in text
+
+
+@pytest.mark.browser
+def test_a_person_uses_inline_mode_in_the_group_and_follows_the_deep_link(sandbox, page):
+    telegram, _site = sandbox
+    page.goto(telegram.page_url)
+    page.wait_for_selector("body[data-ready='1']")
+    page.fill("#text", "/start")  # Alice opens her chat with the bot first
+    page.click("#send")
+    page.locator(".msg.bot", has_text="Send me a link").wait_for()
+
+    page.click(f".chat-item[data-chat-id='{SEED_GROUP_ID}']")
+    page.fill(
+        "#text", "@SandboxVideoBot https://www.tiktok.com/@sandbox.user/video/7300000000000000001"
+    )
+    page.locator(".inline-result").first.click()
+    posted = page.locator(".msg.mine", has_text="via @SandboxVideoBot")
+    posted.wait_for()
+    posted.locator("video").wait_for()  # the placeholder became the video
+
+    posted.locator("button", has_text="@SandboxVideoBot").click()  # the deep link
+    page.locator(".msg.mine", has_text="/start v_").wait_for()
+    page.locator(".msg.bot video").first.wait_for()
+    assert any(
+        call["ok"] and call["payload"]["chat_id"] == ALICE for call in telegram.calls("sendVideo")
+    )
+
+
+@pytest.mark.browser
+def test_a_person_switches_the_language(sandbox, page):
+    telegram, _site = sandbox
+    page.goto(telegram.page_url)
+    page.wait_for_selector("body[data-ready='1']")
+    page.fill("#text", "/language")
+    page.click("#send")
+    page.locator(".msg.bot button", has_text="Русский").click()
+    page.fill("#text", "/help")
+    page.click("#send")
+    page.locator(".msg.bot", has_text="Как мной пользоваться").wait_for()
