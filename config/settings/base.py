@@ -9,6 +9,7 @@ adds the checks a deployment needs.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import environ
@@ -17,6 +18,9 @@ from import_export.formats.base_formats import CSV, XLSX
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = BASE_DIR / "var"
 VAR_DIR.mkdir(exist_ok=True)  # the SQLite file, generated clips and spools live here
+
+# python-telegram-bot's coming durations as timedelta; the bot reads both forms.
+os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
