@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.utils import translation
+from redis.exceptions import RedisError
 from telegram import BotCommand
 from telegram.ext import (
     Application,
@@ -24,6 +26,7 @@ from botapp.handlers import inline as inline_handlers
 from botapp.handlers.errors import on_error
 from botapp.handlers.links import on_format_button, on_private_text, on_quality_button
 from botapp.handlers.start import help_command, start
+from botapp.services import download_requests_requeue
 from botapp.telegram_bot import application_builder
 
 log = logging.getLogger(__name__)
@@ -40,10 +43,24 @@ COMMANDS = (
 )
 
 
+REQUEUE_EVERY_SECONDS = 60
+
+
 def build_application() -> Application:
     application = application_builder().post_init(_post_init).build()
     register_handlers(application)
+    application.job_queue.run_repeating(
+        requeue_lost_requests, interval=REQUEUE_EVERY_SECONDS, first=REQUEUE_EVERY_SECONDS
+    )
     return application
+
+
+async def requeue_lost_requests(context) -> None:
+    """Requests queued while Redis was down (or lost with its data) get their job."""
+    try:
+        await sync_to_async(download_requests_requeue)()
+    except RedisError:
+        log.warning("Redis still unavailable: queued requests wait")
 
 
 def register_handlers(application: Application) -> None:

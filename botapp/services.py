@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from botapp.models import BotUser, DownloadRequest, GroupChat, RequestStatus
 
@@ -111,8 +113,46 @@ def download_request_create(
             status=status,
         )
         if status == RequestStatus.QUEUED:
-            transaction.on_commit(lambda: download_request_enqueue(request_id=request.pk))
+            transaction.on_commit(lambda: _enqueue_or_leave(request.pk))
     return request
+
+
+def _enqueue_or_leave(request_id: int) -> None:
+    # Without Redis the row stays queued; download_requests_requeue() picks it up.
+    try:
+        download_request_enqueue(request_id=request_id)
+    except RedisError:
+        log.warning("request %s stays queued until Redis is back", request_id)
+
+
+def download_requests_requeue(*, older_than_seconds: int = 30) -> int:
+    """Queue again the queued requests whose job never reached Redis or was lost with
+    it (Redis down at the time, data flushed). Safe to run often: the job itself moves
+    the request by compare-and-set, so a duplicate job delivers nothing twice."""
+    import django_rq
+    from rq.exceptions import NoSuchJobError
+    from rq.job import Job
+
+    from config.queues import DOWNLOADS
+
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    connection = django_rq.get_queue(DOWNLOADS).connection
+    requeued = 0
+    for request_id, job_id in DownloadRequest.objects.filter(
+        status=RequestStatus.QUEUED, created_at__lt=cutoff
+    ).values_list("pk", "job_id"):
+        if job_id:
+            try:
+                status = Job.fetch(job_id, connection=connection).get_status()
+                if status in ("queued", "started", "deferred", "scheduled"):
+                    continue
+            except NoSuchJobError:
+                pass
+        download_request_enqueue(request_id=request_id)
+        requeued += 1
+    if requeued:
+        log.info("requeued %d download requests", requeued)
+    return requeued
 
 
 def download_request_enqueue(*, request_id: int) -> str:
