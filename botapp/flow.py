@@ -69,11 +69,18 @@ def upload_limit_bytes() -> int:
     return settings.MAX_UPLOAD_MB * 1024 * 1024
 
 
-def initial_format(user: BotUser, link: links.MediaLink) -> str | None:
-    """The format to fetch, or None when the user should choose (YouTube)."""
+# YouTube quality where nobody can be asked (groups, inline mode, deep links).
+UNASKED_YOUTUBE_QUALITY = "720p"
+
+
+def initial_format(user: BotUser, link: links.MediaLink, *, may_ask: bool) -> str | None:
+    """The format to fetch: best for Instagram and TikTok; for YouTube the user's default,
+    else None to ask them (private chat) or 720p where quality buttons make no sense."""
     if link.platform != Platform.YOUTUBE:
         return keyboards.BEST
-    return user.default_quality or None
+    if user.default_quality in keyboards.VIDEO_QUALITIES:
+        return user.default_quality
+    return None if may_ask else UNASKED_YOUTUBE_QUALITY
 
 
 def _probe_cached(link: links.MediaLink) -> dict:
@@ -114,7 +121,7 @@ def offers_that_fit(offers: list[tuple[str, int | None]]) -> list[tuple[str, int
 
 async def deliver_link(bot, user: BotUser, link: links.MediaLink, origin: Origin) -> None:
     """Answer one recognised link: from the cache, with a quality keyboard, or queued."""
-    fmt = initial_format(user, link)
+    fmt = initial_format(user, link, may_ask=origin.source == "message")
     if fmt is None:
         await offer_qualities(bot, user, link, origin)
         return

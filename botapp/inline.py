@@ -23,7 +23,7 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 
-from botapp import keyboards, links, texts
+from botapp import links, texts
 from botapp.cache import CachedFile
 from botapp.delivery import caption
 from botapp.models import Platform
@@ -38,7 +38,6 @@ VIDEO_KEY = re.compile(r"^(yt|ig|tt)_([A-Za-z0-9_-]{1,55})$")
 WATCH_PATTERN = re.compile(r"^inl:w:((?:yt|ig|tt)_[A-Za-z0-9_-]{1,55})$")
 # chosen_inline_result ids: "dl:<video key>:<format>".
 RESULT_ID = re.compile(r"^dl:((?:yt|ig|tt)_[A-Za-z0-9_-]{1,55}):([a-z0-9]{1,8})$")
-INLINE_YOUTUBE_QUALITY = "720p"
 # Telegram fetches an article's thumbnail itself; we only ever name the platforms' own
 # image hosts, over https, so a result never points it at anything else.
 THUMBNAIL_HOSTS = {
@@ -112,15 +111,6 @@ def watch_keyboard(language: str, media_key: str, bot_username: str) -> InlineKe
             ]
         ]
     )
-
-
-def quality_for(user, link: links.MediaLink) -> str:
-    """No quality buttons outside the private chat: the user's default, else 720p."""
-    if link.platform != Platform.YOUTUBE:
-        return keyboards.BEST
-    if user.default_quality in keyboards.VIDEO_QUALITIES:
-        return user.default_quality
-    return INLINE_YOUTUBE_QUALITY
 
 
 def cached_result(item: CachedFile, language: str, url: str, title: str, bot_username: str):

@@ -22,7 +22,7 @@ async def open_video(update, context, user, argument: str) -> bool:
     origin = flow.Origin(
         chat_id=update.effective_chat.id, source="deep_link", language=user.ui_language
     )
-    await flow.deliver_format(context.bot, user, link, inline.quality_for(user, link), origin)
+    await flow.deliver_link(context.bot, user, link, origin)  # no quality buttons here
     return True
 
 

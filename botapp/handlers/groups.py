@@ -14,7 +14,7 @@ from telegram import Update
 from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.ext import ContextTypes
 
-from botapp import flow, inline, keyboards, links, texts
+from botapp import flow, keyboards, links, texts
 from botapp.handlers.common import current_user, reply
 from botapp.models import BotUser, GroupChat
 from botapp.services import (
@@ -105,21 +105,17 @@ async def dl_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 
 
 async def serve_group_links(bot, user: BotUser, message, matches, *, explicit: bool) -> None:
+    """Replies to the message; unrelated links in a chat are not the bot's business, so
+    refusals are answered only when the bot was asked directly."""
+    from botapp.handlers.links import handle_matches
+
     origin = flow.Origin(
-        chat_id=message.chat_id, source="group", reply_to=message.message_id,
+        chat_id=message.chat_id,
+        source="group",
+        reply_to=message.message_id,
         language=user.ui_language,
-    )  # fmt: skip
-    for match in matches[: flow.MAX_LINKS_PER_MESSAGE]:
-        match = await flow.recognise(match)
-        if isinstance(match, links.RefusedLink):
-            if explicit:  # unrelated links in a chat are not the bot's business
-                await bot.send_message(
-                    origin.chat_id, flow.refusal_text(user, match), parse_mode=ParseMode.HTML,
-                    reply_to_message_id=origin.reply_to, allow_sending_without_reply=True,
-                    disable_web_page_preview=True,
-                )  # fmt: skip
-            continue
-        await flow.deliver_format(bot, user, match, inline.quality_for(user, match), origin)
+    )
+    await handle_matches(bot, user, matches, origin, answer_refusals=explicit)
 
 
 # --- Group settings (admins only) ------------------------------------------------------

@@ -14,7 +14,7 @@ from django.conf import settings
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from botapp import inline, links, texts
+from botapp import flow, inline, links, texts
 from botapp.cache import acached_file_get
 from botapp.handlers.common import current_user
 from botapp.services import download_request_create
@@ -37,7 +37,7 @@ async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
             [inline.explanation_result(language, bot_username)], cache_time=CACHE_SECONDS
         )
         return
-    fmt = inline.quality_for(user, link)
+    fmt = flow.initial_format(user, link, may_ask=False)
     item = await acached_file_get(media_key=link.media_key, fmt=fmt)
     if item is not None:
         title = item.title or texts.render(language, texts.WATCH_VIDEO)

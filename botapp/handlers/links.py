@@ -29,11 +29,15 @@ async def on_private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     await handle_matches(context.bot, user, matches, origin)
 
 
-async def handle_matches(bot, user, matches: list[links.LinkMatch], origin: flow.Origin) -> None:
+async def handle_matches(
+    bot, user, matches: list[links.LinkMatch], origin: flow.Origin, *, answer_refusals=True
+) -> None:
     """Each link of a message in turn; a refusal is answered and the rest go on."""
     for match in matches[: flow.MAX_LINKS_PER_MESSAGE]:
         match = await flow.recognise(match)
         if isinstance(match, links.RefusedLink):
+            if not answer_refusals:
+                continue
             await bot.send_message(
                 origin.chat_id,
                 flow.refusal_text(user, match),

@@ -24,17 +24,29 @@ def sandbox(settings, transactional_db, tmp_path):
     site.stop()
 
 
+def open_chat(page, telegram) -> None:
+    """The chat page as the first seed user (Alice) sees it."""
+    page.goto(telegram.page_url)
+    page.wait_for_selector("body[data-ready='1']")
+
+
+def type_and_send(page, text: str) -> None:
+    page.fill("#text", text)
+    page.click("#send")
+
+
+def start_chat(page, telegram) -> None:
+    """Alice opens her chat with the bot and gets the welcome."""
+    open_chat(page, telegram)
+    type_and_send(page, "/start")
+    page.locator(".msg.bot", has_text="Send me a link").wait_for()
+
+
 @pytest.mark.browser
 def test_a_person_pastes_a_link_and_watches_the_video(sandbox, page):
     telegram, _site = sandbox
-    page.goto(telegram.page_url)
-    page.wait_for_selector("body[data-ready='1']")
-    page.fill("#text", "/start")
-    page.click("#send")
-    page.locator(".msg.bot", has_text="Send me a link").wait_for()
-
-    page.fill("#text", "https://www.instagram.com/reel/C0ffeeReel1/")
-    page.click("#send")
+    start_chat(page, telegram)
+    type_and_send(page, "https://www.instagram.com/reel/C0ffeeReel1/")
     video = page.locator(".msg.bot video")
     video.wait_for()
     assert video.get_attribute("src")
@@ -50,11 +62,7 @@ def test_the_banner_lists_links_to_paste(sandbox):
 @pytest.mark.browser
 def test_a_person_uses_inline_mode_in_the_group_and_follows_the_deep_link(sandbox, page):
     telegram, _site = sandbox
-    page.goto(telegram.page_url)
-    page.wait_for_selector("body[data-ready='1']")
-    page.fill("#text", "/start")  # Alice opens her chat with the bot first
-    page.click("#send")
-    page.locator(".msg.bot", has_text="Send me a link").wait_for()
+    start_chat(page, telegram)  # the deep link later needs her chat with the bot
 
     page.click(f".chat-item[data-chat-id='{SEED_GROUP_ID}']")
     page.fill(
@@ -76,11 +84,8 @@ def test_a_person_uses_inline_mode_in_the_group_and_follows_the_deep_link(sandbo
 @pytest.mark.browser
 def test_a_person_switches_the_language(sandbox, page):
     telegram, _site = sandbox
-    page.goto(telegram.page_url)
-    page.wait_for_selector("body[data-ready='1']")
-    page.fill("#text", "/language")
-    page.click("#send")
+    open_chat(page, telegram)
+    type_and_send(page, "/language")
     page.locator(".msg.bot button", has_text="Русский").click()
-    page.fill("#text", "/help")
-    page.click("#send")
+    type_and_send(page, "/help")
     page.locator(".msg.bot", has_text="Как мной пользоваться").wait_for()
