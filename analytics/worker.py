@@ -132,12 +132,6 @@ class Worker:
         # acknowledges the previous one while this one is written: parsing and the
         # acknowledgement cost as much as the write, which mostly waits on PostgreSQL.
         self._prefetcher = ThreadPoolExecutor(1, "analytics-prefetch") if prefetch else None
-        if prefetch:
-            # A thread back from PostgreSQL or Redis waits for the GIL until the one
-            # holding it yields, by default after 5 ms; a batch makes some twenty round
-            # trips, so that alone cost more than the overlap gained. (Process-wide:
-            # prefetch is for a process that only runs this worker.)
-            sys.setswitchinterval(min(sys.getswitchinterval(), _SWITCH_INTERVAL_SECONDS))
         self._prefetched: Future[_Batch | None] | None = None
         self._acker = ThreadPoolExecutor(1, "analytics-ack") if prefetch else None
         self._acks: list[tuple[Sequence[Entry], BatchContext]] = []  # committed, not acked
@@ -459,6 +453,17 @@ def process_batch_once(*, consumer: str = "test", **options) -> StepResult:
 _MAINTENANCE_SECONDS = 10.0
 _PARTITIONS_SECONDS = 24 * 3600.0
 _MAX_BACKOFF_SECONDS = 30.0
+
+
+def tune_dedicated_process() -> None:
+    """For a process that runs only this worker (``analytics_worker``, the benchmark).
+
+    A thread back from PostgreSQL or Redis waits for the GIL until the one holding it
+    yields, by default after 5 ms; a batch makes some twenty round trips, so with
+    read-ahead that alone cost more than the overlap gained. The setting is
+    process-wide, so the bot or a test process must not get it as a side effect.
+    """
+    sys.setswitchinterval(min(sys.getswitchinterval(), _SWITCH_INTERVAL_SECONDS))
 
 
 def run_worker(

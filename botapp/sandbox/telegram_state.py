@@ -243,7 +243,6 @@ class SandboxState:
 
     def record_call(self, method: str, payload: dict, status: int, answer: dict) -> dict:
         call = {
-            "index": len(self.calls),
             "method": method,
             "payload": payload,
             "ok": status == 200,
@@ -254,6 +253,9 @@ class SandboxState:
             "time": time.time(),
         }
         with self.cond:
+            # Numbered under the lock: concurrent calls must never share an index, or
+            # handing one out to wait_for_call would hide the other.
+            call["index"] = len(self.calls)
             self.calls.append(call)
             self.changed()
         return call

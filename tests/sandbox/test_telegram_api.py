@@ -502,3 +502,18 @@ def test_the_sandbox_command_lets_alice_administer_the_seed_group(settings):
     finally:
         telegram.stop()
         site.stop()
+
+
+def test_concurrent_calls_are_each_handed_out_once(double):
+    """Calls recorded at the same moment get their own index, so none hides another."""
+    with TelegramApiDouble(rate_limits=False) as fast:
+        fast.push_private_message(ALICE, "hi")
+
+        async def scenario(bot: Bot):
+            await asyncio.gather(*(bot.send_message(ALICE, f"m{n}") for n in range(60)))
+
+        run(fast, scenario)
+        indexes = [call["index"] for call in fast.calls("sendMessage")]
+        assert len(set(indexes)) == 60
+        handed = {fast.wait_for_call("sendMessage", timeout=5)["index"] for _ in range(60)}
+        assert handed == set(indexes)

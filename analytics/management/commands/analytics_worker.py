@@ -11,7 +11,7 @@ import threading
 
 from django.core.management.base import BaseCommand
 
-from analytics.worker import default_consumer_name, run_worker
+from analytics.worker import default_consumer_name, run_worker, tune_dedicated_process
 
 
 class Command(BaseCommand):
@@ -32,6 +32,7 @@ class Command(BaseCommand):
         stop = threading.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stop.set())
+        tune_dedicated_process()
         run_worker(
             stop,
             consumer=options["consumer"] or default_consumer_name(),

@@ -11,6 +11,7 @@ import os
 from django.core.management.base import BaseCommand, CommandError
 
 from analytics import benchmark
+from analytics.worker import tune_dedicated_process
 
 
 class Command(BaseCommand):
@@ -30,6 +31,7 @@ class Command(BaseCommand):
         except benchmark.BenchmarkRefused as exc:
             raise CommandError(str(exc)) from exc
         benchmark.reset()
+        tune_dedicated_process()
         users, videos = options["users"], options["videos"]
         events = benchmark.synthetic_events(options["events"], users=users, videos=videos)
         figures = benchmark.Figures(events=len(events))
