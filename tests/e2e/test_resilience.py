@@ -51,12 +51,14 @@ def test_a_cached_video_is_sent_from_postgresql_when_redis_is_down(bot_without_r
 
 
 def test_a_download_asked_for_while_redis_is_down_arrives_when_it_is_back(
-    bot_without_redis, bot_settings, telegram
+    bot_without_redis, bot_settings, telegram, caplog
 ):
     telegram.push_private_message(ALICE, TIKTOK)
     queued = telegram.wait_for_call("sendMessage", timeout=60)
     assert "In the queue" in queued["payload"]["text"]
-    assert eventually(lambda: DownloadRequest.objects.filter(status="queued").exists())
+    # The job could not reach Redis: the request waits in PostgreSQL.
+    assert eventually(lambda: "stays queued until Redis is back" in caplog.text)
+    assert DownloadRequest.objects.get().status == "queued"
 
     bot_settings.CACHES = REAL_CACHES  # Redis is back
     workers = queues.start_thread_workers([queues.DOWNLOADS], 1)
