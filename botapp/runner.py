@@ -4,6 +4,7 @@ the sandbox and the tests drive it in a background thread."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import threading
 
@@ -31,6 +32,7 @@ async def serve(application: Application, stop: asyncio.Event, *, poll_timeout: 
             bootstrap_retries=-1,  # wait for Telegram (or the sandbox) to come up
         )
         await application.start()
+        _freeze_startup_objects()
         log.info("bot @%s is running", application.bot.username)
         await stop.wait()
     finally:
@@ -41,6 +43,16 @@ async def serve(application: Application, stop: asyncio.Event, *, poll_timeout: 
         await application.shutdown()
         await sync_to_async(connections.close_all)()
         log.info("bot stopped")
+
+
+def _freeze_startup_objects() -> None:
+    """Hide what startup loaded (Django, the models, python-telegram-bot, catalogues)
+    from the garbage collector: a full collection walks every tracked object, and with
+    all of that in sight it paused the event loop for about 100 ms, the slowest cache
+    hits of the benchmark. Garbage is collected first, so only live objects are frozen.
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def start_embedded_workers() -> list:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from telegram.ext import ApplicationBuilder, ExtBot
-from telegram.request import HTTPXRequest
 
 from botapp.ratelimit import RedisRateLimiter
+from botapp.telegram_request import AiohttpRequest
 
 
 def api_urls() -> tuple[str, str]:
@@ -26,8 +26,8 @@ def token() -> str:
     return settings.TELEGRAM_BOT_TOKEN
 
 
-def _request(pool: int, read_timeout: float) -> HTTPXRequest:
-    return HTTPXRequest(
+def _request(pool: int, read_timeout: float) -> AiohttpRequest:
+    return AiohttpRequest(
         connection_pool_size=pool,
         connect_timeout=10,
         read_timeout=read_timeout,
@@ -45,9 +45,8 @@ def application_builder() -> ApplicationBuilder:
         .base_file_url(base_file_url)
         .local_mode(settings.TELEGRAM_LOCAL_MODE)
         .rate_limiter(RedisRateLimiter())
-        # httpcore scans every pooled connection on each request and each answer, so a
-        # big pool costs CPU on every call; 16 keep-alive connections carry hundreds of
-        # calls a second (uploads of downloads go through make_bot's own pool).
+        # 16 keep-alive connections carry hundreds of calls a second (uploads of
+        # downloads go through make_bot's own pool).
         .request(_request(pool=16, read_timeout=30))
         .get_updates_request(_request(pool=2, read_timeout=60))
         .concurrent_updates(128)

@@ -15,6 +15,7 @@ functions of an imported module, and plain data.
 from __future__ import annotations
 
 import contextlib
+import gc
 import multiprocessing
 from collections.abc import Callable
 from typing import Any
@@ -80,6 +81,10 @@ class DoubleProcess:
 
 
 def _serve(conn, options: dict) -> None:
+    # The child inherits everything the parent loaded (Django, the bot); frozen, none of
+    # it is walked by the collector, whose full passes otherwise stalled the double's
+    # answers for tens of milliseconds, which a benchmark would blame on the bot.
+    gc.freeze()
     double = TelegramApiDouble(**options).start()
     conn.send((True, (double.token, double.root_url)))
     try:
