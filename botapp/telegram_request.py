@@ -11,7 +11,8 @@ Requests go out as python-telegram-bot builds them: parameters form-encoded, fil
 multipart parts (a file object is streamed, not read into memory). Timeouts follow
 python-telegram-bot's meaning: ``connect`` to open a connection, ``read`` between two
 reads of the answer, ``pool`` to wait for a free pooled connection. aiohttp has no
-per-write timeout, so an upload is bounded as a whole by ``write + read`` seconds.
+per-write timeout, so an upload is bounded as a whole by ``write + read`` seconds. An
+HTTP(S) proxy is taken from ``HTTPS_PROXY`` (and ``NO_PROXY``) as before.
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ class AiohttpRequest(BaseRequest):
                 headers={"User-Agent": self.USER_AGENT},
                 # Telegram answers JSON; cookies and redirects play no part.
                 cookie_jar=aiohttp.DummyCookieJar(),
+                # As with the stock transport, HTTPS_PROXY / NO_PROXY are honoured.
+                trust_env=True,
             )
 
     async def shutdown(self) -> None:
