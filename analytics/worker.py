@@ -24,8 +24,10 @@ that crashes the process) is dead-lettered rather than retried forever.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
+import gc
 import logging
 import os
 import socket
@@ -36,7 +38,7 @@ from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from django.conf import settings
-from django.db import DatabaseError, DataError, IntegrityError, connection, transaction
+from django.db import DatabaseError, DataError, IntegrityError, connection
 from redis import Redis
 from redis.exceptions import RedisError, ResponseError
 
@@ -46,7 +48,7 @@ from . import partitions, publisher
 from .events import EventError, event_from_json
 from .stream import DEAD_MAXLEN, DEAD_STREAM, GROUP, PAYLOAD_FIELD, STREAM, group_ensure
 from .stream import stream_trim as stream_trim_acknowledged
-from .writers import BatchContext, Entry, batch_write
+from .writers import BatchContext, BatchPlan, Entry, batch_plan, batch_store
 
 log = logging.getLogger(__name__)
 
@@ -97,11 +99,14 @@ class StepResult:
 class _Batch:
     raw: list[tuple[str, str | None]]  # (entry id, payload)
     redelivered: bool
-    # Set when the batch was parsed ahead, while the previous one was being written.
+    # Set when the batch was parsed and planned ahead, while the previous one was being
+    # written.
     parsed: tuple[list[Entry], list[tuple[str, str | None, str]]] | None = None
+    plan: BatchPlan | None = None
 
 
 _SWITCH_INTERVAL_SECONDS = 0.0005
+_GC_ALLOCATIONS = 50_000  # see tune_dedicated_process
 
 
 def default_consumer_name() -> str:
@@ -128,9 +133,10 @@ class Worker:
         self._own_pending_checked = False
         self._next_claim = 0.0
         self._redis: Redis | None = None
-        # With prefetch, one thread reads and parses the next batch and another
-        # acknowledges the previous one while this one is written: parsing and the
-        # acknowledgement cost as much as the write, which mostly waits on PostgreSQL.
+        # With prefetch, one thread reads, parses and plans the next batch (all of its
+        # Python work but the acknowledgement, see ``analytics.writers``) and another
+        # acknowledges the previous one while this one is written: this thread then
+        # mostly waits on PostgreSQL, which the other two keep busy.
         self._prefetcher = ThreadPoolExecutor(1, "analytics-prefetch") if prefetch else None
         self._prefetched: Future[_Batch | None] | None = None
         self._acker = ThreadPoolExecutor(1, "analytics-ack") if prefetch else None
@@ -174,6 +180,10 @@ class Worker:
         batch = _Batch(raw, redelivered=False)
         if self._prefetcher is not None:
             batch.parsed = _parse(batch.raw, too_often={})
+            # On a data error it is planned again when stored, where the culprit is
+            # bisected out.
+            with contextlib.suppress(*DATA_ERRORS):
+                batch.plan = batch_plan(batch.parsed[0], redelivered=False)
         return batch
 
     def _prefetch_next(self) -> None:
@@ -298,7 +308,7 @@ class Worker:
             entries, dead = _parse(batch.raw, too_often=too_often)
         self._dead_letter(dead)
         result.dead += len(dead)
-        self._store(entries, redelivered=batch.redelivered, result=result)
+        self._store(entries, redelivered=batch.redelivered, result=result, plan=batch.plan)
 
     def _delivered_too_often(self, batch: _Batch) -> dict[str, str]:
         ids = [entry_id for entry_id, _ in batch.raw]
@@ -311,8 +321,15 @@ class Worker:
             if item["times_delivered"] > self.max_deliveries
         }
 
-    def _store(self, entries: Sequence[Entry], *, redelivered: bool, result: StepResult) -> None:
-        refused = self._store_bisecting(entries, redelivered=redelivered, result=result)
+    def _store(
+        self,
+        entries: Sequence[Entry],
+        *,
+        redelivered: bool,
+        result: StepResult,
+        plan: BatchPlan | None = None,
+    ) -> None:
+        refused = self._store_bisecting(entries, redelivered=redelivered, result=result, plan=plan)
         if refused and len(refused) == len(entries) > 1:
             # Every event refused on its own: a schema or code problem, not bad data.
             # Keep them pending rather than dead-letter the whole stream.
@@ -321,14 +338,19 @@ class Worker:
         result.dead += len(refused)
 
     def _store_bisecting(
-        self, entries: Sequence[Entry], *, redelivered: bool, result: StepResult
+        self,
+        entries: Sequence[Entry],
+        *,
+        redelivered: bool,
+        result: StepResult,
+        plan: BatchPlan | None = None,
     ) -> list[tuple[Entry, str]]:
-        """Store and acknowledge ``entries``; returns the ones refused for their data."""
+        """Store and acknowledge ``entries`` (planned as ``plan`` if given); returns the
+        ones refused for their data."""
         if not entries:
             return []
         try:
-            with transaction.atomic():
-                context = batch_write(entries, redelivered=redelivered)
+            context = batch_store(plan or batch_plan(entries, redelivered=redelivered))
         except DATA_ERRORS as exc:
             if len(entries) == 1:
                 return [(entries[0], f"not storable: {type(exc).__name__}: {exc}")]
@@ -369,7 +391,10 @@ class Worker:
         for entry_id, payload, reason in dead:
             log.error("dead-lettering entry %s: %s", entry_id, reason)
             fields = {
-                PAYLOAD_FIELD: payload or "",
+                # A lone surrogate has no UTF-8 form, so the XADD would fail. Only an
+                # event's JSON can hold one (what came from Redis was decoded), inside a
+                # string, where its backslash escape is the same value.
+                PAYLOAD_FIELD: (payload or "").encode("utf-8", "backslashreplace"),
                 "reason": reason[:2000],
                 "entry_id": entry_id,
                 "consumer": self.consumer,
@@ -457,13 +482,24 @@ _MAX_BACKOFF_SECONDS = 30.0
 
 def tune_dedicated_process() -> None:
     """For a process that runs only this worker (``analytics_worker``, the benchmark).
+    Both settings are process-wide, so the bot or a test process must not get them as a
+    side effect.
 
     A thread back from PostgreSQL or Redis waits for the GIL until the one holding it
-    yields, by default after 5 ms; a batch makes some twenty round trips, so with
-    read-ahead that alone cost more than the overlap gained. The setting is
-    process-wide, so the bot or a test process must not get it as a side effect.
+    yields, by default after 5 ms, which with read-ahead cost more than the overlap
+    gained.
+
+    The cyclic garbage collector ran every 700 net allocations, that is all the time
+    while a batch was parsed and planned; each run scanned the batch in flight and
+    moved it to an older generation, and every dozenth full collection went through
+    the whole heap: a third of the worker's Python time. The worker's garbage has no
+    cycles (reference counting frees it), so collecting after 50,000 net allocations
+    leaves only the rare real cycle to the collector, and the heap of the startup
+    (Django, the apps) is frozen out of the collections that remain.
     """
     sys.setswitchinterval(min(sys.getswitchinterval(), _SWITCH_INTERVAL_SECONDS))
+    gc.freeze()
+    gc.set_threshold(_GC_ALLOCATIONS)
 
 
 def run_worker(

@@ -1,23 +1,37 @@
 """Writing one batch of events to the database, set-wise and idempotently.
 
-Each event type has one writer, registered with ``@writer(EventClass)``. Writers run in
-registration order inside one transaction; they insert their own table with one
-statement (idempotent on the event UUID) and record in the ``BatchContext`` what the
-batch means for users and counters. The context then upserts the users once for the
-whole batch. Nothing in a writer may count twice on redelivery: users' and videos'
-``total_downloads`` grow only by downloads the INSERT ... RETURNING reports as new.
+A batch is written in two steps. ``batch_plan`` turns its events into statements, in
+Python only (the worker does it in its read-ahead thread, while the previous batch is
+being written). Each event type has one writer, registered with ``@writer(EventClass)``
+and run in registration order: it records in the ``BatchContext`` what its events mean
+for users, and plans one insert of its own table, idempotent on the event UUID, with a
+function that interprets the rows its INSERT ... RETURNING reports as newly stored.
+Those decide the rest, so nothing counts twice on redelivery: users' and videos'
+``total_downloads`` grow, and counters move, only by newly stored downloads, and only a
+new referral sets ``referred_by``. The users the batch touched are upserted once, after
+all writers.
+
+``batch_store`` writes the plan in one transaction. A fresh batch is nearly always new
+from first to last event, so its plan is speculative: it derives the videos and users
+statements from the assumption that every insert stores all its rows, and the whole
+batch goes to the database at once (one round trip on PostgreSQL, ``analytics.sql``).
+Before the commit the RETURNING rows are checked against the assumption; if an event
+had been stored before (published twice, say), the transaction is rolled back and the
+batch written the exact way: the inserts, then what follows from what they returned. A
+redelivered batch is written the exact way from the start.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import secrets
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Sequence
 
-from django.db import connection
+from django.db import connection, transaction
 
 from botapp.models import REFERRAL_CODE_ALPHABET, BotUser
 from referrals.models import Referral
@@ -78,7 +92,38 @@ class BatchContext:
         return touch
 
 
-Writer = Callable[[Sequence[Entry], BatchContext], None]
+Following = list[sql.Insert | sql.Statement]
+# Given the RETURNING rows of a writer's insert (its newly stored rows), records what
+# they mean in the context and returns the statements that follow from them.
+Stored = Callable[[list[tuple], BatchContext], Following]
+
+
+def _count_stored(stored: list[tuple], context: BatchContext) -> Following:
+    context.stored += len(stored)
+    return []
+
+
+@dataclasses.dataclass(eq=False)
+class _Step:
+    insert: sql.Insert
+    stored: Stored
+
+
+@dataclasses.dataclass(eq=False)
+class BatchPlan:
+    """A batch as statements, made before its transaction opens (``batch_plan``)."""
+
+    entries: list[Entry]
+    context: BatchContext
+    steps: list[_Step] = dataclasses.field(default_factory=list)
+    # Speculative plans only: what follows if every insert stores all its rows.
+    following: Following | None = None
+
+    def insert(self, insert: sql.Insert, stored: Stored = _count_stored) -> None:
+        self.steps.append(_Step(insert, stored))
+
+
+Writer = Callable[[Sequence[Entry], BatchPlan], None]
 _WRITERS: dict[type[Event], Writer] = {}
 
 
@@ -90,17 +135,60 @@ def writer(event_class: type[Event]) -> Callable[[Writer], Writer]:
     return register
 
 
-def batch_write(entries: Sequence[Entry], *, redelivered: bool) -> BatchContext:
-    """Write a batch; the caller wraps it in a transaction. Returns what to count."""
-    context = BatchContext(redelivered=redelivered)
+def batch_plan(
+    entries: Sequence[Entry], *, redelivered: bool, speculative: bool | None = None
+) -> BatchPlan:
+    """The statements of a batch; speculative unless redelivered (module docstring).
+    Touches no database, so any thread may make it."""
+    plan = BatchPlan(_unique(entries), BatchContext(redelivered=redelivered))
     by_type: dict[type[Event], list[Entry]] = defaultdict(list)
-    for entry in _unique(entries):
+    for entry in plan.entries:
         by_type[type(entry.event)].append(entry)
     for event_class, write in _WRITERS.items():
         if by_type.get(event_class):
-            write(by_type[event_class], context)
-    users_upsert(context)
-    return context
+            write(by_type[event_class], plan)
+    statements = [step.insert for step in plan.steps]
+    if speculative is None:
+        speculative = not redelivered  # a redelivered batch was likely stored before
+    if speculative:
+        plan.following = _following(plan, [i.returned_if_all_new() for i in statements])
+        statements += plan.following
+    if connection.vendor == "postgresql":
+        for statement in statements:
+            if isinstance(statement, sql.Insert):
+                statement.encode()
+    return plan
+
+
+def _following(plan: BatchPlan, returned: list[list[tuple]]) -> Following:
+    following = []
+    for step, stored in zip(plan.steps, returned, strict=True):
+        following += step.stored(stored, plan.context)
+    return following + users_upsert(plan.context)
+
+
+class _Mispredicted(Exception):
+    """Some event of a speculative plan had been stored before."""
+
+
+def batch_store(plan: BatchPlan) -> BatchContext:
+    """Write a plan in one transaction (committed on return unless the caller holds one
+    open); returns what to count."""
+    inserts = [step.insert for step in plan.steps]
+    if plan.following is not None:
+        try:
+            with transaction.atomic():
+                returned = sql.run([*inserts, *plan.following])
+                for insert, stored in zip(inserts, returned[: len(inserts)], strict=True):
+                    if len(stored) != len(insert.rows):  # what it returns is a subset
+                        raise _Mispredicted
+            return plan.context
+        except _Mispredicted:
+            plan = batch_plan(plan.entries, redelivered=plan.context.redelivered, speculative=False)
+            inserts = [step.insert for step in plan.steps]
+    with transaction.atomic():
+        sql.run(_following(plan, sql.run(inserts)))
+    return plan.context
 
 
 def _unique(entries: Sequence[Entry]) -> list[Entry]:
@@ -123,9 +211,11 @@ def _clip(value: str, model: type, field: str) -> str:
 
 
 @writer(DownloadCompleted)
-def downloads_write(entries: Sequence[Entry], context: BatchContext) -> None:
+def downloads_write(entries: Sequence[Entry], plan: BatchPlan) -> None:
     events: list[DownloadCompleted] = [entry.event for entry in entries]  # type: ignore[misc]
-    stored = sql.rows_write(
+    for event in events:
+        plan.context.user_seen(event.user_id, event.occurred_at)
+    insert = sql.Insert(
         model=Download,
         columns=[
             "event_id", "created_at", "user_id", "video_id", "platform", "source", "format",
@@ -139,24 +229,32 @@ def downloads_write(entries: Sequence[Entry], context: BatchContext) -> None:
         conflict="(event_id, created_at) DO NOTHING",
         returning=["event_id"],
     )  # fmt: skip
+    plan.insert(insert, functools.partial(_downloads_stored, entries, events))
+
+
+def _downloads_stored(
+    entries: Sequence[Entry],
+    events: list[DownloadCompleted],
+    stored: list[tuple],
+    context: BatchContext,
+) -> Following:
     new_ids = {_as_uuid(row[0]) for row in stored}
     new = []
     today = dt.datetime.now(tz=dt.UTC).date()
     for entry, event in zip(entries, events, strict=True):
-        touch = context.user_seen(event.user_id, event.occurred_at)
         is_new = event.event_id in new_ids
         if is_new:
-            touch.downloads += 1
+            context.users[event.user_id].downloads += 1
             new.append(event)
         if is_new or context.redelivered:
             context.counters[entry.entry_id] = download_increments(
                 user_id=event.user_id, video_id=event.video_id, at=event.occurred_at, today=today
             )
     context.stored += len(new_ids)
-    videos_upsert(new)
+    return [videos_upsert(new)]
 
 
-def videos_upsert(downloads: Sequence[DownloadCompleted]) -> None:
+def videos_upsert(downloads: Sequence[DownloadCompleted]) -> sql.Insert:
     videos: dict[str, dict] = {}
     for event in sorted(downloads, key=lambda e: e.occurred_at):
         video = videos.setdefault(
@@ -170,7 +268,7 @@ def videos_upsert(downloads: Sequence[DownloadCompleted]) -> None:
         video["title"] = _clip(event.title, Video, "title") or video["title"]
         video["url"] = _clip(event.url, Video, "url") or video["url"]
         video["duration"] = event.duration if event.duration is not None else video["duration"]
-    sql.rows_write(
+    return sql.Insert(
         model=Video,
         columns=[
             "video_id", "platform", "title", "url", "duration", "first_seen_at",
@@ -197,87 +295,92 @@ def videos_upsert(downloads: Sequence[DownloadCompleted]) -> None:
 
 
 @writer(VideoViewClicked)
-def clicks_write(entries: Sequence[Entry], context: BatchContext) -> None:
+def clicks_write(entries: Sequence[Entry], plan: BatchPlan) -> None:
     rows = []
     for entry in entries:
         event: VideoViewClicked = entry.event  # type: ignore[assignment]
-        context.user_seen(event.user_id, event.occurred_at)
+        plan.context.user_seen(event.user_id, event.occurred_at)
         video_id = _clip(event.video_id, Video, "video_id") if event.video_id else None
         rows.append((event.event_id, event.occurred_at, event.user_id, event.event_type, video_id))
-    stored = sql.rows_write(
-        model=ClickEvent,
-        columns=["event_id", "created_at", "user_id", "event_type", "video_id"],
-        rows=rows,
-        conflict="(event_id) DO NOTHING",
-        returning=["event_id"],
+    plan.insert(
+        sql.Insert(
+            model=ClickEvent,
+            columns=["event_id", "created_at", "user_id", "event_type", "video_id"],
+            rows=rows,
+            conflict="(event_id) DO NOTHING",
+            returning=["event_id"],
+        )
     )
-    context.stored += len(stored)
 
 
-def _funnel_write(rows: list[tuple], context: BatchContext) -> None:
-    stored = sql.rows_write(
+def _funnel_insert(rows: list[tuple]) -> sql.Insert:
+    return sql.Insert(
         model=FunnelEvent,
         columns=["event_id", "created_at", "user_id", "step", "platform", "url", "reason"],
         rows=rows,
         conflict="(event_id) DO NOTHING",
         returning=["event_id"],
     )
-    context.stored += len(stored)
 
 
 @writer(DownloadFailed)
-def failures_write(entries: Sequence[Entry], context: BatchContext) -> None:
+def failures_write(entries: Sequence[Entry], plan: BatchPlan) -> None:
     rows = []
     for entry in entries:
         event: DownloadFailed = entry.event  # type: ignore[assignment]
-        context.user_seen(event.user_id, event.occurred_at)
+        plan.context.user_seen(event.user_id, event.occurred_at)
         rows.append(
             (event.event_id, event.occurred_at, event.user_id, FunnelStep.DOWNLOAD_FAILED,
              _clip(event.platform, FunnelEvent, "platform"), event.url, event.reason)
         )  # fmt: skip
-    _funnel_write(rows, context)
+    plan.insert(_funnel_insert(rows))
 
 
 @writer(InlineQueried)
-def inline_queries_write(entries: Sequence[Entry], context: BatchContext) -> None:
+def inline_queries_write(entries: Sequence[Entry], plan: BatchPlan) -> None:
     rows = []
     for entry in entries:
         event: InlineQueried = entry.event  # type: ignore[assignment]
-        context.user_seen(event.user_id, event.occurred_at)
+        plan.context.user_seen(event.user_id, event.occurred_at)
         rows.append(
             (event.event_id, event.occurred_at, event.user_id, FunnelStep.INLINE_QUERY,
              _clip(event.platform, FunnelEvent, "platform"), "", "")
         )  # fmt: skip
-    _funnel_write(rows, context)
+    plan.insert(_funnel_insert(rows))
 
 
 @writer(UserSeen)
-def users_seen_write(entries: Sequence[Entry], context: BatchContext) -> None:
+def users_seen_write(entries: Sequence[Entry], plan: BatchPlan) -> None:
     for entry in sorted(entries, key=lambda e: e.event.occurred_at):
         event: UserSeen = entry.event  # type: ignore[assignment]
-        context.user_seen(event.user_id, event.occurred_at).profile = event
-        context.stored += 1
+        plan.context.user_seen(event.user_id, event.occurred_at).profile = event
+        plan.context.stored += 1
 
 
 @writer(UserReferred)
-def referrals_write(entries: Sequence[Entry], context: BatchContext) -> None:
+def referrals_write(entries: Sequence[Entry], plan: BatchPlan) -> None:
     first: dict[int, UserReferred] = {}
     for entry in sorted(entries, key=lambda e: e.event.occurred_at):
         event: UserReferred = entry.event  # type: ignore[assignment]
         first.setdefault(event.new_user_id, event)
-        context.user_seen(event.new_user_id, event.occurred_at)
-        context.users_to_ensure.setdefault(event.referrer_id, event.occurred_at)
+        plan.context.user_seen(event.new_user_id, event.occurred_at)
+        plan.context.users_to_ensure.setdefault(event.referrer_id, event.occurred_at)
     # A user already referred keeps their first referrer: the insert is ignored.
-    stored = sql.rows_write(
+    insert = sql.Insert(
         model=Referral,
         columns=["referrer_id", "referred_user_id", "created_at"],
         rows=[(e.referrer_id, e.new_user_id, e.occurred_at) for _, e in sorted(first.items())],
         conflict="(referred_user_id) DO NOTHING",
         returning=["referrer_id", "referred_user_id"],
     )
+    plan.insert(insert, _referrals_stored)
+
+
+def _referrals_stored(stored: list[tuple], context: BatchContext) -> Following:
     for referrer_id, referred_user_id in stored:
         context.referred_by[referred_user_id] = referrer_id
     context.stored += len(stored)
+    return []
 
 
 # On PostgreSQL last_seen_at is kept to the minute: a touch less than a minute after
@@ -324,7 +427,7 @@ def _touch_update() -> str:
     )
 
 
-def users_upsert(context: BatchContext) -> None:
+def users_upsert(context: BatchContext) -> Following:
     """Upsert every user the batch touched, in user id order (so concurrent workers
     lock rows in the same order), then record new referrers."""
     plain, with_profile = [], []
@@ -340,25 +443,24 @@ def users_upsert(context: BatchContext) -> None:
                  _clip(profile.first_name, BotUser, "first_name"),
                  _clip(profile.language_code, BotUser, "language_code"))
             )  # fmt: skip
-    sql.rows_write(
-        model=BotUser,
-        columns=_TOUCH_COLUMNS,
-        rows=plain,
-        conflict=_touch_update(),
-    )
-    sql.rows_write(
-        model=BotUser,
-        columns=_TOUCH_COLUMNS + _PROFILE_COLUMNS,
-        rows=with_profile,
-        conflict=_PROFILE_UPDATE,
-    )
     ensure = sorted(
         (user_id, at, at, 0, next(codes))
         for user_id, at in context.users_to_ensure.items()
         if user_id not in context.users
     )
-    sql.rows_write(model=BotUser, columns=_TOUCH_COLUMNS, rows=ensure, conflict="DO NOTHING")
-    _referred_by_set(context.referred_by)
+    statements: Following = [
+        sql.Insert(model=BotUser, columns=_TOUCH_COLUMNS, rows=plain, conflict=_touch_update()),
+        sql.Insert(
+            model=BotUser,
+            columns=_TOUCH_COLUMNS + _PROFILE_COLUMNS,
+            rows=with_profile,
+            conflict=_PROFILE_UPDATE,
+        ),
+        sql.Insert(model=BotUser, columns=_TOUCH_COLUMNS, rows=ensure, conflict="DO NOTHING"),
+    ]
+    if context.referred_by:
+        statements.append(_referred_by_set(context.referred_by))
+    return statements
 
 
 _CODE_LENGTH = 10
@@ -383,13 +485,11 @@ def referral_codes(count: int) -> Iterator[str]:
     return (text[i : i + _CODE_LENGTH] for i in range(0, count * _CODE_LENGTH, _CODE_LENGTH))
 
 
-def _referred_by_set(referred_by: dict[int, int]) -> None:
-    if not referred_by:
-        return
+def _referred_by_set(referred_by: dict[int, int]) -> sql.Statement:
     cases = " ".join("WHEN %s THEN %s" for _ in referred_by)
     params: list[int] = [value for pair in sorted(referred_by.items()) for value in pair]
     ids = sorted(referred_by)
-    sql.execute(
+    return sql.Statement(
         f"UPDATE users SET referred_by_id = CASE user_id {cases} END "  # noqa: S608
         f"WHERE referred_by_id IS NULL AND user_id IN ({', '.join(['%s'] * len(ids))})",
         [*params, *ids],

@@ -167,6 +167,65 @@ def test_a_stopped_worker_leaves_nothing_read_ahead_pending(redis):
     assert_counters_match_database()
 
 
+def test_a_fresh_batch_with_some_events_stored_before_is_written_the_exact_way(redis):
+    earlier = [download(n % 3, video=f"tiktok:{n % 2}") for n in range(6)]
+    for event in earlier:
+        publish(event)
+    drain()
+    # Published again (spooled and published, say): the batch is not a redelivery, so
+    # its plan assumes every event new, and the RETURNING rows prove it wrong.
+    later = [download(n % 4, video=f"tiktok:{n % 3}", title=f"t{n}") for n in range(5)]
+    for event in [*earlier[:4], *later]:
+        publish(event)
+    publish(UserReferred(referrer_id=1, new_user_id=7))
+
+    drain()
+
+    assert Download.objects.count() == 11
+    assert sum(BotUser.objects.values_list("total_downloads", flat=True)) == 11
+    assert sum(counters.get_user_downloads_count(user_id=u) for u in range(4)) == 11
+    assert Video.objects.get(video_id="tiktok:2").title == "t2"
+    assert BotUser.objects.get(user_id=7).referred_by_id == 1
+    assert redis.xpending(STREAM, GROUP)["pending"] == 0
+    assert_counters_match_database()
+
+
+def test_a_fresh_batch_goes_to_postgres_in_one_round(monkeypatch):
+    from analytics import sql
+
+    rounds = []
+    real_run = sql.run
+    monkeypatch.setattr(sql, "run", lambda statements: rounds.append(1) or real_run(statements))
+    publish(UserSeen(user_id=1, username="ann"))
+    publish(download(1))
+    publish(VideoViewClicked(user_id=2, video_id="youtube:aaaaaaaaaaa"))
+    publish(InlineQueried(user_id=3, platform="tiktok"))
+    publish(UserReferred(referrer_id=1, new_user_id=3))
+
+    assert Worker(consumer="w1", block_ms=50).step().stored == 5
+
+    assert len(rounds) == 1
+    assert BotUser.objects.get(user_id=3).referred_by_id == 1
+    assert_counters_match_database()
+
+
+def test_an_event_that_cannot_be_encoded_is_dead_lettered_and_its_neighbours_stored(redis):
+    publish(download(1))
+    # A lone surrogate parses, but has no UTF-8 form: the batch fails while being sent.
+    bad = json.loads(download(2).to_json()) | {"title": "\ud800"}
+    redis.xadd(STREAM, {"e": json.dumps(bad)})
+    publish(download(3))
+
+    drain()
+
+    assert sorted(Download.objects.values_list("user_id", flat=True)) == [1, 3]
+    [(_id, fields)] = redis.xrange(DEAD_STREAM)
+    assert b"surrogates not allowed" in fields[b"reason"]
+    assert json.loads(fields[b"e"])["title"] == "\ud800"  # replayable as it came
+    assert redis.xpending(STREAM, GROUP)["pending"] == 0
+    assert_counters_match_database()
+
+
 def test_it_counts_a_batch_once_when_two_workers_hold_it(redis):
     for user_id in range(10):
         publish(download(user_id))

@@ -4,8 +4,9 @@ Prints three things, with the configured PostgreSQL and Redis (run ``migrate`` f
 
 - the cache-miss time of a 480p YouTube clip (message -> video in the chat);
 - cache-hit latency at a steady rate (``--rate`` messages a second for ``--seconds``,
-  by default the 200 a second the bot must sustain): from the update being queued at Telegram to the bot's ``sendVideo``
-  with the cached file_id reaching Telegram, so long polling is included;
+  by default the 200 a second the bot must sustain): from the update being queued at
+  Telegram to the bot's ``sendVideo`` with the cached file_id reaching Telegram, so
+  long polling is included;
 - cache-hit throughput at saturation: ``--requests`` messages pushed at once, answered
   per second.
 
