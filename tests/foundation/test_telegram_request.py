@@ -146,3 +146,21 @@ def test_it_must_be_initialised_and_can_be_shut_down_twice():
         assert request.read_timeout == 30.0
 
     asyncio.run(scenario())
+
+
+def test_a_proxy_from_the_environment_is_used_unless_no_proxy_names_the_host(
+    double, silent_server, monkeypatch
+):
+    proxy = silent_server.removesuffix("/bot")  # a proxy that never answers
+    monkeypatch.setenv("http_proxy", proxy)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+
+    async def scenario(bot: Bot):
+        return await bot.get_me(read_timeout=0.3)
+
+    with pytest.raises(TimedOut):  # the call went to the proxy
+        run(scenario, base_url=double.base_url, token=double.token)
+
+    monkeypatch.setenv("no_proxy", "127.0.0.1")
+    assert run(scenario, base_url=double.base_url, token=double.token).is_bot
