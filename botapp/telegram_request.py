@@ -108,7 +108,9 @@ class AiohttpRequest(BaseRequest):
         except TimeoutError as exc:  # aiohttp's timeouts subclass it
             raise TimedOut from exc
         except aiohttp.ClientError as exc:
-            raise NetworkError(f"aiohttp.{type(exc).__name__}: {exc}") from exc
+            # Some aiohttp errors quote the URL, whose path holds the bot token.
+            text = str(exc).replace(url, "<url>").replace(urlsplit(url).path, "<path>")
+            raise NetworkError(f"aiohttp.{type(exc).__name__}: {text}") from exc
 
     def _proxy_for(self, url: str) -> str | None:
         # aiohttp's trust_env reads the environment on every request, which cost a

@@ -133,6 +133,7 @@ def test_a_refused_connection_is_a_network_error():
     with pytest.raises(NetworkError) as caught:
         run(scenario, base_url=f"http://127.0.0.1:{port}/bot")
     assert not isinstance(caught.value, TimedOut)
+    assert "123:abc" not in str(caught.value)  # never the token
 
 
 def test_it_must_be_initialised_and_can_be_shut_down_twice():
