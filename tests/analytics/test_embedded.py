@@ -4,12 +4,8 @@ which live inside one process, so the scenario runs in a subprocess of its own."
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.processes import ROOT, bare_env, run_python
 
 SCENARIO = """
 import json, os, django
@@ -70,21 +66,12 @@ print(json.dumps({
 
 
 def test_events_land_exactly_once_on_sqlite_with_the_stand_in(tmp_path):
-    env = {key: value for key, value in os.environ.items() if key in {"PATH", "HOME", "LANG"}}
-    env.update(
+    env = bare_env(
         PYTHONPATH=str(ROOT),
         DATABASE_URL=f"sqlite:///{tmp_path / 'embedded.sqlite3'}",
         ANALYTICS_SPOOL_DIR=str(tmp_path / "spool"),
     )
-    result = subprocess.run(
-        [sys.executable, "-c", SCENARIO],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_python("-c", SCENARIO, env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
 

@@ -1,9 +1,7 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -16,8 +14,8 @@ from django.utils import timezone
 from analytics.models import Download, Video
 from botapp.models import BotUser
 from referrals.models import Referral
+from tests.processes import ROOT, bare_env, run_python
 
-ROOT = Path(__file__).resolve().parents[2]
 DEAD_REDIS = {
     "default": {
         "BACKEND": "django_redis.cache.RedisCache",
@@ -28,23 +26,7 @@ DEAD_REDIS = {
 
 
 def run_manage(*args: str, env: dict[str, str], cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, str(ROOT / "manage.py"), *args],
-        env=env,
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-
-
-def bare_env(**extra: str) -> dict[str, str]:
-    """The environment of a fresh machine: none of the project's variables set."""
-    keep = {"PATH", "HOME", "LANG", "SYSTEMROOT"}
-    env = {key: value for key, value in os.environ.items() if key in keep}
-    env.update(extra)
-    return env
+    return run_python(str(ROOT / "manage.py"), *args, env=env, cwd=cwd)
 
 
 # --- Migrations ---------------------------------------------------------------------
@@ -166,15 +148,7 @@ print(json.dumps({"status": response.status_code, "body": response.json(),
 
 
 def test_the_embedded_default_boots_with_no_environment(tmp_path):
-    result = subprocess.run(
-        [sys.executable, "-c", HEALTH_SCRIPT],
-        env=bare_env(PYTHONPATH=str(ROOT)),
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_python("-c", HEALTH_SCRIPT, env=bare_env(PYTHONPATH=str(ROOT)), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report == {
