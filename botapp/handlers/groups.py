@@ -11,19 +11,18 @@ import logging
 
 from asgiref.sync import sync_to_async
 from telegram import Update
-from telegram.constants import ChatMemberStatus, ParseMode
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.ext import ContextTypes
 
-from botapp import flow, keyboards, links, texts
+from analytics.vocabulary import DownloadSource
+from botapp import keyboards, texts
 from botapp.handlers.common import current_user, reply
-from botapp.models import BotUser, GroupChat
-from botapp.services import (
-    group_joined,
-    group_left,
-    group_set_auto_download,
-    user_mark_blocked,
-    user_mark_unblocked,
-)
+from botapp.handlers.links import handle_matches
+from botapp.models import GroupChat
+from botapp.services import group_joined, group_left, group_set_auto_download
+from downloads import flow, links
+from users.models import BotUser
+from users.services import user_mark_blocked, user_mark_unblocked
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +34,7 @@ async def on_my_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     change = update.my_chat_member
     chat = change.chat
     old, new = change.old_chat_member.status, change.new_chat_member.status
-    if chat.type == "private":
+    if chat.type == ChatType.PRIVATE:
         # The user blocked (kicked) or restarted the bot: no 403 needed to know it.
         service = user_mark_unblocked if new in PRESENT else user_mark_blocked
         await sync_to_async(service)(user_id=chat.id)
@@ -95,10 +94,10 @@ async def dl_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if not matches:
         await reply(update, user, texts.GROUP_DL_USAGE)
         return
-    if message.chat.type == "private":
-        from botapp.handlers.links import handle_matches
-
-        origin = flow.Origin(chat_id=message.chat_id, source="message", language=user.ui_language)
+    if message.chat.type == ChatType.PRIVATE:
+        origin = flow.Origin(
+            chat_id=message.chat_id, source=DownloadSource.MESSAGE, language=user.ui_language
+        )
         await handle_matches(context.bot, user, matches, origin)
         return
     await serve_group_links(context.bot, user, message, matches, explicit=True)
@@ -107,11 +106,9 @@ async def dl_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 async def serve_group_links(bot, user: BotUser, message, matches, *, explicit: bool) -> None:
     """Replies to the message; unrelated links in a chat are not the bot's business, so
     refusals are answered only when the bot was asked directly."""
-    from botapp.handlers.links import handle_matches
-
     origin = flow.Origin(
         chat_id=message.chat_id,
-        source="group",
+        source=DownloadSource.GROUP,
         reply_to=message.message_id,
         language=user.ui_language,
     )

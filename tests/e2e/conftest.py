@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from botapp.runner import BackgroundBot
-from botapp.sandbox.telegram_api import SEED_USERS, TelegramApiDouble
 from config import queues
+from sandbox.telegram_api import SEED_USERS, TelegramApiDouble
 
 ALICE, BORIS, OLENA, CARMEN = (user["id"] for user in SEED_USERS)
 
@@ -32,7 +32,7 @@ def bot_settings(settings, telegram, video_site, tmp_path):
 
 @pytest.fixture
 def workers(bot_settings, transactional_db):
-    started = queues.start_thread_workers([queues.DOWNLOADS, queues.EVENTS], 2)
+    started = queues.start_thread_workers([queues.DOWNLOADS], 2)
     yield started
     queues.stop_thread_workers(started)
 

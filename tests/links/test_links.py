@@ -3,17 +3,16 @@ from __future__ import annotations
 import pytest
 from telegram import MessageEntity
 
-from botapp.links import (
-    SHORTLINK_TTL_SECONDS,
+from config.redis import get_redis
+from downloads.links import (
     MediaLink,
     RefusalReason,
     RefusedLink,
     extract_links,
     parse_link,
-    resolve_short_link,
     supported_sites,
 )
-from config.redis import get_redis
+from downloads.shortlinks import SHORTLINK_TTL_SECONDS, resolve_short_link
 from tests.links.conftest import LocalServer, Route, StubResolver
 
 PLAYLIST = RefusalReason.PLAYLIST_OR_CHANNEL
@@ -316,6 +315,23 @@ def test_it_resolves_a_short_link_once_and_then_from_the_cache(
     assert resolver.asked == []  # the override origin is never looked up
     [key] = get_redis().keys("shortlink:*")
     assert get_redis().ttl(key) > SHORTLINK_TTL_SECONDS - 60
+
+
+def test_it_resolves_a_short_link_without_redis_and_asks_again_next_time(
+    short_links: LocalServer, settings
+) -> None:
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
+        }
+    }
+    short_links.routes["/ZMeAbCdEf/"] = Route(301, {"Location": VIDEO_URL})
+
+    assert resolve_short_link(SHORT).media_key == TT
+    assert resolve_short_link(SHORT).media_key == TT  # nothing remembered: asked again
+    assert short_links.requests == [("HEAD", "/ZMeAbCdEf/"), ("HEAD", "/ZMeAbCdEf/")]
 
 
 def test_it_falls_back_to_get_when_head_is_refused(short_links: LocalServer) -> None:
