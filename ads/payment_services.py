@@ -59,6 +59,24 @@ def invoice_create(*, user_id: int, kind: str) -> PremiumInvoice:
     )
 
 
+@dataclasses.dataclass(frozen=True)
+class PremiumOffer:
+    """What /premium shows: the one-off invoice, and a subscription invoice unless the
+    user already has a subscription that renews."""
+
+    one_time: PremiumInvoice
+    subscription: PremiumInvoice | None
+
+
+@transaction.atomic
+def premium_offer_create(*, user_id: int, subscribed: bool) -> PremiumOffer:
+    one_time = invoice_create(user_id=user_id, kind=PremiumKind.ONE_TIME)
+    subscription = (
+        None if subscribed else invoice_create(user_id=user_id, kind=PremiumKind.SUBSCRIPTION)
+    )
+    return PremiumOffer(one_time=one_time, subscription=subscription)
+
+
 def invoice_link_set(*, invoice_id: int, link: str) -> None:
     PremiumInvoice.objects.filter(pk=invoice_id).update(link=link)
 
