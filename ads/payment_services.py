@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import logging
 import secrets
 from collections.abc import Callable
 
@@ -33,6 +34,8 @@ from .models import (
     StarSubscription,
     SubscriptionStatus,
 )
+
+log = logging.getLogger(__name__)
 
 CURRENCY = "XTR"
 PREMIUM_DAYS = 30
@@ -225,22 +228,32 @@ def payment_refund(
 ) -> Payment:
     """An admin's refund: Telegram returns the Stars, then the days are taken back.
 
-    A refunded subscription payment also cancels the subscription, so the user is not
-    charged again for what was just revoked.
+    The user's row stays locked from the check to the revocation, so Telegram's
+    ``refunded_payment`` message, which the bot may receive before this returns, finds
+    the payment already refunded by the admin. A refunded subscription payment also
+    cancels the subscription, so the user is not charged again for what was revoked.
     """
-    payment = Payment.objects.filter(telegram_payment_charge_id=charge_id.strip()).first()
-    if payment is None:
-        raise PaymentRefundError(
-            f"No payment with the charge id {charge_id.strip()!r} is recorded; nothing was "
-            "refunded. Copy the id from the payment's row (users see it in their receipt)."
-        )
-    if payment.status == PaymentStatus.REFUNDED:
-        raise PaymentRefundError(f"The payment {charge_id!r} was already refunded.")
-    refund(payment.user_id, payment.telegram_payment_charge_id)
-    subscription = _subscription_of(payment)
-    if subscription is not None and subscription.status == SubscriptionStatus.ACTIVE:
-        cancel_subscription(payment.user_id, subscription.telegram_payment_charge_id)
-    payment_revoke(charge_id=payment.telegram_payment_charge_id, by=admin)
+    charge_id = charge_id.strip()
+    with transaction.atomic():
+        payment = Payment.objects.filter(telegram_payment_charge_id=charge_id).first()
+        if payment is None:
+            raise PaymentRefundError(
+                f"No payment with the charge id {charge_id!r} is recorded; nothing was "
+                "refunded. Copy the id from the payment's row (users see it in their receipt)."
+            )
+        BotUser.objects.select_for_update().filter(pk=payment.user_id).first()
+        payment.refresh_from_db()
+        if payment.status == PaymentStatus.REFUNDED:
+            raise PaymentRefundError(f"The payment {charge_id!r} was already refunded.")
+        refund(payment.user_id, payment.telegram_payment_charge_id)
+        subscription = _subscription_of(payment)
+        if subscription is not None and subscription.status == SubscriptionStatus.ACTIVE:
+            try:
+                cancel_subscription(payment.user_id, subscription.telegram_payment_charge_id)
+            except PaymentRefundError:
+                # The Stars are back with the user already; the refund must be recorded.
+                log.warning("refunded %s but could not cancel its subscription", charge_id)
+        payment_revoke(charge_id=charge_id, by=admin)
     payment.refresh_from_db()
     return payment
 
