@@ -3,9 +3,9 @@ from __future__ import annotations
 from django.db import models
 
 # --- The paid tier: Telegram Stars ------------------------------------------------------
-# Users are referred to as "botapp.BotUser" in this one place (USER_MODEL).
+# Users are referred to in this one place (USER_MODEL).
 
-USER_MODEL = "botapp.BotUser"
+USER_MODEL = "users.BotUser"
 
 
 class PremiumKind(models.TextChoices):

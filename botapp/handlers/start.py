@@ -8,6 +8,7 @@ from telegram.ext import ContextTypes
 
 from botapp import deeplinks, texts
 from botapp.handlers.common import current_user, reply, reply_html
+from downloads import texts as download_texts
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -33,7 +34,7 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if user is None:
         return
     language = user.ui_language
-    sites = texts.render(language, texts.SUPPORTED_SITES)
+    sites = texts.render(language, download_texts.SUPPORTED_SITES)
     text = texts.render(language, texts.HELP, sites=sites, bot=context.bot.username)
     text += "\n\n" + texts.render(language, texts.HELP_PREMIUM, stars=settings.PREMIUM_STARS)
     await reply_html(update, text)

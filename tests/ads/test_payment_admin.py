@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from ads.models import Payment, PaymentEvent, PremiumInvoice, StarSubscription
-from botapp.models import BotUser
+from users.models import BotUser
 
 pytestmark = pytest.mark.django_db
 

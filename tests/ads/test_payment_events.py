@@ -10,8 +10,8 @@ from django.utils import timezone
 from ads.models import PaymentEvent
 from analytics.events import PaymentCompleted, PaymentRefunded, event_from_json
 from analytics.publisher import publish
-from botapp.models import BotUser
 from tests.analytics.conftest import drain
+from users.models import BotUser
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

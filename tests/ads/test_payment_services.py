@@ -23,7 +23,7 @@ from ads.payment_services import (
     payment_refund,
     payment_revoke,
 )
-from botapp.models import BotUser
+from users.models import BotUser
 
 DAYS_30 = dt.timedelta(days=30)
 

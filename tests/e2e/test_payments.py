@@ -16,9 +16,9 @@ from django.utils import timezone
 from ads.models import Payment, PaymentStatus, PremiumInvoice, StarSubscription
 from ads.payment_selectors import user_is_paid
 from analytics.events import PaymentCompleted, PaymentRefunded
-from botapp.models import BotUser
 from tests.e2e.conftest import ALICE, BORIS, CARMEN, OLENA
 from tests.e2e.published import published, wait_published, wait_until
+from users.models import BotUser
 
 DAYS_30 = dt.timedelta(days=30)
 

@@ -8,9 +8,9 @@ import pytest
 from django.db import connections
 
 from ads.models import Payment, StarSubscription
-from botapp.models import BotUser
 from tests.e2e.conftest import ALICE
 from tests.e2e.test_sandbox_page import open_chat, sandbox, type_and_send
+from users.models import BotUser
 
 assert sandbox  # the fixture, used by name
 

@@ -10,7 +10,7 @@ import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice
 from telegram.error import BadRequest, Forbidden
 
-from botapp.sandbox.telegram_api import TelegramApiDouble
+from sandbox.telegram_api import TelegramApiDouble
 
 ALICE, BORIS = 500001, 500002
 PERIOD = 2592000
