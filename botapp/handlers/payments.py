@@ -8,6 +8,7 @@ import logging
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import DatabaseError
 from telegram import LabeledPrice, Update
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 # Telegram cancels a payment whose pre-checkout query is not answered within 10 s; a
 # check that takes longer than this is answered with a refusal instead of silence.
 CHECKOUT_BUDGET_SECONDS = 6.0
+RECORD_ATTEMPTS = 3
 _REFUSALS = {
     CheckoutRefusal.UNKNOWN_INVOICE: texts.CHECKOUT_UNKNOWN,
     CheckoutRefusal.OTHER_USER: texts.CHECKOUT_OTHER_USER,
@@ -148,13 +150,33 @@ async def on_successful_payment(update: Update, context: ContextTypes.DEFAULT_TY
         is_recurring=bool(paid.is_recurring),
         subscription_expiration_date=expires,
     )
-    result = await sync_to_async(payment_record)(report=report)
+    result = await _payment_record(report)
     if not result.created:
         log.info("payment %s reported again: counted once", paid.telegram_payment_charge_id)
         return
     until = texts.moment(user.ui_language, result.payment.paid_until)
     text = texts.PAYMENT_RENEWED if report.is_recurring else texts.PAYMENT_THANKS
     await reply(update, user, text, until=until)
+
+
+async def _payment_record(report: PaymentReport):
+    """The Stars are already charged and Telegram will not send this update again, so a
+    database blip is retried before giving up loudly."""
+    for attempt in range(1, RECORD_ATTEMPTS + 1):
+        try:
+            return await sync_to_async(payment_record)(report=report)
+        except DatabaseError:
+            if attempt == RECORD_ATTEMPTS:
+                log.critical(
+                    "payment %s of user %s (%s XTR, payload %s) NOT recorded",
+                    report.telegram_payment_charge_id,
+                    report.user_id,
+                    report.total_amount,
+                    report.payload,
+                )
+                raise
+            log.warning("recording payment %s failed, retrying", report.telegram_payment_charge_id)
+            await asyncio.sleep(attempt)
 
 
 async def on_refunded_payment(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

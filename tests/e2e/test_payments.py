@@ -16,6 +16,7 @@ from django.utils import timezone
 from ads.models import Payment, PaymentStatus, PremiumInvoice, StarSubscription
 from ads.payment_selectors import user_is_paid
 from analytics.events import PaymentCompleted, PaymentRefunded
+from botapp.handlers import payments as payments_handlers
 from tests.e2e.conftest import ALICE, BORIS, CARMEN, OLENA
 from tests.e2e.published import published, wait_published, wait_until
 from users.models import BotUser
@@ -286,3 +287,21 @@ def test_help_mentions_premium(bot, telegram, prices):
     telegram.push_private_message(ALICE, "/help")
     text = sent(telegram, ALICE)["payload"]["text"]
     assert "/premium" in text and "100 Telegram Stars" in text and "/paysupport" in text
+
+
+def test_a_slow_check_is_refused_before_telegrams_deadline(bot, telegram, prices, monkeypatch):
+    """Telegram cancels a payment whose pre-checkout query waits 10 s: a check stuck
+    behind a slow database is answered with a refusal the user can read instead."""
+
+    def stuck(**_kwargs):
+        time.sleep(3)
+
+    monkeypatch.setattr(payments_handlers, "CHECKOUT_BUDGET_SECONDS", 0.5)
+    monkeypatch.setattr(payments_handlers, "checkout_check", stuck)
+    _offer, invoice = ask_premium(telegram, ALICE)
+    started = time.monotonic()
+    result = telegram.pay_invoice(ALICE, message_id=invoice["result"]["message_id"])
+    assert result["status"] == "refused"
+    assert "can't be accepted right now" in result["error_message"]
+    assert time.monotonic() - started < 3
+    assert not Payment.objects.exists()
