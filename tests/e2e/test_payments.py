@@ -305,3 +305,21 @@ def test_a_slow_check_is_refused_before_telegrams_deadline(bot, telegram, prices
     assert "can't be accepted right now" in result["error_message"]
     assert time.monotonic() - started < 3
     assert not Payment.objects.exists()
+
+
+def test_refunding_a_subscription_payment_also_stops_the_subscription(bot, telegram, prices, staff):
+    offer, _invoice = ask_premium(telegram, ALICE)
+    first = telegram.pay_invoice(ALICE, link=subscribe_link(offer))
+    thanks(telegram, ALICE)
+    payment = Payment.objects.get(telegram_payment_charge_id=first["charge_id"])
+
+    staff.post(
+        reverse("admin:ads_payment_changelist"),
+        {"action": "refund_selected", "_selected_action": [payment.pk]},
+    )
+    cancel = telegram.wait_for_call("editUserStarSubscription", ok=True)
+    assert cancel["payload"]["telegram_payment_charge_id"] == first["charge_id"]
+    assert StarSubscription.objects.get(user_id=ALICE).status == "canceled"
+    assert not BotUser.objects.get(pk=ALICE).is_paid
+    assert telegram.renew_subscription(ALICE)["status"] == "ended"
+    assert Payment.objects.filter(user_id=ALICE).count() == 1

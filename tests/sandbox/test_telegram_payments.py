@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 
+import httpx
 import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice
 from telegram.error import BadRequest, Forbidden
@@ -255,3 +256,21 @@ def test_a_repeated_update_is_delivered_again_with_a_new_id(double):
     again = double.redeliver(update)
     assert again["update_id"] != update["update_id"]
     assert again["message"] == update["message"]
+
+
+def test_the_chat_page_pays_a_link_and_plays_the_users_part_in_subscriptions(double):
+    url = run(double, link)
+    drain(double)
+    answer_checkouts(double)
+    page = f"{double.root_url}/sandbox/api"
+    paid = httpx.post(f"{page}/pay", json={"user_id": ALICE, "link": url}, timeout=10).json()
+    assert paid["status"] == "paid" and "message" not in paid
+    listed = httpx.get(f"{page}/subscriptions", params={"user_id": ALICE}).json()
+    assert [s["charge_id"] for s in listed["subscriptions"]] == [paid["charge_id"]]
+    renewed = httpx.post(f"{page}/subscription", json={"user_id": ALICE, "action": "renew"})
+    assert renewed.json()["status"] == "paid"
+    httpx.post(f"{page}/subscription", json={"user_id": ALICE, "action": "cancel"})
+    ended = httpx.post(f"{page}/subscription", json={"user_id": ALICE, "action": "renew"})
+    assert ended.json()["status"] == "ended"
+    again = httpx.post(f"{page}/pay", json={"user_id": BORIS, "link": "https://t.me/$nope"})
+    assert again.status_code == 400 and "not valid" in again.json()["error"]
