@@ -106,12 +106,18 @@ def checkout_check(
     price_now = premium_price(kind=invoice.kind)
     if currency != CURRENCY or total_amount != invoice.stars or invoice.stars != price_now:
         return CheckoutRefusal.PRICE_CHANGED
-    if (
-        invoice.kind == PremiumKind.SUBSCRIPTION
-        and StarSubscription.objects.filter(invoice=invoice).exists()
-    ):
+    if invoice.kind == PremiumKind.SUBSCRIPTION and _subscribed(user_id=user_id, invoice=invoice):
         return CheckoutRefusal.ALREADY_SUBSCRIBED
     return None
+
+
+def _subscribed(*, user_id: int, invoice: PremiumInvoice) -> bool:
+    """This link was subscribed before, or the user has a subscription that still renews
+    (an old /premium message must not start a second one)."""
+    running = StarSubscription.objects.filter(
+        user_id=user_id, status=SubscriptionStatus.ACTIVE, expires_at__gt=timezone.now()
+    )
+    return StarSubscription.objects.filter(invoice=invoice).exists() or running.exists()
 
 
 @dataclasses.dataclass(frozen=True)

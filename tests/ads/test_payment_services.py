@@ -54,6 +54,17 @@ def test_checkout_accepts_only_the_issued_invoice_at_todays_price(user, settings
     assert checkout_check(**ok) == CheckoutRefusal.PRICE_CHANGED
 
 
+def test_a_second_subscription_is_refused_while_one_renews(user, settings):
+    first = invoice_create(user_id=42, kind="subscription")
+    payment_record(report=report(first.payload, "stxS", amount=first.stars))
+    again = {"user_id": 42, "currency": "XTR", "total_amount": first.stars}
+    assert checkout_check(payload=first.payload, **again) == CheckoutRefusal.ALREADY_SUBSCRIBED
+    other = invoice_create(user_id=42, kind="subscription")  # from an older /premium
+    assert checkout_check(payload=other.payload, **again) == CheckoutRefusal.ALREADY_SUBSCRIBED
+    once = invoice_create(user_id=42, kind="one_time")  # 30 more days are still for sale
+    assert checkout_check(payload=once.payload, **again | {"total_amount": once.stars}) is None
+
+
 def test_payments_stack_and_a_refund_takes_its_days_off_the_end(user):
     now = timezone.now()
     invoice = invoice_create(user_id=42, kind="one_time")
