@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -14,7 +15,12 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from ads.payment_selectors import payment_of_charge, premium_status, subscription_active
+from ads.payment_selectors import (
+    PremiumStatus,
+    payment_of_charge,
+    premium_status,
+    subscription_active,
+)
 from ads.payment_services import (
     CURRENCY,
     SUBSCRIPTION_PERIOD_SECONDS,
@@ -29,6 +35,9 @@ from ads.payment_services import (
 )
 from botapp import keyboards, texts
 from botapp.handlers.common import current_user, reply, reply_html
+
+if TYPE_CHECKING:
+    from ads.models import PremiumInvoice
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +86,7 @@ async def premium_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     )
 
 
-def _invoice_fields(language: str, invoice, *, subscription: bool) -> dict:
+def _invoice_fields(language: str, invoice: PremiumInvoice, *, subscription: bool) -> dict:
     title = texts.SUBSCRIPTION_TITLE if subscription else texts.INVOICE_TITLE
     description = texts.SUBSCRIPTION_DESCRIPTION if subscription else texts.INVOICE_DESCRIPTION
     label = texts.render(language, texts.INVOICE_PRICE_LABEL)
@@ -90,7 +99,7 @@ def _invoice_fields(language: str, invoice, *, subscription: bool) -> dict:
     }
 
 
-def _status_text(language: str, status) -> str:
+def _status_text(language: str, status: PremiumStatus) -> str:
     if not status.is_paid:
         return texts.render(language, texts.PREMIUM_NOT_ACTIVE)
     text = texts.render(
