@@ -45,7 +45,10 @@ def test_every_migration_is_applied_on_postgresql():
 
 
 def test_migrations_apply_on_sqlite(tmp_path):
-    env = bare_env(DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.sqlite3'}")
+    env = bare_env(
+        DATABASE_URL=f"sqlite:///{tmp_path / 'fresh.sqlite3'}",
+        DJANGO_SETTINGS_MODULE="config.settings.base",  # as scripts/run sets it
+    )
     result = run_manage("migrate", "--noinput", env=env)
     assert result.returncode == 0, result.stderr
     check = run_manage("migrate", "--check", env=env)
@@ -178,7 +181,7 @@ def test_production_refuses_to_start_without_a_secret_key():
 def test_production_refuses_media_origin_overrides():
     env = bare_env(
         **PRODUCTION,
-        SECRET_KEY="x" * 64,
+        SECRET_KEY="pT7vQ2xL9mR4sW8zK3nB6yH1cF5gJ0dA-eU_iO2pX7qV4tN9wM3r",
         MEDIA_ORIGIN_OVERRIDES='{"https://www.youtube.com": "http://127.0.0.1:9"}',
     )
     result = run_manage("check", env=env)
@@ -187,6 +190,6 @@ def test_production_refuses_media_origin_overrides():
 
 
 def test_production_passes_the_deployment_checklist():
-    env = bare_env(**PRODUCTION, SECRET_KEY="k" * 20 + "Zq8#vL2@pR5!mW9$tY3^nB6&hJ1*" + "a" * 10)
+    env = bare_env(**PRODUCTION, SECRET_KEY="Zq8#vL2@pR5!mW9$tY3^nB6&hJ1*kD4%sF7(gX0)cV-bN=mQ+wE")
     result = run_manage("check", "--deploy", "--fail-level", "WARNING", env=env)
     assert result.returncode == 0, result.stdout + result.stderr
