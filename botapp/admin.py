@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from import_export.admin import ExportActionModelAdmin, ImportExportModelAdmin
 
 from botapp.models import BotUser, CachedMedia, GroupChat
+from config.admin_mixins import ExportAdmin, ImportExportAdmin, ProtectedHistoryMixin
 
 
 @admin.register(BotUser)
-class BotUserAdmin(ImportExportModelAdmin):
+class BotUserAdmin(ProtectedHistoryMixin, ImportExportAdmin):
     list_display = (
         "user_id",
         "username",
@@ -27,7 +27,7 @@ class BotUserAdmin(ImportExportModelAdmin):
 
 
 @admin.register(CachedMedia)
-class CachedMediaAdmin(ExportActionModelAdmin):
+class CachedMediaAdmin(ExportAdmin):
     list_display = ("media_key", "format", "kind", "size", "duration", "created_at", "last_used_at")
     list_filter = ("format", "kind")
     search_fields = ("media_key", "title", "file_unique_id")
@@ -35,7 +35,7 @@ class CachedMediaAdmin(ExportActionModelAdmin):
 
 
 @admin.register(GroupChat)
-class GroupChatAdmin(ExportActionModelAdmin):
+class GroupChatAdmin(ExportAdmin):
     list_display = ("chat_id", "title", "auto_download", "is_member", "added_at")
     list_filter = ("auto_download", "is_member")
     search_fields = ("chat_id", "title")

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "abtests",
     "referrals",
     "ads",
+    "config.apps.BackOfficeConfig",  # last: adjusts the admin registrations above
 ]
 
 MIDDLEWARE = [
@@ -149,6 +150,13 @@ if DEBUG:
 LOGIN_URL = "admin:login"
 IMPORT_EXPORT_FORMATS = [CSV, XLSX]
 EXPORT_FORMATS = [CSV, XLSX]
+# Export and import each need their own permission per model (<app>.export_<model>,
+# <app>.import_<model>; superusers have all), not just access to the admin.
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"
+# Exports run inside the web request: more rows than this are refused with a message
+# (about 5 s of work; gunicorn stops a request after 30 s).
+EXPORT_MAX_ROWS = env.int("EXPORT_MAX_ROWS", default=20000)
 
 # --- The bot --------------------------------------------------------------------
 TELEGRAM_BOT_TOKEN = env.str("TELEGRAM_BOT_TOKEN", default="")
