@@ -7,6 +7,7 @@ import pytest
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
+from django.db.models import ProtectedError
 from django.urls import reverse
 from django.utils import timezone
 from django_rq.models import Dashboard
@@ -178,7 +179,7 @@ def queue_urls() -> list[tuple[str, str]]:
     return list(urls.items())
 
 
-def test_every_queue_page_and_action_is_refused_to_staff_without_the_permission(nobody):
+def test_every_queue_page_and_action_is_refused_to_staff_without_the_permission(nobody, settings):
     # Enqueued at once, not at a commit the test transaction never makes.
     queue = django_rq.get_queue("downloads", commit_mode="auto")
     queue.enqueue("tests.foundation.jobs.mark_done", "kept")
@@ -201,7 +202,7 @@ def test_every_queue_page_and_action_is_refused_to_staff_without_the_permission(
                 assert response.status_code in (401, 404), (name, response.status_code)
             else:
                 assert response.status_code == 403, (name, path, response.status_code)
-    downloads_index = list(django_rq.settings.QUEUES).index("downloads")
+    downloads_index = sorted(settings.RQ_QUEUES).index("downloads")  # django-rq sorts by name
     nobody.post(reverse("admin:django_rq_clear", args=[downloads_index]), {"post": "yes"})
     assert queue.count == 1  # not emptied
     index = nobody.get(reverse("admin:index"))
@@ -240,4 +241,16 @@ def test_deleting_a_user_with_referral_history_is_refused_with_an_explanation(
     assert b"protected related objects" in bulk.content
 
     assert BotUser.objects.filter(pk__in=[alice.pk, bob.pk]).count() == 2
+    assert Referral.objects.filter(referrer=alice, referred_user=bob).exists()
+
+
+def test_deleting_a_user_with_referral_history_is_refused_outside_the_admin_too():
+    alice, bob, carol = make_users(3)
+    Referral.objects.create(referrer=alice, referred_user=bob, created_at=timezone.now())
+
+    for user in (alice, bob):
+        with pytest.raises(ProtectedError):
+            user.delete()
+    carol.delete()  # no history: deleted as before
+
     assert Referral.objects.filter(referrer=alice, referred_user=bob).exists()
