@@ -119,7 +119,12 @@ RQ_QUEUES = {
     name: {"USE_REDIS_CACHE": "default", "DEFAULT_TIMEOUT": timeout}
     for name, timeout in (("downloads", 900), ("events", 300), ("default", 300))
 }
-RQ = {"COMMIT_MODE": "on_db_commit"}
+RQ = {
+    "COMMIT_MODE": "on_db_commit",
+    # Failures are stored (and shown on the dashboard) with secrets redacted.
+    "JOB_CLASS": "config.queues.RedactingJob",
+    "WORKER_CLASS": "config.queues.Worker",
+}
 RQ_SHOW_ADMIN_LINK = True
 # Without a Redis server no rqworker process can share the stand-in, so the bot runs
 # its workers in threads instead.
