@@ -188,6 +188,9 @@ MEDIA_ORIGIN_OVERRIDES = env.json("MEDIA_ORIGIN_OVERRIDES", default={})
 
 # Where events wait when Redis cannot be reached (replayed into the stream later).
 ANALYTICS_SPOOL_DIR = env.path("ANALYTICS_SPOOL_DIR", default=str(VAR_DIR / "spool"))
+# The spool's size limit; at it new events are dropped (logged), the spooled ones kept.
+# About 1.5 million events (an event is about 350 bytes).
+ANALYTICS_SPOOL_MAX_MB = env.int("ANALYTICS_SPOOL_MAX_MB", default=512)
 
 # --- Logging --------------------------------------------------------------------
 LOGGING = {
