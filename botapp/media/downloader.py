@@ -21,7 +21,6 @@ Every failure is a ``DownloadError`` whose ``category`` says what went wrong.
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 import io
 import json
 import logging
@@ -42,6 +41,7 @@ from django.conf import settings
 from django.utils.text import slugify
 from yt_dlp.utils import DownloadCancelled
 
+from botapp import netsafety
 from botapp.media.errors import (
     DownloadError,
     ErrorCategory,
@@ -422,7 +422,8 @@ def _youtube_dl(
         options["paths"] = {"home": str(tmpdir), "temp": str(tmpdir)}
         options["outtmpl"] = {"default": "media.%(ext)s", "thumbnail": "thumbnail.%(ext)s"}
     with yt_dlp.YoutubeDL(options) as ydl:
-        _guard_network(ydl)
+        # Always: a downloader without the guard would fetch whatever a page points at.
+        netsafety.guard_ytdlp(ydl)
         yield ydl
 
 
@@ -436,15 +437,6 @@ def _allowed_extractors(url: str) -> list[str]:
         if host == domain or host.endswith("." + domain):
             return [extractor]
     raise DownloadError(ErrorCategory.UNSUPPORTED, "not a link to a supported platform")
-
-
-def _guard_network(ydl: yt_dlp.YoutubeDL) -> None:
-    """Let ``botapp.netsafety`` vet every request yt-dlp makes, when it is installed."""
-    if importlib.util.find_spec("botapp.netsafety") is None:
-        return
-    from botapp import netsafety
-
-    netsafety.guard_ytdlp(ydl)
 
 
 def _extract(ydl: yt_dlp.YoutubeDL, url: str) -> dict:
