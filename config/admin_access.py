@@ -24,6 +24,8 @@ from django_rq.admin import QueueAdmin
 from django_rq.models import Dashboard
 from import_export.admin import ExportMixin, ImportMixin
 
+from config import platform_alerts, ytdlp
+
 EXPORT_CODE = "export"
 IMPORT_CODE = "import"
 QUEUE_PERMISSION = "django_rq.admin"
@@ -116,3 +118,15 @@ def transfer_permissions_ensure(*, app_label: str, using: str, site: admin.Admin
 def transfer_permissions_on_migrate(sender: Any, using: str = "default", **kwargs: Any) -> None:
     """``post_migrate`` receiver (connected in ``config.apps``)."""
     transfer_permissions_ensure(app_label=sender.label, using=using, site=admin.site)
+
+
+def back_office_context(request: HttpRequest) -> dict[str, Any]:
+    """Template context of admin pages for staff: the yt-dlp version and the platforms
+    demanding sign-in (a callable, so Redis is asked only when a page shows it)."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_staff:
+        return {}
+    return {
+        "ytdlp_version": ytdlp.ytdlp_version(),
+        "signin_demands": platform_alerts.signin_demands,
+    }

@@ -16,7 +16,7 @@ class BackOfficeConfig(AppConfig):
         # the app registry is ready.
         from django.contrib import admin
 
-        from config import admin_access
+        from config import admin_access, ytdlp  # noqa: F401  (ytdlp registers its checks)
 
         # Listed after django.contrib.admin and django_rq, so their registrations exist.
         admin_access.queue_admin_install(admin.site)

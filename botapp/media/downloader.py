@@ -49,6 +49,7 @@ from botapp.media.errors import (
     exception_chain,
 )
 from botapp.media.origins import is_overridden, override_url
+from config import platform_alerts, ytdlp
 
 logger = logging.getLogger(__name__)
 
@@ -156,7 +157,7 @@ class DownloadedMedia:
 def probe(url: str, *, timeout: float | None = None) -> MediaInfo:
     """What the page at canonical ``url`` offers, without downloading media."""
     deadline = _Deadline(timeout or settings.DOWNLOAD_TIMEOUT_SECONDS)
-    with _translated_errors(deadline), _youtube_dl(url, deadline=deadline) as ydl:
+    with _translated_errors(deadline, url), _youtube_dl(url, deadline=deadline) as ydl:
         info = _extract(ydl, url)
     return MediaInfo(
         url=url,
@@ -186,7 +187,7 @@ def download(
     deadline = _Deadline(timeout or settings.DOWNLOAD_TIMEOUT_SECONDS)
     tmpdir = _make_tmpdir()
     try:
-        with _translated_errors(deadline):
+        with _translated_errors(deadline, url):
             return _download_into(
                 tmpdir,
                 url,
@@ -421,10 +422,18 @@ def _youtube_dl(
         options["writethumbnail"] = True
         options["paths"] = {"home": str(tmpdir), "temp": str(tmpdir)}
         options["outtmpl"] = {"default": "media.%(ext)s", "thumbnail": "thumbnail.%(ext)s"}
+    if proxy := ytdlp.proxy_url():
+        options["proxy"] = proxy
     with yt_dlp.YoutubeDL(options) as ydl:
         # Always: a downloader without the guard would fetch whatever a page points at.
         netsafety.guard_ytdlp(ydl)
+        # Into the jar, not as yt-dlp's "cookiefile", which it would write back.
+        ytdlp.cookies_load(ydl.cookiejar, netsafety.platform_for_host(_host(url)) or "")
         yield ydl
+
+
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
 
 
 def _allowed_extractors(url: str) -> list[str]:
@@ -450,10 +459,11 @@ def _extract(ydl: yt_dlp.YoutubeDL, url: str) -> dict:
 
 
 @contextlib.contextmanager
-def _translated_errors(deadline: _Deadline) -> Iterator[None]:
+def _translated_errors(deadline: _Deadline, url: str) -> Iterator[None]:
     try:
         yield
-    except DownloadError:
+    except DownloadError as error:
+        _note_bot_check(error.category, url)
         raise
     except Exception as exc:
         abort = next((e for e in exception_chain(exc) if isinstance(e, _Abort)), None)
@@ -464,7 +474,14 @@ def _translated_errors(deadline: _Deadline) -> Iterator[None]:
             category = ErrorCategory.TIMEOUT
         if category == ErrorCategory.INTERNAL:
             logger.exception("download failed")
+        _note_bot_check(category, url)
         raise DownloadError(category, str(exc)) from exc
+
+
+def _note_bot_check(category: ErrorCategory, url: str) -> None:
+    if category == ErrorCategory.BOT_CHECK:
+        platform = netsafety.platform_for_host(_host(url)) or ""
+        platform_alerts.signin_demand_record(platform=platform)
 
 
 class _YtDlpLogger:

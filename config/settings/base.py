@@ -75,6 +75,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "config.admin_access.back_office_context",
             ],
         },
     },
@@ -182,6 +183,22 @@ ENABLED_PLATFORMS = env.list("ENABLED_PLATFORMS", default=["youtube", "instagram
 # A private channel or chat the bot can post to; inline downloads are uploaded there to
 # obtain a file_id.
 TELEGRAM_STORAGE_CHAT_ID = env.int("TELEGRAM_STORAGE_CHAT_ID", default=0)
+# yt-dlp from a server (config/ytdlp.py): a Netscape cookies file of a signed-in account
+# per platform (read-only, never logged), and an outbound proxy for everything yt-dlp
+# fetches (the network guard still checks every URL it is asked for).
+YOUTUBE_COOKIES_FILE = env.str("YOUTUBE_COOKIES_FILE", default="")
+INSTAGRAM_COOKIES_FILE = env.str("INSTAGRAM_COOKIES_FILE", default="")
+TIKTOK_COOKIES_FILE = env.str("TIKTOK_COOKIES_FILE", default="")
+YTDLP_COOKIES_FILES = {
+    "youtube": YOUTUBE_COOKIES_FILE,
+    "instagram": INSTAGRAM_COOKIES_FILE,
+    "tiktok": TIKTOK_COOKIES_FILE,
+}
+YTDLP_PROXY = env.str("YTDLP_PROXY", default="")
+# A platform refusing this many downloads with a bot check within the window raises
+# the admin alert (config/platform_alerts.py).
+SIGNIN_ALERT_THRESHOLD = env.int("SIGNIN_ALERT_THRESHOLD", default=3)
+SIGNIN_ALERT_WINDOW_SECONDS = env.int("SIGNIN_ALERT_WINDOW_SECONDS", default=3600)
 # Maps a platform's real origin to the local video site (sandbox and tests only).
 # production.py refuses any value here.
 MEDIA_ORIGIN_OVERRIDES = env.json("MEDIA_ORIGIN_OVERRIDES", default={})

@@ -6,6 +6,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+import yt_dlp.version
 from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 from django.db.migrations.executor import MigrationExecutor
@@ -113,7 +114,12 @@ def test_referral_codes_are_unique_and_generated():
 def test_healthz_reports_postgresql_and_redis(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"database": "ok", "redis": "ok"}
+    assert response.json() == {
+        "database": "ok",
+        "redis": "ok",
+        "yt_dlp": yt_dlp.version.__version__,
+        "sign_in_demanded": [],
+    }
 
 
 @pytest.mark.django_db
@@ -121,7 +127,11 @@ def test_healthz_names_redis_when_it_is_down(client, settings):
     settings.CACHES = DEAD_REDIS
     response = client.get("/healthz")
     assert response.status_code == 503
-    assert response.json() == {"database": "ok", "redis": "unavailable"}
+    assert response.json() == {
+        "database": "ok",
+        "redis": "unavailable",
+        "yt_dlp": yt_dlp.version.__version__,
+    }
 
 
 @pytest.mark.django_db
@@ -134,7 +144,12 @@ def test_healthz_names_the_database_when_it_is_down(client, monkeypatch):
     monkeypatch.setattr(connection, "ensure_connection", refuse)
     response = client.get("/healthz")
     assert response.status_code == 503
-    assert response.json() == {"database": "unavailable", "redis": "ok"}
+    assert response.json() == {
+        "database": "unavailable",
+        "redis": "ok",
+        "yt_dlp": yt_dlp.version.__version__,
+        "sign_in_demanded": [],
+    }
 
 
 HEALTH_SCRIPT = """
@@ -156,7 +171,12 @@ def test_the_embedded_default_boots_with_no_environment(tmp_path):
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report == {
         "status": 200,
-        "body": {"database": "ok", "redis": "ok"},
+        "body": {
+            "database": "ok",
+            "redis": "ok",
+            "yt_dlp": yt_dlp.version.__version__,
+            "sign_in_demanded": [],
+        },
         "engine": "django.db.backends.sqlite3",
         "embedded_redis": True,
     }
