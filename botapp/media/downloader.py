@@ -606,8 +606,16 @@ def _moov_first(path: Path) -> bool:
 def _remux_faststart(path: Path) -> None:
     """Rewrite an MP4 in place with its index up front (yt-dlp's ffmpeg steps already do)."""
     tmp = path.with_name(f"faststart-{path.name}")
-    _ffmpeg("-i", str(path), "-map", "0", "-c", "copy", "-movflags", "+faststart", str(tmp))
+    _ffmpeg("-i", _local(path), "-map", "0", "-c", "copy", "-movflags", "+faststart", str(tmp))
     os.replace(tmp, path)
+
+
+def _local(path: Path) -> str:
+    """An ffmpeg input that can only be a local file: with "file:" ffmpeg never reads it
+    as a URL, and files it opens may refer to nothing but files (its default protocol
+    whitelist for them), so a downloaded "video" that is really a playlist of internal
+    URLs fetches nothing. yt-dlp's ffmpeg steps pass their inputs the same way."""
+    return f"file:{path}"
 
 
 def _ffmpeg(*args: str) -> None:
@@ -627,7 +635,7 @@ def _stream_facts(path: Path) -> dict:
         [
             _binary("ffprobe"),
             *["-v", "error", "-print_format", "json", "-show_format", "-show_streams"],
-            str(path),
+            _local(path),
         ]
     )
     facts = json.loads(result.stdout)
@@ -648,10 +656,10 @@ def _stream_facts(path: Path) -> dict:
 
 def _thumbnail_jpeg(tmpdir: Path, media_path: Path, facts: dict) -> bytes | None:
     """The site's thumbnail, or a frame of the video, as a JPEG Telegram accepts."""
-    sources = [["-i", str(p)] for p in sorted(tmpdir.glob("thumbnail.*"))]
+    sources = [["-i", _local(p)] for p in sorted(tmpdir.glob("thumbnail.*"))]
     if facts["vcodec"]:
         second = min(1.0, (facts["duration"] or 0) / 2)
-        sources.append(["-ss", f"{second:.2f}", "-i", str(media_path)])
+        sources.append(["-ss", f"{second:.2f}", "-i", _local(media_path)])
     output = tmpdir / "telegram-thumbnail.jpg"
     box = f"min({THUMBNAIL_MAX_SIDE},iw)"
     scale = f"scale='{box}':'{box.replace('iw', 'ih')}':force_original_aspect_ratio=decrease"
