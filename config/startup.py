@@ -6,7 +6,8 @@ to start without a real secret key, hosts, PostgreSQL and Redis. Forgetting the
 variable on a server therefore stops the process instead of running it on the
 repository's published development key. Only the ``manage.py`` commands that exist for
 development default to the embedded settings; ``scripts/run`` (the development runner)
-sets ``config.settings.base`` itself, and the test suite sets ``config.settings.test``.
+sets ``config.settings.base`` itself, the test suite sets ``config.settings.test``, and
+a ``DJANGO_SETTINGS_MODULE`` line in ``.env`` counts like the environment variable.
 
 This module must not import Django settings: it runs before they are chosen.
 """
@@ -15,11 +16,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from pathlib import Path
 
+import environ
+
+ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION = "config.settings.production"
 DEVELOPMENT = "config.settings.base"
 
-# manage.py commands that only make sense on a developer's machine.
+# manage.py commands that only make sense on a developer's machine. (Not "shell" or
+# "migrate": on a server they must reach the real database, not an embedded one.)
 DEVELOPMENT_COMMANDS = frozenset(
     {
         "runserver",
@@ -29,7 +35,6 @@ DEVELOPMENT_COMMANDS = frozenset(
         "squashmigrations",
         "makemessages",
         "compilemessages",
-        "shell",
         "bench_bot",
         "bench_events",
         "bench_cleanup",
@@ -45,5 +50,9 @@ def settings_module_default(argv: Sequence[str] | None = None) -> str:
 
 
 def settings_module_select(argv: Sequence[str] | None = None) -> str:
-    """Set ``DJANGO_SETTINGS_MODULE`` unless the environment chose one; returns it."""
+    """Set ``DJANGO_SETTINGS_MODULE`` unless the environment or ``.env`` chose one;
+    returns it."""
+    # The settings read .env too (never overriding the environment); reading it first
+    # lets its DJANGO_SETTINGS_MODULE take part in the choice.
+    environ.Env.read_env(ROOT / ".env", overwrite=False)
     return os.environ.setdefault("DJANGO_SETTINGS_MODULE", settings_module_default(argv))

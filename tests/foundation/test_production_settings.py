@@ -92,9 +92,9 @@ def test_production_refuses_any_host() -> None:
 
 def test_without_a_settings_module_server_entry_points_get_production_settings() -> None:
     assert settings_module_default(None) == "config.settings.production"
-    for command in ("runbot", "rqworker", "migrate", "analytics_worker", "check", "shell_plus"):
+    for command in ("runbot", "rqworker", "migrate", "analytics_worker", "check", "shell"):
         assert settings_module_default(["manage.py", command]) == "config.settings.production"
-    for command in ("runserver", "sandbox", "makemigrations", "shell", "bench_bot"):
+    for command in ("runserver", "sandbox", "makemigrations", "compilemessages", "bench_bot"):
         assert settings_module_default(["manage.py", command]) == "config.settings.base"
 
     # A server started with no variable at all refuses, naming what is missing...
@@ -114,7 +114,7 @@ def test_without_a_settings_module_server_entry_points_get_production_settings()
 
 
 def test_development_commands_still_default_to_the_embedded_settings(tmp_path) -> None:
-    assert report("shell")["module"] == "config.settings.base"
+    assert report("sandbox")["module"] == "config.settings.base"
     run = (ROOT / "scripts" / "run").read_text()
     assert "DJANGO_SETTINGS_MODULE=${DJANGO_SETTINGS_MODULE:-config.settings.base}" in run
 
