@@ -9,8 +9,10 @@ from users.models import BotUser
 class Referral(models.Model):
     """Who brought whom. A user can be referred once, and never by themselves."""
 
-    referrer = models.ForeignKey(BotUser, on_delete=models.CASCADE, related_name="referrals_made")
-    referred_user = models.OneToOneField(BotUser, on_delete=models.CASCADE, related_name="referral")
+    # History: deleting a user must not silently take who-brought-whom with it (the
+    # admin refuses and lists these rows instead).
+    referrer = models.ForeignKey(BotUser, on_delete=models.PROTECT, related_name="referrals_made")
+    referred_user = models.OneToOneField(BotUser, on_delete=models.PROTECT, related_name="referral")
     created_at = models.DateTimeField(db_index=True)
 
     class Meta:

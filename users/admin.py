@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.utils import timezone
-from import_export.admin import ImportExportModelAdmin
 
+from config.admin_mixins import ImportExportAdmin, ProtectedHistoryMixin
 from users.models import BotUser
 
 
@@ -26,7 +26,7 @@ class PaidFilter(admin.SimpleListFilter):
 
 
 @admin.register(BotUser)
-class BotUserAdmin(ImportExportModelAdmin):
+class BotUserAdmin(ProtectedHistoryMixin, ImportExportAdmin):
     list_display = (
         "user_id",
         "username",
