@@ -60,11 +60,11 @@ def test_the_configured_queues_and_workers_redact_failures(settings):
 def test_the_token_is_absent_from_stored_job_results_and_the_dashboard(
     rejecting_api: str, client, settings
 ):
-    queue = django_rq.get_queue("default", commit_mode="auto")
+    queue = django_rq.get_queue("downloads", commit_mode="auto")
     job = queue.enqueue("tests.foundation.jobs.bot_initialize", rejecting_api)
 
     worker = subprocess.run(
-        [sys.executable, "manage.py", "rqworker", "default", "--burst"],
+        [sys.executable, "manage.py", "rqworker", "downloads", "--burst"],
         cwd=ROOT,
         env=os.environ
         | {"DJANGO_SETTINGS_MODULE": "config.settings.test", "TELEGRAM_BOT_TOKEN": TOKEN},
@@ -88,7 +88,7 @@ def test_the_token_is_absent_from_stored_job_results_and_the_dashboard(
     assert TOKEN not in worker.stdout + worker.stderr  # the worker's log
 
     client.force_login(get_user_model().objects.create_superuser("root", password="pw"))
-    index = sorted(settings.RQ_QUEUES).index("default")  # django-rq orders queues by name
+    index = sorted(settings.RQ_QUEUES).index("downloads")  # django-rq orders queues by name
     page = client.get(reverse("admin:django_rq_job_detail", args=[index, job.id]))
     assert page.status_code == 200 and TOKEN.encode() not in page.content
     result = job.latest_result()
