@@ -7,9 +7,8 @@ and run in registration order: it records in the ``BatchContext`` what its event
 for users, and plans one insert of its own table, idempotent on the event UUID, with a
 function that interprets the rows its INSERT ... RETURNING reports as newly stored.
 Those decide the rest, so nothing counts twice on redelivery: users' and videos'
-``total_downloads`` grow, and counters move, only by newly stored downloads, and only a
-new referral sets ``referred_by``. The users the batch touched are upserted once, after
-all writers.
+``total_downloads`` grow, and counters move, only by newly stored downloads. The users
+the batch touched are upserted once, after all writers.
 
 ``batch_store`` writes the plan in one transaction. A fresh batch is nearly always new
 from first to last event, so its plan is speculative: it derives the videos and users
@@ -34,7 +33,6 @@ from collections.abc import Callable, Iterator, Sequence
 from django.db import connection, transaction
 
 from botapp.models import REFERRAL_CODE_ALPHABET, BotUser
-from referrals.models import Referral
 
 from . import sql
 from .counters import CounterIncrement, download_increments
@@ -77,7 +75,6 @@ class BatchContext:
     redelivered: bool = False
     users: dict[int, UserTouch] = dataclasses.field(default_factory=dict)
     users_to_ensure: dict[int, dt.datetime] = dataclasses.field(default_factory=dict)
-    referred_by: dict[int, int] = dataclasses.field(default_factory=dict)
     counters: dict[str, list[CounterIncrement]] = dataclasses.field(
         default_factory=lambda: defaultdict(list)
     )
@@ -359,28 +356,14 @@ def users_seen_write(entries: Sequence[Entry], plan: BatchPlan) -> None:
 
 @writer(UserReferred)
 def referrals_write(entries: Sequence[Entry], plan: BatchPlan) -> None:
-    first: dict[int, UserReferred] = {}
-    for entry in sorted(entries, key=lambda e: e.event.occurred_at):
+    """Only the users: the referrals app wrote the ``referrals`` row and
+    ``users.referred_by`` in the transaction that attributed the user, before it
+    published this event, so a second writer of those would only race it."""
+    for entry in entries:
         event: UserReferred = entry.event  # type: ignore[assignment]
-        first.setdefault(event.new_user_id, event)
         plan.context.user_seen(event.new_user_id, event.occurred_at)
         plan.context.users_to_ensure.setdefault(event.referrer_id, event.occurred_at)
-    # A user already referred keeps their first referrer: the insert is ignored.
-    insert = sql.Insert(
-        model=Referral,
-        columns=["referrer_id", "referred_user_id", "created_at"],
-        rows=[(e.referrer_id, e.new_user_id, e.occurred_at) for _, e in sorted(first.items())],
-        conflict="(referred_user_id) DO NOTHING",
-        returning=["referrer_id", "referred_user_id"],
-    )
-    plan.insert(insert, _referrals_stored)
-
-
-def _referrals_stored(stored: list[tuple], context: BatchContext) -> Following:
-    for referrer_id, referred_user_id in stored:
-        context.referred_by[referred_user_id] = referrer_id
-    context.stored += len(stored)
-    return []
+        plan.context.stored += 1
 
 
 # On PostgreSQL last_seen_at is kept to the minute: a touch less than a minute after
@@ -429,7 +412,7 @@ def _touch_update() -> str:
 
 def users_upsert(context: BatchContext) -> Following:
     """Upsert every user the batch touched, in user id order (so concurrent workers
-    lock rows in the same order), then record new referrers."""
+    lock rows in the same order)."""
     plain, with_profile = [], []
     codes = referral_codes(len(context.users) + len(context.users_to_ensure))
     for user_id, touch in sorted(context.users.items()):
@@ -458,8 +441,6 @@ def users_upsert(context: BatchContext) -> Following:
         ),
         sql.Insert(model=BotUser, columns=_TOUCH_COLUMNS, rows=ensure, conflict="DO NOTHING"),
     ]
-    if context.referred_by:
-        statements.append(_referred_by_set(context.referred_by))
     return statements
 
 
@@ -483,14 +464,3 @@ def referral_codes(count: int) -> Iterator[str]:
         letters += raw.translate(_CODE_TABLE, _CODE_DROPPED)
     text = letters.decode("ascii")
     return (text[i : i + _CODE_LENGTH] for i in range(0, count * _CODE_LENGTH, _CODE_LENGTH))
-
-
-def _referred_by_set(referred_by: dict[int, int]) -> sql.Statement:
-    cases = " ".join("WHEN %s THEN %s" for _ in referred_by)
-    params: list[int] = [value for pair in sorted(referred_by.items()) for value in pair]
-    ids = sorted(referred_by)
-    return sql.Statement(
-        f"UPDATE users SET referred_by_id = CASE user_id {cases} END "  # noqa: S608
-        f"WHERE referred_by_id IS NULL AND user_id IN ({', '.join(['%s'] * len(ids))})",
-        [*params, *ids],
-    )

@@ -21,13 +21,14 @@ from telegram.ext import (
 )
 
 from botapp import inline, keyboards, texts
-from botapp.handlers import account, deeplink_routes, groups
+from botapp.handlers import account, deeplink_routes, groups, referral
 from botapp.handlers import inline as inline_handlers
 from botapp.handlers.errors import on_error
 from botapp.handlers.links import on_format_button, on_private_text, on_quality_button
 from botapp.handlers.start import help_command, start
 from botapp.services import download_requests_requeue
 from botapp.telegram_bot import application_builder
+from referrals import texts as referral_texts
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +40,7 @@ COMMANDS = (
     ("stats", texts.COMMAND_STATS),
     ("settings", texts.COMMAND_SETTINGS),
     ("language", texts.COMMAND_LANGUAGE),
+    ("referral", referral_texts.COMMAND_REFERRAL),
     ("dl", texts.COMMAND_DL),
 )
 
@@ -70,6 +72,9 @@ def register_handlers(application: Application) -> None:
     application.add_handler(CommandHandler("settings", account.settings_command))
     application.add_handler(CommandHandler("language", account.language_command))
     application.add_handler(CommandHandler("dl", groups.dl_command))
+    application.add_handler(
+        CommandHandler("referral", referral.referral_command, filters=filters.ChatType.PRIVATE)
+    )
     application.add_handler(
         CallbackQueryHandler(account.on_language_button, pattern=keyboards.LANGUAGE_PATTERN)
     )

@@ -7,10 +7,12 @@ defined next to the keyboard that makes it and matched anchored by the handlers.
 from __future__ import annotations
 
 import re
+from urllib.parse import urlencode
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from botapp import texts
+from referrals import texts as referral_texts
 
 QUALITY_PATTERN = re.compile(r"^dl:q:(\d+):([a-z0-9]{1,8})$")
 # Another format of media already identified: "audio only" after a video, or a lower
@@ -139,4 +141,12 @@ def group_settings_keyboard(language: str, auto_download: bool) -> InlineKeyboar
         button = InlineKeyboardButton(
             texts.render(language, texts.GROUP_AUTO_TURN_ON), callback_data="set:auto:on"
         )
+    return InlineKeyboardMarkup([[button]])
+
+
+def referral_share_keyboard(language: str, link: str) -> InlineKeyboardMarkup:
+    """Telegram's share dialog with the personal link and a ready text."""
+    query = urlencode({"url": link, "text": texts.render(language, referral_texts.SHARE_TEXT)})
+    share = f"https://t.me/share/url?{query}"
+    button = InlineKeyboardButton(texts.render(language, referral_texts.SHARE_BUTTON), url=share)
     return InlineKeyboardMarkup([[button]])

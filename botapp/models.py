@@ -52,6 +52,10 @@ class BotUser(models.Model):
     default_quality = models.CharField(max_length=16, blank=True)
     send_as = models.CharField(max_length=8, choices=SendAs.choices, default=SendAs.VIDEO)
 
+    # True only on the instance ``user_get_or_create`` has just created: this update is
+    # the user's first contact with the bot (a referral link counts only then).
+    first_contact = False
+
     class Meta:
         db_table = "users"
         verbose_name = "bot user"

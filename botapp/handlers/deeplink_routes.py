@@ -5,11 +5,10 @@ Importing the module registers the routes (``botapp.application`` does).
 
 from __future__ import annotations
 
-from asgiref.sync import sync_to_async
-
 from botapp import flow, inline
 from botapp.deeplinks import route
 from botapp.handlers.inline import publish_clicked
+from botapp.handlers.referral import referral_link_opened
 
 
 @route("v_")
@@ -28,8 +27,6 @@ async def open_video(update, context, user, argument: str) -> bool:
 
 @route("ref_")
 async def referral(update, context, user, argument: str) -> bool:
-    """Recorded if the code names another user; the welcome follows either way."""
-    from referrals.services import referral_attribute
-
-    await sync_to_async(referral_attribute)(user_id=user.user_id, code=argument)
-    return False
+    """Attributed on a first contact if the code names another user; the welcome
+    follows either way."""
+    return await referral_link_opened(update, context, user, argument)

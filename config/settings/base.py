@@ -160,6 +160,12 @@ TELEGRAM_LOCAL_MODE = env.bool("TELEGRAM_LOCAL_MODE", default=bool(TELEGRAM_API_
 # throughput benchmarks against the offline API with its limits off.
 TELEGRAM_FLOOD_LIMITS = env.bool("TELEGRAM_FLOOD_LIMITS", default=True)
 FREE_DOWNLOADS = env.int("FREE_DOWNLOADS", default=10)
+# Referrals: ad-free downloads a referrer earns when a friend completes a first download,
+# the optional gift to the friend, and how many paid bonuses one referrer may collect.
+REFERRAL_BONUS = env.int("REFERRAL_BONUS", default=5)
+REFERRAL_WELCOME_BONUS = env.int("REFERRAL_WELCOME_BONUS", default=0)
+REFERRAL_MAX_PER_DAY = env.int("REFERRAL_MAX_PER_DAY", default=10)
+REFERRAL_MAX_TOTAL = env.int("REFERRAL_MAX_TOTAL", default=100)
 MAX_UPLOAD_MB = env.int("MAX_UPLOAD_MB", default=2000 if TELEGRAM_LOCAL_MODE else 50)
 # Files under this size go from yt-dlp to Telegram in memory, never touching disk.
 IN_MEMORY_MAX_MB = env.int("IN_MEMORY_MAX_MB", default=20)

@@ -1,0 +1,89 @@
+"""The referral program in the chat: ``/referral``, the ``ref_<code>`` deep link, and
+the delivery policy that activates a referral on the friend's first download."""
+
+from __future__ import annotations
+
+import logging
+
+import django_rq
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from redis.exceptions import RedisError
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from botapp import keyboards, referral_jobs, texts
+from botapp.handlers.common import current_user, reply
+from botapp.handlers.start import send_welcome
+from botapp.models import BotUser
+from config.queues import EVENTS
+from referrals import texts as referral_texts
+from referrals.models import Referral
+from referrals.selectors import ReferralStats, referral_bonus_amount, referral_stats
+from referrals.services import referral_attribute, referrer_get_or_create
+
+log = logging.getLogger(__name__)
+
+
+def referral_link(bot_username: str, code: str) -> str:
+    return f"https://t.me/{bot_username}?start=ref_{code}"
+
+
+async def referral_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    user = await current_user(update)
+    if user is None:
+        return
+    code, stats = await sync_to_async(_referral_page)(user_id=user.user_id)
+    language = user.ui_language
+    link = referral_link(context.bot.username, code)
+    await reply(
+        update,
+        user,
+        _page_text(language, stats),
+        reply_markup=keyboards.referral_share_keyboard(language, link),
+        link=link,
+        bonus=referral_bonus_amount(referrer_id=user.user_id),
+        invited=stats.invited,
+        activated=stats.activated,
+        earned=stats.earned,
+        left=stats.left,
+    )
+
+
+def _referral_page(*, user_id: int) -> tuple[str, ReferralStats]:
+    return referrer_get_or_create(user_id=user_id).code, referral_stats(user_id=user_id)
+
+
+def _page_text(language: str, stats: ReferralStats) -> str:
+    page = texts.render(language, referral_texts.REFERRAL_PAGE)
+    if stats.earning_blocked:
+        page += "\n\n" + texts.render(language, referral_texts.REFERRAL_EARNING_BLOCKED)
+    return page
+
+
+async def referral_link_opened(update: Update, context, user: BotUser, code: str) -> bool:
+    """``/start ref_<code>``: attributed on the user's first contact with the bot only;
+    the welcome follows either way (True when it was sent here, with the gift)."""
+    if not user.first_contact:
+        return False
+    referral = await sync_to_async(_attribute)(user_id=user.user_id, code=code)
+    if referral is None or settings.REFERRAL_WELCOME_BONUS <= 0:
+        return False
+    await send_welcome(update, context, user)
+    await reply(update, user, referral_texts.WELCOME_BONUS, bonus=settings.REFERRAL_WELCOME_BONUS)
+    return True
+
+
+def _attribute(*, user_id: int, code: str) -> Referral | None:
+    referral = referral_attribute(user_id=user_id, code=code)
+    if referral is not None:
+        _enqueue(referral_jobs.referral_joined_notify, referral.referrer_id, user_id)
+    return referral
+
+
+def _enqueue(job, *args) -> None:
+    # A notice is a courtesy: without Redis it is skipped, and the referral stands.
+    try:
+        django_rq.get_queue(EVENTS).enqueue(job, *args)
+    except RedisError as error:
+        log.warning("referral job %s not queued: %s", job.__name__, error)
