@@ -14,6 +14,7 @@ from django.utils.functional import Promise
 from botapp import texts
 from botapp.media import errors
 from botapp.models import SendAs
+from referrals import texts as referral_texts
 
 LANGUAGES = [code for code, _name in settings.LANGUAGES if code != "en"]
 _LINE = re.compile(r'^(msgctxt|msgid|msgstr) (".*")$')
@@ -46,7 +47,12 @@ def catalogue(language: str) -> dict[tuple[str | None, str], tuple[str, bool]]:
 def source_messages() -> set[tuple[str | None, str]]:
     """Every lazy text the bot defines (texts, error labels, model choices)."""
     found = set()
-    lazy = [v for v in vars(texts).values() if isinstance(v, Promise)]
+    lazy = [
+        v
+        for module in (texts, referral_texts)
+        for v in vars(module).values()
+        if isinstance(v, Promise)
+    ]
     lazy += [label for _value, label in (*errors.ErrorCategory.choices, *SendAs.choices)]
     for value in lazy:
         args = value._args
