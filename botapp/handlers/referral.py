@@ -10,6 +10,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from redis.exceptions import RedisError
 from telegram import Update
+from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
 from botapp import keyboards, referral_jobs, texts
@@ -36,17 +37,13 @@ async def referral_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     code, stats = await sync_to_async(_referral_page)(user_id=user.user_id)
     language = user.ui_language
     link = referral_link(context.bot.username, code)
-    await reply(
-        update,
-        user,
-        _page_text(language, stats),
+    await update.effective_message.reply_text(
+        _page_text(
+            language, stats, link=link, bonus=referral_bonus_amount(referrer_id=user.user_id)
+        ),
+        parse_mode=ParseMode.HTML,
         reply_markup=keyboards.referral_share_keyboard(language, link),
-        link=link,
-        bonus=referral_bonus_amount(referrer_id=user.user_id),
-        invited=stats.invited,
-        activated=stats.activated,
-        earned=stats.earned,
-        left=stats.left,
+        disable_web_page_preview=True,
     )
 
 
@@ -54,8 +51,17 @@ def _referral_page(*, user_id: int) -> tuple[str, ReferralStats]:
     return referrer_get_or_create(user_id=user_id).code, referral_stats(user_id=user_id)
 
 
-def _page_text(language: str, stats: ReferralStats) -> str:
-    page = texts.render(language, referral_texts.REFERRAL_PAGE)
+def _page_text(language: str, stats: ReferralStats, *, link: str, bonus: int) -> str:
+    page = texts.render(
+        language,
+        referral_texts.REFERRAL_PAGE,
+        link=link,
+        bonus=bonus,
+        invited=stats.invited,
+        activated=stats.activated,
+        earned=stats.earned,
+        left=stats.left,
+    )
     if stats.earning_blocked:
         page += "\n\n" + texts.render(language, referral_texts.REFERRAL_EARNING_BLOCKED)
     return page
