@@ -12,13 +12,13 @@ from telegram.constants import ParseMode
 from telegram.error import Forbidden, TelegramError
 
 from botapp import texts
-from botapp.handlers.errors import is_blocked_by_user
-from botapp.models import BotUser
-from botapp.services import user_mark_blocked
 from botapp.telegram_bot import make_bot
+from downloads.delivery import is_blocked_by_user
 from referrals import texts as referral_texts
 from referrals.selectors import referral_bonus_amount, referral_stats
 from referrals.services import referral_activate
+from users.models import BotUser
+from users.services import user_mark_blocked
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import F, Q
 
 # The one place this app names the users model.
-USER_MODEL = "botapp.BotUser"
+USER_MODEL = "users.BotUser"
 
 # Lower-case letters and digits without the look-alikes 0/o, 1/l/i: a code read aloud
 # or copied by hand survives. 8 of 31 letters: 8.5e11 codes, drawn from the OS random

@@ -18,7 +18,6 @@ from django.utils import timezone
 
 from analytics.events import UserReferred
 from analytics.publisher import publish
-from botapp.models import BotUser
 from referrals.models import (
     BonusOutcome,
     BonusReason,
@@ -29,6 +28,7 @@ from referrals.models import (
     referral_code_normalize,
 )
 from referrals.selectors import referral_bonus_amount
+from users.models import BotUser
 
 log = logging.getLogger(__name__)
 

@@ -5,10 +5,11 @@ Importing the module registers the routes (``botapp.application`` does).
 
 from __future__ import annotations
 
-from botapp import flow, inline
+from analytics.vocabulary import ClickType, DownloadSource
 from botapp.deeplinks import route
 from botapp.handlers.inline import publish_clicked
 from botapp.handlers.referral import referral_link_opened
+from downloads import flow, inline
 
 
 @route("v_")
@@ -17,9 +18,9 @@ async def open_video(update, context, user, argument: str) -> bool:
     link = inline.video_key_decode(argument)
     if link is None:
         return False
-    publish_clicked(user.user_id, link.media_key, "deep_link")
+    publish_clicked(user.user_id, link.media_key, ClickType.DEEP_LINK)
     origin = flow.Origin(
-        chat_id=update.effective_chat.id, source="deep_link", language=user.ui_language
+        chat_id=update.effective_chat.id, source=DownloadSource.DEEP_LINK, language=user.ui_language
     )
     await flow.deliver_link(context.bot, user, link, origin)  # no quality buttons here
     return True

@@ -3,6 +3,7 @@ the delivery policy that activates a referral on the friend's first download."""
 
 from __future__ import annotations
 
+import functools
 import logging
 
 import django_rq
@@ -16,12 +17,19 @@ from telegram.ext import ContextTypes
 from botapp import keyboards, referral_jobs, texts
 from botapp.handlers.common import current_user, reply
 from botapp.handlers.start import send_welcome
-from botapp.models import BotUser
 from config.queues import EVENTS
+from config.redis import get_fast_redis
+from downloads.policy import DeliveryContext, DeliveryPlan
 from referrals import texts as referral_texts
 from referrals.models import Referral
-from referrals.selectors import ReferralStats, referral_bonus_amount, referral_stats
+from referrals.selectors import (
+    ReferralStats,
+    referral_bonus_amount,
+    referral_pending_acheck,
+    referral_stats,
+)
 from referrals.services import referral_attribute, referrer_get_or_create
+from users.models import BotUser
 
 log = logging.getLogger(__name__)
 
@@ -87,9 +95,22 @@ def _attribute(*, user_id: int, code: str) -> Referral | None:
     return referral
 
 
+async def referral_policy(ctx: DeliveryContext) -> DeliveryPlan | None:
+    """Deliveries to a referred user who has not downloaded yet: once Telegram accepted
+    the media, a job activates the referral (pays the referrer, tells them). Any later
+    delivery asks again until the activation is recorded, and the activation itself is
+    exactly-once, so a lost or doubled job changes nothing."""
+    if not await referral_pending_acheck(user_id=ctx.user_id):
+        return None
+    activate = functools.partial(_enqueue, referral_jobs.referral_activation_run, ctx.user_id)
+    return DeliveryPlan(on_media_sent=[activate])
+
+
 def _enqueue(job, *args) -> None:
-    # A notice is a courtesy: without Redis it is skipped, and the referral stands.
+    # Over the fast client: this runs on the event loop (after a delivery) or in the
+    # thread the bot's sync_to_async calls share. Without Redis a notice is skipped and
+    # an activation waits for the user's next delivery.
     try:
-        django_rq.get_queue(EVENTS).enqueue(job, *args)
+        django_rq.get_queue(EVENTS, connection=get_fast_redis()).enqueue(job, *args)
     except RedisError as error:
         log.warning("referral job %s not queued: %s", job.__name__, error)

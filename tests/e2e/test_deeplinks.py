@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 
 from analytics.events import UserReferred, VideoViewClicked
-from botapp.models import DownloadRequest
+from downloads.models import DownloadRequest
 from referrals.services import referrer_get_or_create
 from tests.e2e.conftest import ALICE, BORIS
 from tests.e2e.published import published, seed_cached_video, wait_published

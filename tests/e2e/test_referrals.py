@@ -8,12 +8,12 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from botapp.models import BotUser
 from referrals.models import BonusOutcome, BonusReason, Referral, ReferralBonus, Referrer
 from referrals.selectors import referral_bonus_total, referral_pending_forget
 from referrals.services import referral_bonus_revoke
 from tests.e2e.conftest import ALICE, BORIS, CARMEN, OLENA, eventually
 from tests.e2e.published import seed_cached_video, wait_until
+from users.models import BotUser
 
 CLIP = "https://www.tiktok.com/@sandbox.user/video/7300000000000000001"
 CLIP_KEY = "tiktok:7300000000000000001"

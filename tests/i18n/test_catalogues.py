@@ -11,9 +11,10 @@ import pytest
 from django.conf import settings
 from django.utils.functional import Promise
 
+from analytics.vocabulary import SendAs
 from botapp import texts
-from botapp.media import errors
-from botapp.models import SendAs
+from downloads import texts as download_texts
+from downloads.media import errors
 from referrals import texts as referral_texts
 
 LANGUAGES = [code for code, _name in settings.LANGUAGES if code != "en"]
@@ -49,7 +50,7 @@ def source_messages() -> set[tuple[str | None, str]]:
     found = set()
     lazy = [
         v
-        for module in (texts, referral_texts)
+        for module in (texts, download_texts, referral_texts)
         for v in vars(module).values()
         if isinstance(v, Promise)
     ]

@@ -11,10 +11,10 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 from django.utils import timezone
 
-from botapp.models import BotUser
 from referrals.models import BonusReason, ReferralBonus, Referrer
 from referrals.selectors import referral_bonus_total
 from referrals.services import referral_activate, referral_attribute, referrer_get_or_create
+from users.models import BotUser
 
 pytestmark = pytest.mark.django_db
 

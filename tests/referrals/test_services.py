@@ -12,7 +12,6 @@ from django.db import connection, connections
 from django.utils import timezone
 
 from analytics.events import UserReferred
-from botapp.models import BotUser
 from referrals.models import (
     REFERRAL_CODE_ALPHABET,
     BonusOutcome,
@@ -39,6 +38,7 @@ from referrals.services import (
     referrer_get_or_create,
 )
 from tests.e2e.published import published
+from users.models import BotUser
 
 ALICE, BORIS, CARMEN = 1, 2, 3
 
