@@ -11,6 +11,7 @@ import pytest
 from referrals.models import BonusOutcome, BonusReason, Referral, ReferralBonus, Referrer
 from referrals.selectors import referral_bonus_total, referral_pending_forget
 from referrals.services import referral_bonus_revoke
+from sandbox.telegram_api import SEED_GROUP_ID
 from tests.e2e.conftest import ALICE, BORIS, CARMEN, OLENA, eventually
 from tests.e2e.published import seed_cached_video, wait_until
 from users.models import BotUser
@@ -225,13 +226,26 @@ def test_a_revocation_lowers_the_quota(bot, telegram):
     assert "left: 10" in stats_left(telegram, ALICE)
 
 
+def test_a_first_download_in_a_group_activates_too(bot, telegram):
+    code = code_of(telegram, ALICE)
+    friend = new_user(telegram, 700010)
+    join(telegram, friend, f"ref_{code}")
+    seed_cached_video(telegram, CLIP_KEY, "best")
+    telegram.add_bot_to_group(ALICE, admin=True)  # an admin bot sees every message
+    telegram.push_group_message(friend, f"look {CLIP}")
+    telegram.wait_for_call("sendVideo", to(SEED_GROUP_ID), timeout=60)
+    assert CREDITED in reply_containing(telegram, ALICE, CREDITED)
+    assert referral_bonus_total(user_id=ALICE) == 5
+
+
 def test_a_referrer_who_blocked_the_bot_is_skipped_quietly(bot, telegram):
     code = code_of(telegram, ALICE)
     telegram.block_bot(ALICE)
     friend = new_user(telegram, 700009)
     assert WELCOME in join(telegram, friend, f"ref_{code}")
-    seed_cached_video(telegram, CLIP_KEY, "best")
-    download_once(telegram, friend)  # the friend's video is not held up
+    # A fresh download (a job on the downloads queue), not held up by the referrer.
+    telegram.push_private_message(friend, CLIP)
+    assert telegram.wait_for_call("sendVideo", to(friend), timeout=120)["ok"]
     assert wait_until(lambda: referral_bonus_total(user_id=ALICE) == 5)
     assert Referral.objects.get().outcome == BonusOutcome.PAID
     assert wait_until(lambda: BotUser.objects.get(pk=ALICE).is_blocked)
