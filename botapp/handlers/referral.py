@@ -63,7 +63,7 @@ def _page_text(language: str, stats: ReferralStats, *, link: str, bonus: int) ->
     page = texts.render(
         language,
         referral_texts.REFERRAL_PAGE,
-        link=link,
+        link=f'<a href="{texts.safe(link)}">{texts.safe(link)}</a>',
         bonus=bonus,
         invited=stats.invited,
         activated=stats.activated,
