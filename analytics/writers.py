@@ -8,7 +8,12 @@ for users, and plans one insert of its own table, idempotent on the event UUID, 
 function that interprets the rows its INSERT ... RETURNING reports as newly stored.
 Those decide the rest, so nothing counts twice on redelivery: users' and videos'
 ``total_downloads`` grow, and counters move, only by newly stored downloads. The users
-the batch touched are upserted once, after all writers.
+the batch touched are upserted once, after all writers (a ``@batch_finisher``).
+
+Each app registers the writers of its own tables, in its ``writers.py`` imported by its
+``AppConfig.ready``: this module writes analytics' tables (downloads, videos, clicks,
+funnel events); ``users/writers.py`` the users table; ``referrals/writers.py`` only
+makes sure referred users exist (the referrals app writes its rows itself).
 
 ``batch_store`` writes the plan in one transaction. A fresh batch is nearly always new
 from first to last event, so its plan is speculative: it derives the videos and users

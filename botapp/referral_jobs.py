@@ -1,4 +1,4 @@
-"""Referral jobs (the ``events`` queue): a referral's activation after a delivery, and
+"""Referral jobs (on the rq queue): a referral's activation after a delivery, and
 the notices to the referrer. They run off the delivery path, so a slow or blocked
 referrer never delays the friend's video."""
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 import logging
 
-import django_rq
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from redis.exceptions import RedisError
@@ -17,9 +16,8 @@ from telegram.ext import ContextTypes
 from botapp import keyboards, referral_jobs, texts
 from botapp.handlers.common import current_user, reply
 from botapp.handlers.start import send_welcome
-from config.queues import EVENTS
-from config.redis import get_fast_redis
 from downloads.policy import DeliveryContext, DeliveryPlan
+from downloads.services import downloads_queue
 from referrals import texts as referral_texts
 from referrals.models import Referral
 from referrals.selectors import (
@@ -107,10 +105,11 @@ async def referral_policy(ctx: DeliveryContext) -> DeliveryPlan | None:
 
 
 def _enqueue(job, *args) -> None:
-    # Over the fast client: this runs on the event loop (after a delivery) or in the
-    # thread the bot's sync_to_async calls share. Without Redis a notice is skipped and
-    # an activation waits for the user's next delivery.
+    # On the one rq queue (a referral job takes milliseconds), over the fast client:
+    # this runs on the event loop (after a delivery) or in the thread the bot's
+    # sync_to_async calls share. Without Redis a notice is skipped and an activation
+    # waits for the user's next delivery.
     try:
-        django_rq.get_queue(EVENTS, connection=get_fast_redis()).enqueue(job, *args)
+        downloads_queue().enqueue(job, *args)
     except RedisError as error:
         log.warning("referral job %s not queued: %s", job.__name__, error)
