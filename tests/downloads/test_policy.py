@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from downloads import policy as policy_module
+from downloads import policy as seam
 from downloads.policy import (
     DeliveryContext,
     DeliveryPlan,
@@ -31,6 +31,12 @@ CTX = DeliveryContext(
 )
 
 
+@pytest.fixture(autouse=True)
+def _only_this_tests_policies(monkeypatch):
+    """The policies the application registers (ads, referrals...) are not this test's."""
+    monkeypatch.setattr(seam, "_policies", [])
+
+
 @pytest.fixture
 def registered():
     added = []
@@ -45,8 +51,7 @@ def registered():
         policy_unregister(policy)
 
 
-def test_it_returns_an_empty_plan_without_policies(monkeypatch):
-    monkeypatch.setattr(policy_module, "_policies", [])  # the features' ones aside
+def test_it_returns_an_empty_plan_without_policies():
     assert registered_policies() == ()
     plan = asyncio.run(delivery_plan(CTX))
     assert plan == DeliveryPlan()
