@@ -40,7 +40,7 @@ class BotUserAdmin(ProtectedHistoryMixin, ImportExportAdmin):
         "last_seen_at",
     )
     list_filter = (PaidFilter, "is_blocked", "language_code", "first_seen_at")
-    search_fields = ("user_id", "username", "first_name", "referral_code")
+    search_fields = ("user_id", "username", "first_name")
     readonly_fields = ("user_id", "first_seen_at", "last_seen_at", "total_downloads")
     raw_id_fields = ("referred_by",)
     date_hierarchy = "first_seen_at"

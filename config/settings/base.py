@@ -189,6 +189,12 @@ PREMIUM_STARS = env.int("PREMIUM_STARS", default=100)
 PREMIUM_SUBSCRIPTION_STARS = env.int("PREMIUM_SUBSCRIPTION_STARS", default=90)
 # Where /paysupport sends users with a payment problem (Telegram's terms ask for it).
 PAYMENTS_SUPPORT_CONTACT = env.str("PAYMENTS_SUPPORT_CONTACT", default="support@example.org")
+# Referrals: ad-free downloads a referrer earns when a friend completes a first download,
+# the optional gift to the friend, and how many paid bonuses one referrer may collect.
+REFERRAL_BONUS = env.int("REFERRAL_BONUS", default=5)
+REFERRAL_WELCOME_BONUS = env.int("REFERRAL_WELCOME_BONUS", default=0)
+REFERRAL_MAX_PER_DAY = env.int("REFERRAL_MAX_PER_DAY", default=10)
+REFERRAL_MAX_TOTAL = env.int("REFERRAL_MAX_TOTAL", default=100)
 MAX_UPLOAD_MB = env.int("MAX_UPLOAD_MB", default=2000 if TELEGRAM_LOCAL_MODE else 50)
 # Files under this size go from yt-dlp to Telegram in memory, never touching disk.
 IN_MEMORY_MAX_MB = env.int("IN_MEMORY_MAX_MB", default=20)

@@ -99,14 +99,6 @@ def test_a_user_cannot_refer_themselves():
         Referral.objects.create(referrer=alice, referred_user=alice, created_at=timezone.now())
 
 
-@pytest.mark.django_db
-def test_referral_codes_are_unique_and_generated():
-    alice, bob = make_user(1), make_user(2)
-    assert alice.referral_code and alice.referral_code != bob.referral_code
-    with pytest.raises(IntegrityError), transaction.atomic():
-        BotUser.objects.filter(pk=bob.pk).update(referral_code=alice.referral_code)
-
-
 # --- /healthz -----------------------------------------------------------------------
 
 
