@@ -160,6 +160,10 @@ TELEGRAM_LOCAL_MODE = env.bool("TELEGRAM_LOCAL_MODE", default=bool(TELEGRAM_API_
 # throughput benchmarks against the offline API with its limits off.
 TELEGRAM_FLOOD_LIMITS = env.bool("TELEGRAM_FLOOD_LIMITS", default=True)
 FREE_DOWNLOADS = env.int("FREE_DOWNLOADS", default=10)
+# Where this project's web side is reachable from users' phones: ad buttons point at its
+# click redirect (/ads/click/<token>). Telegram accepts only public https URLs there.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8001")
+ADS_CLICK_TOKEN_MAX_AGE_DAYS = env.int("ADS_CLICK_TOKEN_MAX_AGE_DAYS", default=30)
 MAX_UPLOAD_MB = env.int("MAX_UPLOAD_MB", default=2000 if TELEGRAM_LOCAL_MODE else 50)
 # Files under this size go from yt-dlp to Telegram in memory, never touching disk.
 IN_MEMORY_MAX_MB = env.int("IN_MEMORY_MAX_MB", default=20)
