@@ -199,7 +199,7 @@ def ad_text(campaign: RunningCampaign, message: str, language: str) -> str:
 
 
 def ad_inline_button_text(ad: ChosenAd) -> str:
-    return texts.render(ad.language, texts.AD_INLINE_BUTTON, text=ad.button_text)
+    return texts.render(ad.language, texts.AD_INLINE_BUTTON, button=ad.button_text)
 
 
 # Redis keys of a campaign's impression counters (reserved when an ad is chosen).

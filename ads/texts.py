@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 
 AD_LABEL = _("Ad")
 # The inline surface has room for one button only: the label goes into it.
-AD_INLINE_BUTTON = _("Ad · {text}")
+AD_INLINE_BUTTON = _("Ad · {button}")
 
 
 def render(language: str, text: Any, **values: Any) -> str:
