@@ -6,12 +6,15 @@ from django.db.models.functions import Coalesce
 from import_export import resources
 from import_export.admin import ImportExportModelAdmin
 
+from ads import payment_admin
 from config.admin_mixins import HistoryAdmin
 
 from .models import AdCampaign, AdClick, AdCreative, AdImpression, AdNoFillRecord
 from .preview import ad_preview_html
 from .selectors import campaigns_forget
 from .services import campaigns_set_active
+
+assert payment_admin  # registers the paid tier's admin
 
 
 class AdCampaignResource(resources.ModelResource):

@@ -18,6 +18,7 @@ from botapp.models import BotUser
 
 from .fast_redis import ads_redis, redis_failed, redis_usable
 from .models import AdCampaign, AdCreative, AdImpression, QuotaCount
+from .payment_selectors import user_paid_until
 
 # --- The free quota -------------------------------------------------------------------
 
@@ -53,9 +54,11 @@ class PaidStatus:
 
 
 def user_paid_status(user_id: int) -> PaidStatus:
-    """Whether the user is in a paid (ad-free) period; ``is_paid`` is true exactly then."""
-    row = BotUser.objects.filter(pk=user_id).values_list("is_paid", flat=True).first()
-    return PaidStatus(paid=bool(row))
+    """Whether the user is in a paid (ad-free) period: ``paid_until`` still ahead."""
+    paid_until = user_paid_until(user_id=user_id)
+    return PaidStatus(
+        paid=paid_until is not None and paid_until > timezone.now(), paid_until=paid_until
+    )
 
 
 def quota_used(user_id: int) -> int:

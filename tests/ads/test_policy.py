@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
+import datetime as dt
 
 import pytest
+from asgiref.sync import async_to_sync
 
 from ads.policy import ad_policy
 from analytics.events import AdShown
@@ -24,7 +25,7 @@ def context(chat_type: str, user_id: int = 31, language: str = "en") -> Delivery
 
 
 def plan_for(ctx: DeliveryContext):
-    return asyncio.run(ad_policy(ctx))
+    return async_to_sync(ad_policy)(ctx)
 
 
 def test_it_follows_a_delivery_past_the_quota_with_one_labelled_ad(settings):
@@ -59,7 +60,7 @@ def test_it_puts_a_labelled_button_under_an_inline_result_past_the_quota(setting
 def test_it_never_shows_ads_in_groups_or_to_paid_users(settings):
     settings.FREE_DOWNLOADS = 0
     user_make(33)
-    user_make(34, is_paid=True)
+    user_make(34, paid_until=dt.datetime.now(tz=dt.UTC) + dt.timedelta(days=30))
     campaign_make("Tea")
     assert plan_for(context("group", user_id=33)) is None
     assert plan_for(context("private", user_id=34)) is None

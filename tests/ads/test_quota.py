@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 
 import pytest
@@ -86,7 +87,7 @@ def test_it_decides_under_a_postgresql_row_lock_when_redis_is_down(settings, mon
 
 def test_it_never_shows_ads_to_paid_users(settings):
     settings.FREE_DOWNLOADS = 1
-    user_make(6, is_paid=True, total_downloads=50)
+    user_make(6, paid_until=dt.datetime.now(tz=dt.UTC) + dt.timedelta(days=30), total_downloads=50)
     decision = quota_decide(user_id=6)
     assert decision.ad_free and decision.paid
 
