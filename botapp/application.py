@@ -21,7 +21,7 @@ from telegram.ext import (
 )
 
 from botapp import inline, keyboards, texts
-from botapp.handlers import account, deeplink_routes, groups
+from botapp.handlers import account, deeplink_routes, groups, stats
 from botapp.handlers import inline as inline_handlers
 from botapp.handlers.errors import on_error
 from botapp.handlers.links import on_format_button, on_private_text, on_quality_button
@@ -66,7 +66,7 @@ async def requeue_lost_requests(context) -> None:
 def register_handlers(application: Application) -> None:
     application.add_handler(CommandHandler("start", start))
     application.add_handler(CommandHandler("help", help_command))
-    application.add_handler(CommandHandler("stats", account.stats_command))
+    application.add_handler(CommandHandler("stats", stats.stats_command))
     application.add_handler(CommandHandler("settings", account.settings_command))
     application.add_handler(CommandHandler("language", account.language_command))
     application.add_handler(CommandHandler("dl", groups.dl_command))

@@ -1,4 +1,4 @@
-"""/stats, /settings and /language in a private chat, and their buttons."""
+"""/settings and /language in a private chat, and their buttons."""
 
 from __future__ import annotations
 
@@ -12,32 +12,6 @@ from botapp import keyboards, texts
 from botapp.handlers.common import current_user, reply
 from botapp.models import BotUser
 from botapp.services import user_set_default_quality, user_set_language, user_set_send_as
-
-
-def downloads_counted(user: BotUser) -> tuple[int, int]:
-    """(total, today): the Redis counters, or the PostgreSQL total when Redis is empty."""
-    try:
-        from analytics.counters import get_user_downloads_count, get_user_downloads_today
-
-        total = get_user_downloads_count(user_id=user.user_id)
-        today = get_user_downloads_today(user_id=user.user_id)
-    except Exception:  # Redis down: PostgreSQL still knows the total
-        total, today = 0, 0
-    return max(total, user.total_downloads), today
-
-
-async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    user = await current_user(update)
-    if user is None:
-        return
-    total, today = await sync_to_async(downloads_counted)(user)
-    text = texts.render(user.ui_language, texts.STATS, total=total, today=today)
-    if user.is_paid:
-        text += "\n" + texts.render(user.ui_language, texts.STATS_PAID)
-    else:
-        left = max(settings.FREE_DOWNLOADS - total, 0)
-        text += "\n" + texts.render(user.ui_language, texts.STATS_FREE_LEFT, left=left)
-    await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML)
 
 
 async def settings_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
