@@ -356,3 +356,23 @@ def campaigns_set_active(*, campaign_ids: list[int], active: bool) -> int:
     )
     campaigns_forget()
     return changed
+
+
+DEMO_CAMPAIGN = "Sandbox demo"
+
+
+def demo_campaign_seed() -> AdCampaign:
+    """One running campaign, so the sandbox shows ads once the free downloads are used."""
+    campaign, _created = AdCampaign.objects.get_or_create(
+        name=DEMO_CAMPAIGN,
+        defaults={
+            "advertiser": "Videobot",
+            "message": "<b>Like this bot?</b> Tell your friends: each one you invite gives "
+            "you more downloads without ads.",
+            "button_text": "Learn more",
+            "button_url": "https://example.com/videobot",
+            "ad_marking": "demo",
+        },
+    )
+    campaigns_forget()
+    return campaign
