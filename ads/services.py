@@ -162,18 +162,30 @@ def ad_decide(
     if quota.ad_free or surface not in AD_SURFACES:
         return AdDecision(quota=quota)
     at = at or timezone.now()
-    campaign = campaign_reserve(user_id=user_id, language=language, rng=rng or system_rng, at=at)
+    impression_id = uuid.uuid4()
+    campaign = campaign_reserve(
+        user_id=user_id,
+        language=language,
+        rng=rng or system_rng,
+        at=at,
+        impression_id=impression_id,
+    )
     if campaign is None:
         publish(AdNoFill(user_id=user_id, surface=surface, language=language))
         return AdDecision(quota=quota, no_fill=True)
-    return AdDecision(quota=quota, ad=_ad(campaign, user_id, language, surface, media_key))
+    ad = _ad(impression_id, campaign, user_id, language, surface, media_key)
+    return AdDecision(quota=quota, ad=ad)
 
 
 def _ad(
-    campaign: RunningCampaign, user_id: int, language: str, surface: str, media_key: str
+    impression_id: uuid.UUID,
+    campaign: RunningCampaign,
+    user_id: int,
+    language: str,
+    surface: str,
+    media_key: str,
 ) -> ChosenAd:
     creative = creative_choose(campaign, user_id)
-    impression_id = uuid.uuid4()
     return ChosenAd(
         impression_id=impression_id,
         user_id=user_id,
@@ -216,10 +228,16 @@ def _user_day_key(campaign_id: int, user_id: int, day: dt.date) -> str:
 
 
 DAY_KEY_TTL = 2 * 86400
+PENDING_IMPRESSION_TTL = 86400
 
 
 def campaign_reserve(
-    *, user_id: int, language: str, rng: random.Random, at: dt.datetime
+    *,
+    user_id: int,
+    language: str,
+    rng: random.Random,
+    at: dt.datetime,
+    impression_id: uuid.UUID | None = None,
 ) -> RunningCampaign | None:
     """Weighted choice among the campaigns running for the language and under their
     caps; the chosen one's counters are taken at once, so concurrent deliveries cannot
@@ -231,7 +249,7 @@ def campaign_reserve(
     if not redis_usable():
         return _choose_by_postgres(candidates, user_id, rng, at)
     try:
-        return _choose_by_redis(candidates, user_id, rng, day)
+        return _choose_by_redis(candidates, user_id, rng, day, impression_id)
     except RedisError as error:
         redis_failed(error)
         return _choose_by_postgres(candidates, user_id, rng, at)
@@ -246,7 +264,11 @@ def _counts(campaign: RunningCampaign, total: int, today: int, user_today: int) 
 
 
 def _choose_by_redis(
-    candidates: list[RunningCampaign], user_id: int, rng: random.Random, day: dt.date
+    candidates: list[RunningCampaign],
+    user_id: int,
+    rng: random.Random,
+    day: dt.date,
+    impression_id: uuid.UUID | None,
 ) -> RunningCampaign | None:
     client = ads_redis()
     keys = [
@@ -259,13 +281,17 @@ def _choose_by_redis(
     eligible = [c for i, c in enumerate(candidates) if _counts(c, *values[3 * i : 3 * i + 3])]
     while eligible:
         chosen = weighted_choice(eligible, [c.weight for c in eligible], rng=rng)
-        if _reserve(client, chosen, user_id, day):
+        if _reserve(client, chosen, user_id, day, impression_id):
             return chosen
         eligible.remove(chosen)
     return None
 
 
-def _reserve(client, campaign: RunningCampaign, user_id: int, day: dt.date) -> bool:
+def _reserve(
+    client, campaign: RunningCampaign, user_id: int, day: dt.date, impression_id: uuid.UUID | None
+) -> bool:
+    """Take the campaign's counters; in the same round trip, tell the click redirect about
+    the impression (its click may beat the event worker's storing it)."""
     keys = (
         _total_key(campaign.campaign_id),
         _day_key(campaign.campaign_id, day),
@@ -276,12 +302,17 @@ def _reserve(client, campaign: RunningCampaign, user_id: int, day: dt.date) -> b
         pipe.incr(key)
     pipe.expire(keys[1], DAY_KEY_TTL)
     pipe.expire(keys[2], DAY_KEY_TTL)
+    if impression_id is not None:
+        pending = pending_impression_key(str(impression_id))
+        pipe.set(pending, campaign.campaign_id, ex=PENDING_IMPRESSION_TTL)
     total, today, user_today, *_ = pipe.execute()
     if _counts(campaign, total - 1, today - 1, user_today - 1):
         return True
     pipe = client.pipeline(transaction=True)
     for key in keys:
         pipe.decr(key)
+    if impression_id is not None:
+        pipe.delete(pending)
     pipe.execute()
     return False
 
@@ -299,12 +330,9 @@ def _choose_by_postgres(
 
 # --- Impressions and clicks -----------------------------------------------------------
 
-PENDING_IMPRESSION_TTL = 86400
-
 
 def ad_shown(ad: ChosenAd) -> None:
-    """Telegram accepted the ad: record the impression (idempotent on its id) and let
-    the click redirect know it before the event worker has stored it."""
+    """Telegram accepted the ad: record the impression (idempotent on its id)."""
     publish(
         AdShown(
             event_id=ad.impression_id,
@@ -316,18 +344,18 @@ def ad_shown(ad: ChosenAd) -> None:
             media_key=ad.media_key,
         )
     )
-    if redis_usable():
-        try:
-            key = pending_impression_key(str(ad.impression_id))
-            ads_redis().set(key, ad.campaign_id, ex=PENDING_IMPRESSION_TTL)
-        except RedisError as error:
-            redis_failed(error)
 
 
 def ad_refused(ad: ChosenAd, error: BaseException) -> None:
+    """Telegram refused the ad (the video went out anyway): logged, and its link forgotten."""
     log.warning(
         "Telegram refused the ad of campaign %s for user %s: %s", ad.campaign_id, ad.user_id, error
     )
+    if redis_usable():
+        try:
+            ads_redis().delete(pending_impression_key(str(ad.impression_id)))
+        except RedisError as error:
+            redis_failed(error)
 
 
 # The click event's id follows from the impression, so the same click published twice
