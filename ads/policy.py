@@ -25,14 +25,12 @@ async def ad_policy(ctx: DeliveryContext) -> DeliveryPlan | None:
     ad = decision.ad
     if ad is None:
         return None
-    shown = functools.partial(ad_shown, ad)
-    if ctx.chat_type == "inline":
-        button = UrlButton(text=ad_inline_button_text(ad), url=ad.url)
-        return DeliveryPlan(media_buttons=[button], on_media_sent=[shown])
+    if ctx.chat_type == "inline":  # the impression was published with the decision
+        return DeliveryPlan(media_buttons=[UrlButton(text=ad_inline_button_text(ad), url=ad.url)])
     follow_up = FollowUp(
         text=ad.text,
         buttons=[UrlButton(text=ad.button_text, url=ad.url)],
-        on_sent=shown,
+        on_sent=functools.partial(ad_shown, ad),
         on_failed=functools.partial(ad_refused, ad),
     )
     return DeliveryPlan(follow_ups=[follow_up])

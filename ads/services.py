@@ -174,6 +174,10 @@ def ad_decide(
         publish(AdNoFill(user_id=user_id, surface=surface, language=language))
         return AdDecision(quota=quota, no_fill=True)
     ad = _ad(impression_id, campaign, user_id, language, surface, media_key)
+    if surface == "inline":
+        # An inline result goes out with its button at once (Telegram, not the bot, sends
+        # the picked result), so the impression counts when the result is served.
+        ad_shown(ad)
     return AdDecision(quota=quota, ad=ad)
 
 

@@ -53,8 +53,8 @@ def test_it_puts_a_labelled_button_under_an_inline_result_past_the_quota(setting
     (button,) = plan.media_buttons
     assert button.text == "Anuncio · Buy"
     assert not plan.follow_ups
-    plan.on_media_sent[0]()
-    assert published(AdShown)[0].surface == "inline"
+    (shown,) = published(AdShown)  # served with the result: Telegram sends the picked one
+    assert (shown.surface, shown.language) == ("inline", "es")
 
 
 def test_it_never_shows_ads_in_groups_or_to_paid_users(settings):
