@@ -16,7 +16,7 @@ from config.redis import get_redis
 
 log = logging.getLogger(__name__)
 
-TIMEOUT_SECONDS = 0.05
+TIMEOUT_SECONDS = 0.25
 BREAKER_SECONDS = 5.0
 
 _lock = threading.Lock()

@@ -16,11 +16,16 @@ system_rng: random.Random = random.SystemRandom()
 
 def weighted_choice(items: Sequence[T], weights: Sequence[int], *, rng: random.Random) -> T:
     """One item, each with probability weight / sum of weights (weights are > 0)."""
+    return weighted_pick(items, weights, point=rng.random())
+
+
+def weighted_pick(items: Sequence[T], weights: Sequence[int], *, point: float) -> T:
+    """The item at ``point`` (in [0, 1)) of the weights laid end to end; the Redis
+    script of ``ads.services`` picks the same way."""
     if not items:
         raise ValueError("nothing to choose from")
     cumulative = list(itertools.accumulate(weights))
-    point = rng.random() * cumulative[-1]
-    return items[bisect.bisect_right(cumulative, point)]
+    return items[bisect.bisect_right(cumulative, point * cumulative[-1])]
 
 
 def under_cap(count: int, cap: int | None) -> bool:

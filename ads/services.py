@@ -22,7 +22,7 @@ from botapp.models import BotUser
 from . import texts
 from .fast_redis import ads_redis, redis_failed, redis_usable
 from .models import AdCampaign, QuotaCount
-from .rotation import system_rng, under_cap, weighted_choice
+from .rotation import system_rng, under_cap, weighted_pick
 from .selectors import (
     RunningCampaign,
     campaigns_forget,
@@ -40,28 +40,64 @@ from .tokens import ClickClaim, click_url
 
 log = logging.getLogger(__name__)
 
-# --- The quota decision ---------------------------------------------------------------
+# --- The decision: quota, and past it the ad --------------------------------------------
 
 # A user's count of decided deliveries lives in Redis while they are active; idle, it
 # expires and is seeded again from the counted downloads, which by then include every
 # delivery it decided (and forget any it decided that never reached the user).
 DECIDED_TTL = 3600
+DAY_KEY_TTL = 2 * 86400
+PENDING_IMPRESSION_TTL = 86400
 
-# KEYS: decided, downloads_total; ARGV: seed from PostgreSQL ('' if not read), ttl.
-# Returns the delivery's position (1 = the user's first), or -1 when neither key
-# exists and the caller must read PostgreSQL and call again with a seed.
+# One round trip decides a delivery: the quota and, past it, the campaign (the same
+# weighted choice as ``rotation.weighted_choice``, with the caller's random number), whose
+# counters it takes at once, so neither the quota nor a cap can be overshot.
+# KEYS: decided, downloads_total, pending impression, then per candidate its total, day
+# and user-day counters. ARGV: seed ('' unless read from PostgreSQL), decided ttl, limit
+# ('' when no ad can be due), random number in [0, 1), day ttl, pending ttl, then per
+# candidate: weight, total cap, daily cap, user daily cap (-1: none), total and today
+# impressions PostgreSQL knows (floors for counters Redis may have lost).
+# Returns {position (-1: seed needed), 0 = no ad due | -1 = no fill | candidate index}.
 _DECIDE = """
 if redis.call('EXISTS', KEYS[1]) == 0 then
   local seed = redis.call('GET', KEYS[2])
   if ARGV[1] ~= '' and (not seed or tonumber(ARGV[1]) > tonumber(seed)) then seed = ARGV[1] end
-  if not seed then return -1 end
+  if not seed then return {-1, 0} end
   redis.call('SET', KEYS[1], seed, 'NX')
 end
 local n = redis.call('INCR', KEYS[1])
 redis.call('EXPIRE', KEYS[1], ARGV[2])
-return n
+if ARGV[3] == '' or n <= tonumber(ARGV[3]) then return {n, 0} end
+local function under(count, cap) return cap < 0 or count < cap end
+local eligible, weights, sum = {}, {}, 0
+for i = 1, (#KEYS - 3) / 3 do
+  local k, a = 3 + (i - 1) * 3, 6 + (i - 1) * 6
+  local total = math.max(tonumber(redis.call('GET', KEYS[k + 1]) or '0'), tonumber(ARGV[a + 5]))
+  local today = math.max(tonumber(redis.call('GET', KEYS[k + 2]) or '0'), tonumber(ARGV[a + 6]))
+  local user = tonumber(redis.call('GET', KEYS[k + 3]) or '0')
+  if under(total, tonumber(ARGV[a + 2])) and under(today, tonumber(ARGV[a + 3]))
+     and under(user, tonumber(ARGV[a + 4])) then
+    sum = sum + tonumber(ARGV[a + 1])
+    eligible[#eligible + 1] = i
+    weights[#weights + 1] = sum
+  end
+end
+if #eligible == 0 then return {n, -1} end
+local point, chosen = tonumber(ARGV[4]) * sum, eligible[#eligible]
+for j = 1, #eligible do
+  if point < weights[j] then chosen = eligible[j] break end
+end
+local k = 3 + (chosen - 1) * 3
+redis.call('INCR', KEYS[k + 1])
+redis.call('INCR', KEYS[k + 2])
+redis.call('EXPIRE', KEYS[k + 2], ARGV[5])
+redis.call('INCR', KEYS[k + 3])
+redis.call('EXPIRE', KEYS[k + 3], ARGV[5])
+redis.call('SET', KEYS[3], chosen, 'EX', ARGV[6])
+return {n, chosen}
 """
 _decide_script = None
+NO_AD_DUE, NO_FILL = 0, -1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,53 +109,6 @@ class QuotaDecision:
     @property
     def ad_free(self) -> bool:
         return self.paid or self.position <= self.limit
-
-
-def quota_decide(*, user_id: int) -> QuotaDecision:
-    """Count one delivery for the user, atomically, and say whether it is ad-free."""
-    limit = quota_base(user_id) + quota_bonus(user_id)
-    paid = user_paid_status(user_id).paid
-    position = None
-    if redis_usable():
-        try:
-            position = _redis_decide(user_id)
-        except RedisError as error:
-            redis_failed(error)
-    if position is None:
-        position = _postgres_decide(user_id)
-    return QuotaDecision(position=position, limit=limit, paid=paid)
-
-
-def _redis_decide(user_id: int) -> int:
-    global _decide_script
-    client = ads_redis()
-    if _decide_script is None or _decide_script.registered_client is not client:
-        _decide_script = client.register_script(_DECIDE)
-    keys = [decided_key(user_id), user_total_key(user_id)]
-    position = _decide_script(keys=keys, args=["", DECIDED_TTL])
-    if position == -1:
-        position = _decide_script(keys=keys, args=[_postgres_count(user_id), DECIDED_TTL])
-    return int(position)
-
-
-def _postgres_count(user_id: int) -> int:
-    total = BotUser.objects.filter(pk=user_id).values_list("total_downloads", flat=True).first()
-    decided = QuotaCount.objects.filter(pk=user_id).values_list("decided", flat=True).first()
-    return max(total or 0, decided or 0)
-
-
-@transaction.atomic
-def _postgres_decide(user_id: int) -> int:
-    """The decision without Redis: the user's quota row, locked, counts the delivery."""
-    QuotaCount.objects.bulk_create([QuotaCount(user_id=user_id)], ignore_conflicts=True)
-    row = QuotaCount.objects.select_for_update().get(pk=user_id)
-    total = BotUser.objects.filter(pk=user_id).values_list("total_downloads", flat=True).first()
-    row.decided = max(row.decided, total or 0) + 1
-    row.save(update_fields=["decided", "updated_at"])
-    return row.decided
-
-
-# --- Choosing an ad -------------------------------------------------------------------
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,6 +135,11 @@ class AdDecision:
 AD_SURFACES = frozenset({"private", "inline"})
 
 
+def quota_decide(*, user_id: int) -> QuotaDecision:
+    """Count one delivery for the user, atomically, and say whether it is ad-free."""
+    return ad_decide(user_id=user_id, language="", surface="").quota
+
+
 def ad_decide(
     *,
     user_id: int,
@@ -155,30 +149,120 @@ def ad_decide(
     rng: random.Random | None = None,
     at: dt.datetime | None = None,
 ) -> AdDecision:
-    """Count the delivery against the quota and, past it, choose the ad it carries. A
-    delivery due an ad with no campaign eligible goes without one and is counted as a
-    no fill."""
-    quota = quota_decide(user_id=user_id)
-    if quota.ad_free or surface not in AD_SURFACES:
-        return AdDecision(quota=quota)
+    """Count the delivery against the quota (every surface) and, past it, choose the ad it
+    carries (private chat and inline only; never for a paid user). A delivery due an ad
+    with no campaign eligible goes without one and is counted as a no fill."""
     at = at or timezone.now()
-    impression_id = uuid.uuid4()
-    campaign = campaign_reserve(
-        user_id=user_id,
-        language=language,
-        rng=rng or system_rng,
-        at=at,
-        impression_id=impression_id,
+    limit = quota_base(user_id) + quota_bonus(user_id)
+    paid = user_paid_status(user_id).paid
+    may_carry = not paid and surface in AD_SURFACES
+    candidates = (
+        [c for c in campaigns_running() if c.runs_at(at) and c.speaks(language)]
+        if may_carry
+        else []
     )
-    if campaign is None:
+    impression_id = uuid.uuid4()
+    point = (rng or system_rng).random()
+    outcome = None
+    if redis_usable():
+        try:
+            outcome = _redis_decide(
+                user_id, limit if may_carry else None, candidates, point, utc_today(at),
+                impression_id,
+            )  # fmt: skip
+        except RedisError as error:
+            redis_failed(error)
+    if outcome is None:
+        outcome = _postgres_decide(user_id, limit if may_carry else None, candidates, point, at)
+    position, chosen = outcome
+    quota = QuotaDecision(position=position, limit=limit, paid=paid)
+    if chosen == NO_AD_DUE:
+        return AdDecision(quota=quota)
+    if chosen == NO_FILL:
         publish(AdNoFill(user_id=user_id, surface=surface, language=language))
         return AdDecision(quota=quota, no_fill=True)
-    ad = _ad(impression_id, campaign, user_id, language, surface, media_key)
+    ad = _ad(impression_id, candidates[chosen - 1], user_id, language, surface, media_key)
     if surface == "inline":
         # An inline result goes out with its button at once (Telegram, not the bot, sends
         # the picked result), so the impression counts when the result is served.
         ad_shown(ad)
     return AdDecision(quota=quota, ad=ad)
+
+
+def _redis_decide(
+    user_id: int,
+    limit: int | None,
+    candidates: list[RunningCampaign],
+    point: float,
+    day: dt.date,
+    impression_id: uuid.UUID,
+) -> tuple[int, int]:
+    global _decide_script
+    client = ads_redis()
+    if _decide_script is None or _decide_script.registered_client is not client:
+        _decide_script = client.register_script(_DECIDE)
+    keys = [
+        decided_key(user_id),
+        user_total_key(user_id),
+        pending_impression_key(str(impression_id)),
+    ]
+    args: list = ["", DECIDED_TTL, "" if limit is None else limit, repr(point), DAY_KEY_TTL,
+                  PENDING_IMPRESSION_TTL]  # fmt: skip
+    for c in candidates:
+        keys += [_total_key(c.campaign_id), _day_key(c.campaign_id, day),
+                 _user_day_key(c.campaign_id, user_id, day)]  # fmt: skip
+        args += [c.weight, _cap(c.total_cap), _cap(c.daily_cap), _cap(c.user_daily_cap),
+                 c.shown_total, c.shown_today]  # fmt: skip
+    position, chosen = _decide_script(keys=keys, args=args)
+    if position == -1:
+        args[0] = _postgres_count(user_id)
+        position, chosen = _decide_script(keys=keys, args=args)
+    return int(position), int(chosen)
+
+
+def _cap(cap: int | None) -> int:
+    return -1 if cap is None else cap
+
+
+def _postgres_count(user_id: int) -> int:
+    total = BotUser.objects.filter(pk=user_id).values_list("total_downloads", flat=True).first()
+    decided = QuotaCount.objects.filter(pk=user_id).values_list("decided", flat=True).first()
+    return max(total or 0, decided or 0)
+
+
+@transaction.atomic
+def _postgres_decide(
+    user_id: int,
+    limit: int | None,
+    candidates: list[RunningCampaign],
+    point: float,
+    at: dt.datetime,
+) -> tuple[int, int]:
+    """The decision without Redis: the user's quota row, locked, counts the delivery; the
+    caps are read from the impressions PostgreSQL holds."""
+    QuotaCount.objects.bulk_create([QuotaCount(user_id=user_id)], ignore_conflicts=True)
+    row = QuotaCount.objects.select_for_update().get(pk=user_id)
+    total = BotUser.objects.filter(pk=user_id).values_list("total_downloads", flat=True).first()
+    row.decided = max(row.decided, total or 0) + 1
+    row.save(update_fields=["decided", "updated_at"])
+    if limit is None or row.decided <= limit:
+        return row.decided, NO_AD_DUE
+    shown = user_shown_today(user_id, [c.campaign_id for c in candidates], at)
+    eligible = [
+        i for i, c in enumerate(candidates, 1) if _under_caps(c, shown.get(c.campaign_id, 0))
+    ]
+    if not eligible:
+        return row.decided, NO_FILL
+    weights = [candidates[i - 1].weight for i in eligible]
+    return row.decided, weighted_pick(eligible, weights, point=point)
+
+
+def _under_caps(campaign: RunningCampaign, user_today: int) -> bool:
+    return (
+        under_cap(campaign.shown_total, campaign.total_cap)
+        and under_cap(campaign.shown_today, campaign.daily_cap)
+        and under_cap(user_today, campaign.user_daily_cap)
+    )
 
 
 def _ad(
@@ -218,7 +302,7 @@ def ad_inline_button_text(ad: ChosenAd) -> str:
     return texts.render(ad.language, texts.AD_INLINE_BUTTON, button=ad.button_text)
 
 
-# Redis keys of a campaign's impression counters (reserved when an ad is chosen).
+# Redis keys of a campaign's impression counters (taken when an ad is chosen).
 def _total_key(campaign_id: int) -> str:
     return f"ads:campaign:{campaign_id}:shown"
 
@@ -229,107 +313,6 @@ def _day_key(campaign_id: int, day: dt.date) -> str:
 
 def _user_day_key(campaign_id: int, user_id: int, day: dt.date) -> str:
     return f"ads:campaign:{campaign_id}:user:{user_id}:{day:%Y%m%d}"
-
-
-DAY_KEY_TTL = 2 * 86400
-PENDING_IMPRESSION_TTL = 86400
-
-
-def campaign_reserve(
-    *,
-    user_id: int,
-    language: str,
-    rng: random.Random,
-    at: dt.datetime,
-    impression_id: uuid.UUID | None = None,
-) -> RunningCampaign | None:
-    """Weighted choice among the campaigns running for the language and under their
-    caps; the chosen one's counters are taken at once, so concurrent deliveries cannot
-    overshoot a cap (one that lost the race is put back and the choice made again)."""
-    candidates = [c for c in campaigns_running() if c.runs_at(at) and c.speaks(language)]
-    if not candidates:
-        return None
-    day = utc_today(at)
-    if not redis_usable():
-        return _choose_by_postgres(candidates, user_id, rng, at)
-    try:
-        return _choose_by_redis(candidates, user_id, rng, day, impression_id)
-    except RedisError as error:
-        redis_failed(error)
-        return _choose_by_postgres(candidates, user_id, rng, at)
-
-
-def _counts(campaign: RunningCampaign, total: int, today: int, user_today: int) -> bool:
-    return (
-        under_cap(max(total, campaign.shown_total), campaign.total_cap)
-        and under_cap(max(today, campaign.shown_today), campaign.daily_cap)
-        and under_cap(user_today, campaign.user_daily_cap)
-    )
-
-
-def _choose_by_redis(
-    candidates: list[RunningCampaign],
-    user_id: int,
-    rng: random.Random,
-    day: dt.date,
-    impression_id: uuid.UUID | None,
-) -> RunningCampaign | None:
-    client = ads_redis()
-    keys = [
-        key
-        for c in candidates
-        for key in (_total_key(c.campaign_id), _day_key(c.campaign_id, day),
-                    _user_day_key(c.campaign_id, user_id, day))
-    ]  # fmt: skip
-    values = [int(v or 0) for v in client.mget(keys)]
-    eligible = [c for i, c in enumerate(candidates) if _counts(c, *values[3 * i : 3 * i + 3])]
-    while eligible:
-        chosen = weighted_choice(eligible, [c.weight for c in eligible], rng=rng)
-        if _reserve(client, chosen, user_id, day, impression_id):
-            return chosen
-        eligible.remove(chosen)
-    return None
-
-
-def _reserve(
-    client, campaign: RunningCampaign, user_id: int, day: dt.date, impression_id: uuid.UUID | None
-) -> bool:
-    """Take the campaign's counters; in the same round trip, tell the click redirect about
-    the impression (its click may beat the event worker's storing it)."""
-    keys = (
-        _total_key(campaign.campaign_id),
-        _day_key(campaign.campaign_id, day),
-        _user_day_key(campaign.campaign_id, user_id, day),
-    )
-    pipe = client.pipeline(transaction=True)
-    for key in keys:
-        pipe.incr(key)
-    pipe.expire(keys[1], DAY_KEY_TTL)
-    pipe.expire(keys[2], DAY_KEY_TTL)
-    if impression_id is not None:
-        pending = pending_impression_key(str(impression_id))
-        pipe.set(pending, campaign.campaign_id, ex=PENDING_IMPRESSION_TTL)
-    total, today, user_today, *_ = pipe.execute()
-    if _counts(campaign, total - 1, today - 1, user_today - 1):
-        return True
-    pipe = client.pipeline(transaction=True)
-    for key in keys:
-        pipe.decr(key)
-    if impression_id is not None:
-        pipe.delete(pending)
-    pipe.execute()
-    return False
-
-
-def _choose_by_postgres(
-    candidates: list[RunningCampaign], user_id: int, rng: random.Random, at: dt.datetime
-) -> RunningCampaign | None:
-    """Without Redis the caps are read from the impressions PostgreSQL holds."""
-    shown = user_shown_today(user_id, [c.campaign_id for c in candidates], at)
-    eligible = [c for c in candidates if _counts(c, 0, 0, shown.get(c.campaign_id, 0))]
-    if not eligible:
-        return None
-    return weighted_choice(eligible, [c.weight for c in eligible], rng=rng)
 
 
 # --- Impressions and clicks -----------------------------------------------------------

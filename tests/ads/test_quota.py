@@ -10,10 +10,10 @@ from django.db import connection
 
 from ads import fast_redis
 from ads.selectors import decided_key, quota_for
-from ads.services import quota_decide
+from ads.services import ad_decide, quota_decide
 from analytics.counters import user_total_key
 from config.redis import get_redis
-from tests.ads.conftest import user_make
+from tests.ads.conftest import campaign_make, user_make
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -98,3 +98,17 @@ def test_it_reports_base_bonus_used_and_left(settings):
     get_redis().set(decided_key(7), 6)
     quota = quota_for(7)
     assert (quota.base, quota.bonus, quota.used, quota.left, quota.paid) == (10, 0, 6, 4, False)
+
+
+def test_it_still_chooses_an_ad_past_the_quota_when_redis_is_down(settings):
+    settings.FREE_DOWNLOADS = 1
+    user_make(8, total_downloads=5)
+    campaign_make("Tea", user_daily_cap=1)
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {**settings.CACHES["default"], "LOCATION": "redis://127.0.0.1:1/0"},
+    }
+    fast_redis._clients.clear()
+    decision = ad_decide(user_id=8, language="en", surface="private")
+    assert decision.quota.position == 6 and decision.ad is not None
+    assert not fast_redis.redis_usable()

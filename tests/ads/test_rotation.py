@@ -8,13 +8,25 @@ from collections import Counter
 
 import pytest
 
-from ads.rotation import weighted_choice
-from ads.services import ad_decide, campaign_reserve
+from ads.models import AdCampaign
+from ads.rotation import weighted_choice, weighted_pick
+from ads.services import ad_decide
 from analytics.events import AdNoFill
 from tests.ads.conftest import AT, campaign_make, user_make
 from tests.e2e.published import published
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture(autouse=True)
+def _every_delivery_due_an_ad(settings):
+    settings.FREE_DOWNLOADS = 0
+
+
+def campaign_reserve(*, user_id: int, language: str, rng: random.Random, at) -> AdCampaign | None:
+    """The campaign a private-chat delivery past the quota gets (None: no fill)."""
+    decision = ad_decide(user_id=user_id, language=language, surface="private", rng=rng, at=at)
+    return decision.ad and AdCampaign.objects.get(pk=decision.ad.campaign_id)
 
 
 def test_it_chooses_within_two_percent_of_the_weights_over_ten_thousand_choices():
@@ -30,7 +42,7 @@ def test_it_rotates_real_campaigns_by_weight_through_redis():
     heavy, light = campaign_make("Heavy", weight=3), campaign_make("Light", weight=1)
     rng = random.Random(7)
     picks = Counter(
-        campaign_reserve(user_id=n, language="en", rng=rng, at=AT).campaign_id for n in range(2000)
+        campaign_reserve(user_id=n, language="en", rng=rng, at=AT).pk for n in range(2000)
     )
     assert abs(picks[heavy.pk] / 2000 - 0.75) < 0.03
     assert picks[heavy.pk] + picks[light.pk] == 2000
@@ -86,3 +98,22 @@ def test_it_never_puts_an_ad_in_a_group_but_counts_the_delivery(settings):
     assert decision.ad is None and not decision.no_fill
     assert decision.quota.position == 1
     assert ad_decide(user_id=12, language="en", surface="private", at=AT).ad is not None
+
+
+class Point(random.Random):
+    """A random source that always draws ``value``."""
+
+    def __init__(self, value: float) -> None:
+        super().__init__()
+        self.value = value
+
+    def random(self) -> float:
+        return self.value
+
+
+def test_it_picks_in_redis_as_the_pure_function_does():
+    first, second = campaign_make("First", weight=1), campaign_make("Second", weight=3)
+    for n, point in enumerate((0.0, 0.2, 0.2499, 0.25, 0.6, 0.9999)):
+        expected = weighted_pick([first.pk, second.pk], [1, 3], point=point)
+        chosen = campaign_reserve(user_id=100 + n, language="en", rng=Point(point), at=AT)
+        assert chosen.pk == expected, point
