@@ -14,7 +14,7 @@ from django.utils import timezone
 from .telegram_html import TelegramHtmlError, utf16_length, visible_text
 
 # The one reference to the user model (the lead renames it when users move to their app).
-USER_MODEL = "botapp.BotUser"
+USER_MODEL = "users.BotUser"
 
 MESSAGE_MAX_LENGTH = 1024  # visible characters of an ad, label and marking included
 BUTTON_TEXT_MAX_LENGTH = 40

@@ -7,7 +7,7 @@ import datetime as dt
 
 from django.utils import timezone
 
-from botapp.models import BotUser
+from users.models import BotUser
 
 from .models import StarSubscription, SubscriptionStatus
 

@@ -23,7 +23,7 @@ from django.utils import timezone
 
 from analytics.events import PaymentCompleted, PaymentRefunded
 from analytics.publisher import publish
-from botapp.models import BotUser
+from users.models import BotUser
 
 from .models import (
     Payment,

@@ -15,7 +15,7 @@ from django.utils import timezone
 from redis.exceptions import RedisError
 
 from analytics.counters import user_total_key
-from botapp.models import BotUser
+from users.models import BotUser
 
 from .fast_redis import ads_redis, redis_failed, redis_usable
 from .models import AdCampaign, AdCreative, AdImpression, QuotaCount

@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 from analytics.counters import user_total_key
 from analytics.events import AdClicked, AdNoFill, AdShown
 from analytics.publisher import publish
-from botapp.models import BotUser
+from users.models import BotUser
 
 from . import texts
 from .fast_redis import ads_redis, redis_failed, redis_usable

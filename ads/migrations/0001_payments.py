@@ -9,7 +9,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('botapp', '0003_paid_until'),
+        ('users', '0002_paid_until'),
     ]
 
     operations = [
@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
                 ('days', models.PositiveSmallIntegerField(help_text='Days without ads one payment buys')),
                 ('link', models.URLField(blank=True, help_text='createInvoiceLink result (subscriptions)')),
                 ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('user', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, related_name='invoices', to='botapp.botuser')),
+                ('user', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, related_name='invoices', to='users.botuser')),
             ],
             options={
                 'db_table': 'payment_invoices',
@@ -40,7 +40,7 @@ class Migration(migrations.Migration):
                 ('started_at', models.DateTimeField()),
                 ('canceled_at', models.DateTimeField(blank=True, null=True)),
                 ('invoice', models.OneToOneField(on_delete=django.db.models.deletion.PROTECT, to='ads.premiuminvoice')),
-                ('user', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, related_name='subscriptions', to='botapp.botuser')),
+                ('user', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.CASCADE, related_name='subscriptions', to='users.botuser')),
             ],
             options={
                 'db_table': 'star_subscriptions',
@@ -57,7 +57,7 @@ class Migration(migrations.Migration):
                 ('stars', models.IntegerField(help_text='Positive for a payment, negative for a refund')),
                 ('premium_kind', models.CharField(choices=[('one_time', '30 days'), ('subscription', 'monthly subscription')], max_length=16)),
                 ('created_at', models.DateTimeField()),
-                ('user', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='botapp.botuser')),
+                ('user', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.DO_NOTHING, related_name='+', to='users.botuser')),
             ],
             options={
                 'db_table': 'payment_events',
@@ -82,7 +82,7 @@ class Migration(migrations.Migration):
                 ('paid_until', models.DateTimeField(help_text="The user's paid-until after this payment")),
                 ('refunded_at', models.DateTimeField(blank=True, null=True)),
                 ('refunded_by', models.CharField(blank=True, help_text='Admin, or Telegram', max_length=150)),
-                ('user', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.PROTECT, related_name='payments', to='botapp.botuser')),
+                ('user', models.ForeignKey(db_constraint=False, on_delete=django.db.models.deletion.PROTECT, related_name='payments', to='users.botuser')),
                 ('invoice', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='payments', to='ads.premiuminvoice')),
             ],
             options={

@@ -10,14 +10,13 @@ from telegram.ext import ContextTypes
 
 from botapp import keyboards, texts
 from botapp.handlers.common import current_user, reply
-from botapp.models import BotUser
-from botapp.services import user_set_default_quality, user_set_language, user_set_send_as
+from botapp.handlers.groups import group_settings_command
+from users.models import BotUser
+from users.services import user_set_default_quality, user_set_language, user_set_send_as
 
 
 async def settings_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if update.effective_chat.type != "private":
-        from botapp.handlers.groups import group_settings_command
-
         await group_settings_command(update, context)
         return
     user = await current_user(update)

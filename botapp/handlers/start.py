@@ -9,6 +9,7 @@ from telegram.ext import ContextTypes
 from ads.selectors import quota_base
 from botapp import deeplinks, texts
 from botapp.handlers.common import current_user, reply
+from downloads import texts as download_texts
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -33,7 +34,7 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     user = await current_user(update)
     if user is None:
         return
-    sites = texts.render(user.ui_language, texts.SUPPORTED_SITES)
+    sites = texts.render(user.ui_language, download_texts.SUPPORTED_SITES)
     help_text = texts.render(user.ui_language, texts.HELP, sites=sites, bot=context.bot.username)
     ads_text = texts.render(user.ui_language, texts.HELP_ADS, free=quota_base(user.user_id))
     await update.effective_message.reply_text(

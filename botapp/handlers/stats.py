@@ -13,7 +13,7 @@ from ads.selectors import Quota, quota_for
 from analytics.counters import get_user_downloads_today
 from botapp import texts
 from botapp.handlers.common import current_user
-from botapp.models import BotUser
+from users.models import BotUser
 
 
 def downloads_today(user_id: int) -> int:

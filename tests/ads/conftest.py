@@ -8,7 +8,7 @@ from ads import fast_redis
 from ads.models import AdCampaign
 from ads.selectors import campaigns_forget
 from analytics.publisher import breaker_reset
-from botapp.models import BotUser
+from users.models import BotUser
 
 AT = dt.datetime.now(tz=dt.UTC)
 

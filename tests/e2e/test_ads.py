@@ -30,7 +30,7 @@ WAIT = 60
 @pytest.fixture
 def telegram():
     """Flood limits off: a user here asks for many videos in a second."""
-    from botapp.sandbox.telegram_api import TelegramApiDouble
+    from sandbox.telegram_api import TelegramApiDouble
 
     double = TelegramApiDouble(rate_limits=False).start()
     yield double
@@ -163,7 +163,7 @@ def test_paid_users_and_groups_never_see_an_ad(bot, telegram, tea):
     settle(telegram, CARMEN)
     assert not ads_to(telegram, CARMEN)
 
-    from botapp.sandbox.telegram_api import SEED_GROUP_ID
+    from sandbox.telegram_api import SEED_GROUP_ID
 
     user_make(BORIS, total_downloads=50)
     telegram.push_group_message(BORIS, f"/dl {REEL}")
@@ -221,7 +221,7 @@ DEAD_REDIS = {
 
 
 def test_redis_down_during_a_delivery_past_the_quota(bot_settings, telegram, tea):
-    from botapp.models import CachedMedia
+    from downloads.models import CachedMedia
 
     stored = telegram.store_file(b"\x00\x00\x00\x18ftypmp42" + b"0" * 2048, kind="video")
     CachedMedia.objects.create(media_key=REEL_KEY, format="best", file_id=stored["file_id"],
