@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from redis.exceptions import RedisError
 
 from analytics.counters import user_total_key
@@ -67,10 +68,19 @@ def user_paid_status(user_id: int) -> PaidStatus:
     with connection.cursor() as cursor:
         cursor.execute(_PAID_UNTIL_SQL, [user_id])
         row = cursor.fetchone()
-    paid_until = row[0] if row else None
+    paid_until = _aware(row[0]) if row else None
     return PaidStatus(
         paid=paid_until is not None and paid_until > timezone.now(), paid_until=paid_until
     )
+
+
+def _aware(value: dt.datetime | str | None) -> dt.datetime | None:
+    """SQLite (the embedded default) hands a raw query's timestamp back as naive UTC text."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is not None and timezone.is_naive(value):
+        value = timezone.make_aware(value, dt.UTC)
+    return value
 
 
 def quota_used(user_id: int) -> int:
