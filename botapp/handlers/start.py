@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from telegram import Update
-from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
 from ads.selectors import quota_base
 from botapp import deeplinks, texts
-from botapp.handlers.common import current_user, reply
+from botapp.handlers.common import current_user, reply, reply_html
 from downloads import texts as download_texts
 
 
@@ -34,9 +34,9 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     user = await current_user(update)
     if user is None:
         return
-    sites = texts.render(user.ui_language, download_texts.SUPPORTED_SITES)
-    help_text = texts.render(user.ui_language, texts.HELP, sites=sites, bot=context.bot.username)
-    ads_text = texts.render(user.ui_language, texts.HELP_ADS, free=quota_base(user.user_id))
-    await update.effective_message.reply_text(
-        f"{help_text}\n\n{ads_text}", parse_mode=ParseMode.HTML, disable_web_page_preview=True
-    )
+    language = user.ui_language
+    sites = texts.render(language, download_texts.SUPPORTED_SITES)
+    text = texts.render(language, texts.HELP, sites=sites, bot=context.bot.username)
+    text += "\n\n" + texts.render(language, texts.HELP_ADS, free=quota_base(user.user_id))
+    text += "\n\n" + texts.render(language, texts.HELP_PREMIUM, stars=settings.PREMIUM_STARS)
+    await reply_html(update, text)
