@@ -48,6 +48,10 @@ def decided_key(user_id: int) -> str:
     return f"ads:user:{user_id}:decided"
 
 
+def paid_key(user_id: int) -> str:
+    return f"ads:user:{user_id}:paid_until"
+
+
 @dataclasses.dataclass(frozen=True)
 class PaidStatus:
     paid: bool
@@ -222,6 +226,14 @@ def campaigns_running() -> list[RunningCampaign]:
         with _snapshot_lock:
             campaigns = campaigns_load()
             _snapshot = snapshot = (time.monotonic(), campaigns)
+    return snapshot[1]
+
+
+def campaigns_snapshot() -> list[RunningCampaign] | None:
+    """The snapshot if it is fresh, else None (reloading it reads PostgreSQL)."""
+    snapshot = _snapshot
+    if snapshot is None or time.monotonic() - snapshot[0] > SNAPSHOT_SECONDS:
+        return None
     return snapshot[1]
 
 
