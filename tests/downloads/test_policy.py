@@ -51,18 +51,7 @@ def registered():
         policy_unregister(policy)
 
 
-@pytest.fixture
-def no_policies():
-    """None registered (the app registers the product's policies at startup)."""
-    wired = registered_policies()
-    for policy in wired:
-        policy_unregister(policy)
-    yield
-    for policy in wired:
-        policy_register(policy)
-
-
-def test_it_returns_an_empty_plan_without_policies(no_policies):
+def test_it_returns_an_empty_plan_without_policies():
     assert registered_policies() == ()
     plan = asyncio.run(delivery_plan(CTX))
     assert plan == DeliveryPlan()
