@@ -6,6 +6,7 @@ from django.conf import settings
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from ads.selectors import quota_base
 from botapp import deeplinks, texts
 from botapp.handlers.common import current_user, reply, reply_html
 from downloads import texts as download_texts
@@ -36,5 +37,6 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     language = user.ui_language
     sites = texts.render(language, download_texts.SUPPORTED_SITES)
     text = texts.render(language, texts.HELP, sites=sites, bot=context.bot.username)
+    text += "\n\n" + texts.render(language, texts.HELP_ADS, free=quota_base(user.user_id))
     text += "\n\n" + texts.render(language, texts.HELP_PREMIUM, stars=settings.PREMIUM_STARS)
     await reply_html(update, text)
