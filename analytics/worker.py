@@ -44,7 +44,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from config.redis import get_redis
 
-from . import partitions, publisher
+from . import partitions, publisher, rollups
 from .events import EventError, event_from_json
 from .stream import DEAD_MAXLEN, DEAD_STREAM, GROUP, PAYLOAD_FIELD, STREAM, group_ensure
 from .stream import stream_trim as stream_trim_acknowledged
@@ -132,6 +132,7 @@ class Worker:
         self._retry: _Batch | None = None
         self._own_pending_checked = False
         self._next_claim = 0.0
+        self._next_rollups = 0.0
         self._redis: Redis | None = None
         # With prefetch, one thread reads, parses and plans the next batch (all of its
         # Python work but the acknowledgement, see ``analytics.writers``) and another
@@ -415,6 +416,9 @@ class Worker:
         ]
         if partitions_due:
             jobs.append(("partitions", partitions.partitions_ensure))
+        if time.monotonic() >= self._next_rollups:
+            self._next_rollups = time.monotonic() + settings.DASHBOARD_ROLLUP_SECONDS
+            jobs.append(("rollups", rollups.rollups_refresh))
         for name, job in jobs:
             try:
                 job()
