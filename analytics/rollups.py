@@ -43,7 +43,7 @@ VERSION_KEY = "dashboard:rollups:version"
 VERSION_INCREMENT = CounterIncrement(VERSION_KEY, 1, 0)
 # Videos kept per UTC day in the top list. Top-N over a range is exact without reading
 # the long tail whenever the N-th total beats the sum of the days' thresholds.
-TOP_PER_DAY = 200
+TOP_PER_DAY = 100
 # A previous active day further back than this counts as none: no range is longer.
 GAP_HORIZON_DAYS = 800
 _LOCK_KEY = 0x64617368  # pg advisory lock: one rollup job at a time

@@ -17,7 +17,7 @@ from django.http import Http404, HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from . import selectors
+from . import selectors, videos
 from .access import api_access_error
 from .cache import cached_answer
 from .params import ParamError, Period, int_param, period_parse
@@ -81,5 +81,17 @@ def daily(period: Period, query: Mapping[str, str]) -> dict[str, Any]:
     return selectors.daily(period)
 
 
-# So that the int_param helper is part of the framework's public surface.
-__all__ = ["ENDPOINTS", "Endpoint", "api_view", "endpoint", "int_param"]
+@endpoint("top-videos", params=("limit",))
+def top_videos(period: Period, query: Mapping[str, str]) -> dict[str, Any]:
+    limit = int_param(query, "limit", default=10, low=1, high=videos.MAX_LIMIT)
+    return videos.top_videos(period, limit)
+
+
+@endpoint("platforms")
+def platforms(period: Period, query: Mapping[str, str]) -> dict[str, Any]:
+    return selectors.platforms(period)
+
+
+@endpoint("referrals", params=("limit",))
+def referrals(period: Period, query: Mapping[str, str]) -> dict[str, Any]:
+    return selectors.referrals(period, int_param(query, "limit", default=10, low=1, high=100))

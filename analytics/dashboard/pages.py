@@ -79,6 +79,60 @@ page_register(
     )
 )  # fmt: skip
 
+page_register(
+    Page(
+        slug="videos",
+        title="Videos and platforms",
+        widgets=(
+            Widget(
+                id="top-videos", title="Top videos", endpoint="top-videos", rows="videos",
+                label="title", series=(("downloads", "Downloads"), ("platform", "Platform"),
+                                       ("video_id", "Video")),
+                kind="table", query=(("limit", "25"),), link="url",
+            ),
+            Widget(
+                id="top-videos-chart", title="Top 10 videos", endpoint="top-videos",
+                rows="videos", label="video_id", series=(("downloads", "Downloads"),),
+                kind="bar", query=(("limit", "10"),),
+            ),
+            Widget(
+                id="platform-shares", title="Platforms", endpoint="platforms", rows="platforms",
+                label="platform", series=(("downloads", "Downloads"),
+                                          ("share_percent", "Share, %")),
+                kind="doughnut",
+            ),
+            Widget(
+                id="platform-daily", title="Downloads per platform and day", endpoint="platforms",
+                rows="days", series=(("youtube", "YouTube"), ("instagram", "Instagram"),
+                                     ("tiktok", "TikTok")),
+            ),
+        ),
+    )
+)  # fmt: skip
+
+page_register(
+    Page(
+        slug="referrals",
+        title="Referrals",
+        widgets=(
+            Widget(
+                id="referrals-summary", title="Referrals in the period", endpoint="referrals",
+                rows="summary", label="metric", series=(("value", "Value"),), kind="table",
+            ),
+            Widget(
+                id="referrals-daily", title="Invited users per day", endpoint="referrals",
+                rows="days", series=(("invited", "Invited"),), kind="bar",
+            ),
+            Widget(
+                id="top-referrers", title="Top referrers", endpoint="referrals",
+                rows="top_referrers", label="name",
+                series=(("invited", "Invited"), ("activated", "Activated"), ("user_id", "User id")),
+                kind="table",
+            ),
+        ),
+    )
+)  # fmt: skip
+
 
 @staff_page
 def page_view(request: HttpRequest, slug: str = "overview") -> HttpResponse:

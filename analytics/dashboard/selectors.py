@@ -145,3 +145,76 @@ def daily(period: Period) -> dict[str, Any]:
             "mau": _window_active(by_day, day, 30),
         })  # fmt: skip
     return {"days": days}
+
+
+def platforms(period: Period) -> dict[str, Any]:
+    """Downloads per platform: totals with shares, and per local day."""
+    totals = downloads_by_platform(period)
+    overall = sum(totals.values())
+    rows = _rows(
+        "SELECT (hour AT TIME ZONE %s)::date, platform, sum(downloads) "
+        "FROM dash_downloads_hourly WHERE hour >= %s AND hour < %s GROUP BY 1, 2",
+        [period.tz, period.utc_start, period.utc_end],
+    )
+    per_day: dict[dt.date, dict[str, int]] = defaultdict(lambda: dict.fromkeys(PLATFORMS, 0))
+    for day, platform, downloads in rows:
+        per_day[day][platform] = int(downloads)
+    return {
+        "platforms": [
+            {
+                "platform": platform,
+                "downloads": totals[platform],
+                "share_percent": round(totals[platform] * 100 / overall, 1) if overall else 0.0,
+            }
+            for platform in PLATFORMS
+        ],
+        "days": [{"date": day.isoformat(), **per_day[day]} for day in period.dates()],
+    }
+
+
+def referrals(period: Period, limit: int) -> dict[str, Any]:
+    """Invitations that arrived in the period: how many, how many of the invited have
+    downloaded since (activated), per day, and the referrers who brought the most."""
+    bounds = [period.utc_start, period.utc_end]
+    invited, activated = _rows(
+        "SELECT count(*), count(*) FILTER (WHERE u.total_downloads > 0) "
+        "FROM referrals r LEFT JOIN users u ON u.user_id = r.referred_user_id "
+        "WHERE r.created_at >= %s AND r.created_at < %s",
+        bounds,
+    )[0]
+    per_day = dict(
+        _rows(
+            "SELECT (created_at AT TIME ZONE %s)::date, count(*) FROM referrals "
+            "WHERE created_at >= %s AND created_at < %s GROUP BY 1",
+            [period.tz, *bounds],
+        )
+    )
+    top = _rows(
+        "SELECT r.referrer_id, coalesce(u.username, ''), coalesce(u.first_name, ''), count(*), "
+        "count(*) FILTER (WHERE invited.total_downloads > 0) "
+        "FROM referrals r LEFT JOIN users u ON u.user_id = r.referrer_id "
+        "LEFT JOIN users invited ON invited.user_id = r.referred_user_id "
+        "WHERE r.created_at >= %s AND r.created_at < %s "
+        "GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1 LIMIT %s",
+        [*bounds, limit],
+    )
+    return {
+        "invited": invited,
+        "activated": activated,
+        "days": [
+            {"date": day.isoformat(), "invited": per_day.get(day, 0)} for day in period.dates()
+        ],
+        "top_referrers": [
+            {
+                "user_id": user_id,
+                "name": f"@{username}" if username else first_name or str(user_id),
+                "invited": n,
+                "activated": active,
+            }
+            for user_id, username, first_name, n, active in top
+        ],
+        "summary": [
+            {"metric": "Invited", "value": invited},
+            {"metric": "Activated (downloaded since)", "value": activated},
+        ],
+    }

@@ -63,7 +63,7 @@ def download_event(user_id: int, video_id: str, platform: str, at: dt.datetime):
     )  # fmt: skip
 
 
-def store(events, *, worker: Worker | None = None) -> None:
+def store(events, *, worker: Worker | None = None, refresh: bool = True) -> None:
     """Publish and drain through the worker, then refresh the job's rollups."""
     for event in events:
         publish(event)
@@ -72,7 +72,8 @@ def store(events, *, worker: Worker | None = None) -> None:
         result = worker.step()
         if not result.read and not result.failed:
             break
-    rollups_refresh()
+    if refresh:
+        rollups_refresh()
 
 
 @pytest.fixture(autouse=True)

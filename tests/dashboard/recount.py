@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.db.models import Count
+
 from analytics.models import Download
 from analytics.rollups import local_day_start
 from botapp.models import BotUser
@@ -53,3 +55,9 @@ def daily(start: dt.date, end: dt.date, tz: str) -> list[dict]:
 
 def _distinct_users(start: dt.date, end: dt.date, tz: str) -> int:
     return downloads_in(start, end, tz).values("user_id").distinct().count()
+
+
+def top_videos(start: dt.date, end: dt.date, tz: str, limit: int) -> list[tuple[str, int]]:
+    rows = downloads_in(start, end, tz).values("video_id").annotate(n=Count("*"))
+    ranked = sorted(((row["video_id"], row["n"]) for row in rows), key=lambda r: (-r[1], r[0]))
+    return ranked[:limit]
