@@ -245,35 +245,29 @@ class NewUsersHourly(_Rollup):
         db_table = "dash_new_users_hourly"
 
 
+class IntArrayField(models.Field):
+    """``integer[]`` on PostgreSQL (text elsewhere: the dashboard is PostgreSQL only, the
+    embedded SQLite default only has to migrate)."""
+
+    def db_type(self, connection) -> str:
+        return "integer[]" if connection.vendor == "postgresql" else "text"
+
+
 class LocalDay(_Rollup):
-    """Per dashboard time zone and local day: the downloads the active-user rollup
-    reflects (the job recomputes a day whose count moved) and the day's active users."""
+    """Per dashboard time zone and local day, kept by the rollup job: the downloads it
+    reflects (a day whose count moved is redone) and its active users by how long ago
+    they were last active. ``users_beyond[k + 1]`` (1-based) counts the users active
+    that day whose previous active day lies more than k days back (or who have none
+    within ``GAP_HORIZON_DAYS``): so ``users_beyond[1]`` is the day's active users, and
+    the distinct users active in days s..e are the sum over those days of
+    ``users_beyond[day - s + 1]``, each user counted on their first active day of the
+    range."""
 
     tz = models.CharField(max_length=64)
     day = models.DateField()
     downloads = models.BigIntegerField()
-    active_users = models.IntegerField()
+    users_beyond = IntArrayField()
 
     class Meta:
         db_table = "dash_local_days"
         constraints = [models.UniqueConstraint(fields=["tz", "day"], name="dash_local_days_uniq")]
-
-
-class ActiveGap(_Rollup):
-    """``users`` users were active on local ``day`` (in ``tz``) whose previous active day
-    was ``gap`` days earlier (``GAP_NONE``: none within two years). The users active in
-    days s..e are the rows with s <= day <= e and gap > day - s: each user counted on
-    their first active day of the range."""
-
-    GAP_NONE = 32767
-
-    tz = models.CharField(max_length=64)
-    day = models.DateField()
-    gap = models.SmallIntegerField()
-    users = models.IntegerField()
-
-    class Meta:
-        db_table = "dash_active_gaps"
-        constraints = [
-            models.UniqueConstraint(fields=["tz", "day", "gap"], name="dash_active_gaps_uniq"),
-        ]

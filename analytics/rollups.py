@@ -9,10 +9,11 @@ Two kinds, both recomputable from raw rows by ``rollups_rebuild``:
   ``total_downloads``) and masks are OR-ed, so a redelivered event changes nothing.
 - **Kept by the rollup job** (``rollups_refresh``, run by the analytics worker every
   ``DASHBOARD_ROLLUP_SECONDS`` and by ``rebuild_rollups``): new users per UTC hour, the
-  top videos of each UTC day, and per dashboard time zone the active-user histogram
-  (``ActiveGap``). The job finds what to redo by comparing the day totals it last
-  reflected with those of the hourly rollup, so a late or replayed event is picked up
-  on the next run, at most a minute later.
+  top videos of each UTC day, and per dashboard time zone and local day its active
+  users by how long ago they were last active (``LocalDay.users_beyond``). The job
+  finds what to redo by comparing the day totals it last reflected with those of the
+  hourly rollup, so a late or replayed event is picked up on the next run, at most a
+  minute later.
 
 Local days are cut from UTC hours, so every dashboard time zone must have whole-hour
 offsets (checked at startup, ``analytics.checks``).
@@ -34,7 +35,7 @@ from config.redis import get_redis
 from . import sql
 from .counters import CounterIncrement
 from .events import DownloadCompleted
-from .models import ActiveGap, DownloadsHourly, UserDay, VideoDaily
+from .models import DownloadsHourly, UserDay, VideoDaily
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +47,7 @@ VERSION_INCREMENT = CounterIncrement(VERSION_KEY, 1, 0)
 TOP_PER_DAY = 100
 # A previous active day further back than this counts as none: no range is longer.
 GAP_HORIZON_DAYS = 800
+_GAP_NONE = GAP_HORIZON_DAYS + 1
 _LOCK_KEY = 0x64617368  # pg advisory lock: one rollup job at a time
 _ALL_HOURS = (1 << 24) - 1
 
@@ -208,30 +210,33 @@ def _local_days_refresh(cursor, tz: str, *, force: bool = False) -> bool:
     if not dirty:
         return False
     first, last = min(dirty), max([*totals, *dirty])
-    histogram = _active_gaps(cursor, tz, first, last)
-    cursor.execute(
-        "DELETE FROM dash_active_gaps WHERE tz = %s AND day BETWEEN %s AND %s", [tz, first, last]
-    )
-    cursor.execute(
-        "INSERT INTO dash_active_gaps (tz, day, gap, users) "
-        "SELECT %s, * FROM unnest(%s::date[], %s::smallint[], %s::int[])",
-        [tz, *(list(column) for column in zip(*histogram, strict=True))]
-        if histogram
-        else [tz, [], [], []],
-    )
-    active: Counter[dt.date] = Counter()
-    for day, _gap, users in histogram:
-        active[day] += users
+    by_gap: dict[dt.date, list[int]] = {}
+    for day, gap, users in _active_gaps(cursor, tz, first, last):
+        by_gap.setdefault(day, [0] * (_GAP_NONE + 1))[gap] += users
     days = [day for day in sorted(totals) if first <= day <= last]
     cursor.execute(
         "DELETE FROM dash_local_days WHERE tz = %s AND day BETWEEN %s AND %s", [tz, first, last]
     )
+    # One row per day, arrays as '{...}' literals: unnest cannot take an array of arrays.
     cursor.execute(
-        "INSERT INTO dash_local_days (tz, day, downloads, active_users) "
-        "SELECT %s, * FROM unnest(%s::date[], %s::bigint[], %s::int[])",
-        [tz, days, [totals[day] for day in days], [active[day] for day in days]],
-    )
+        "INSERT INTO dash_local_days (tz, day, downloads, users_beyond) "
+        "SELECT %s, d, n, b::integer[] FROM unnest(%s::date[], %s::bigint[], %s::text[]) "
+        "AS t(d, n, b)",
+        [tz, days, [totals[day] for day in days],
+         [_beyond_literal(by_gap.get(day)) for day in days]],
+    )  # fmt: skip
     return True
+
+
+def _beyond_literal(counts: list[int] | None) -> str:
+    """users_beyond[k] for k = 0..GAP_HORIZON_DAYS from the day's users by gap."""
+    beyond, running = [], 0
+    counts = counts or [0] * (_GAP_NONE + 1)
+    for k in range(_GAP_NONE, 0, -1):  # running = users with a gap of k or more
+        running += counts[k]
+        beyond.append(running)
+    beyond.reverse()  # beyond[k - 1] = users with gap >= k, i.e. gap > k - 1
+    return "{" + ",".join(map(str, beyond)) + "}"
 
 
 def local_day_start(day: dt.date, tz: str) -> dt.datetime:
@@ -312,7 +317,7 @@ def _active_gaps(cursor, tz: str, first: dt.date, last: dt.date) -> list[tuple]:
             "days": days, "bounds": bounds, "before": before, "after": after,
             "first": first, "last": last, "tz": tz, "a_day": start.date(),
             "a_hour": start.hour, "all_hours": _ALL_HOURS, "horizon": GAP_HORIZON_DAYS,
-            "none": ActiveGap.GAP_NONE,
+            "none": _GAP_NONE,
         },
     )  # fmt: skip
     return cursor.fetchall()
@@ -333,9 +338,7 @@ _REBUILD_STREAM_ROLLUPS = [
        FROM downloads GROUP BY 1, 2""",
 ]
 _STREAM_TABLES = "dash_downloads_hourly, dash_video_daily, dash_user_days"
-_JOB_TABLES = (
-    "dash_video_day_top, dash_utc_days, dash_new_users_hourly, dash_local_days, dash_active_gaps"
-)
+_JOB_TABLES = "dash_video_day_top, dash_utc_days, dash_new_users_hourly, dash_local_days"
 
 
 def rollups_rebuild() -> None:
@@ -349,8 +352,7 @@ def rollups_rebuild() -> None:
         cursor.execute(f"TRUNCATE {_STREAM_TABLES}, {_JOB_TABLES}")
         for statement in _REBUILD_STREAM_ROLLUPS:
             cursor.execute(statement)
-    for table in (*_STREAM_TABLES.split(", "), *_JOB_TABLES.split(", ")):
-        with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {table}")
     rollups_refresh()
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {_STREAM_TABLES}, {_JOB_TABLES}")
     rollups_version_bump()

@@ -9,6 +9,8 @@ from typing import Any
 
 from django.db import connection
 
+from analytics.rollups import local_day_start
+
 from .params import Period
 
 PLATFORMS = ("youtube", "instagram", "tiktok")
@@ -57,13 +59,12 @@ def users_total(period: Period) -> int:
 
 
 def active_users(period: Period) -> int:
-    """Distinct users with a download in the period: each counted on their first
-    active day in it, the one whose previous active day lies before the start."""
+    """Distinct users with a download in the period (``LocalDay.users_beyond``)."""
     return int(
         _one(
-            "SELECT coalesce(sum(users), 0) FROM dash_active_gaps "
-            "WHERE tz = %s AND day BETWEEN %s AND %s AND gap > day - %s::date",
-            [period.tz, period.start, period.end, period.start],
+            "SELECT coalesce(sum(users_beyond[day - %s::date + 1]), 0) FROM dash_local_days "
+            "WHERE tz = %s AND day BETWEEN %s AND %s",
+            [period.start, period.tz, period.start, period.end],
         )
     )
 
@@ -96,44 +97,47 @@ def overview(period: Period) -> dict[str, Any]:
     return answer
 
 
+def local_day_bounds(period: Period) -> list[dt.datetime]:
+    """The UTC instants at which the period's local days begin, and its end: for
+    ``width_bucket(hour, bounds)``, which puts an hour in its local day by binary search
+    (a time zone conversion per row cost more than the rest of the query)."""
+    return [local_day_start(day, period.tz) for day in period.dates()] + [period.utc_end]
+
+
 def _by_local_day(table: str, column: str, period: Period) -> dict[dt.date, int]:
     rows = _rows(
-        f"SELECT (hour AT TIME ZONE %s)::date, sum({column}) FROM {table} "  # noqa: S608
+        f"SELECT width_bucket(hour, %s::timestamptz[]), sum({column}) FROM {table} "  # noqa: S608
         "WHERE hour >= %s AND hour < %s GROUP BY 1",
-        [period.tz, period.utc_start, period.utc_end],
+        [local_day_bounds(period), period.utc_start, period.utc_end],
     )
-    return {day: int(n) for day, n in rows}
+    return {period.start + dt.timedelta(days=bucket - 1): int(n) for bucket, n in rows}
 
 
-def _first_days(period: Period, lookback: int) -> dict[dt.date, list[int]]:
-    """Per day from ``lookback - 1`` days before the start: users active that day by
-    their gap (capped at ``lookback``: any longer gap counts the same)."""
+def _recent_absence(period: Period, lookback: int) -> dict[dt.date, list[int]]:
+    """Per day from ``lookback - 1`` days before the start: ``users_beyond[1..lookback]``."""
     rows = _rows(
-        "SELECT day, least(gap, %s), sum(users) FROM dash_active_gaps "
-        "WHERE tz = %s AND day BETWEEN %s AND %s GROUP BY 1, 2",
+        "SELECT day, users_beyond[1:%s] FROM dash_local_days "
+        "WHERE tz = %s AND day BETWEEN %s AND %s",
         [lookback, period.tz, period.start - dt.timedelta(days=lookback - 1), period.end],
     )
-    by_day: dict[dt.date, list[int]] = defaultdict(lambda: [0] * (lookback + 1))
-    for day, gap, users in rows:
-        by_day[day][gap] += int(users)
-    return by_day
+    return dict(rows)
 
 
 def _window_active(by_day: dict, day: dt.date, length: int) -> int:
-    """Distinct users active in the ``length`` days ending ``day``."""
+    """Distinct users active in the ``length`` days ending ``day``: on each day of the
+    window, those whose previous active day lies before the window."""
     total = 0
     for back in range(length):
-        counts = by_day.get(day - dt.timedelta(days=back))
-        if counts:
-            # first active day of the window iff the gap reaches before its start
-            total += sum(counts[length - back :])
+        beyond = by_day.get(day - dt.timedelta(days=back))
+        if beyond:
+            total += beyond[length - 1 - back]  # previous day more than that far back
     return total
 
 
 def daily(period: Period) -> dict[str, Any]:
     downloads = _by_local_day("dash_downloads_hourly", "downloads", period)
     new_users = _by_local_day("dash_new_users_hourly", "users", period)
-    by_day = _first_days(period, 30)
+    by_day = _recent_absence(period, 30)
     days = []
     for day in period.dates():
         days.append({
@@ -152,13 +156,13 @@ def platforms(period: Period) -> dict[str, Any]:
     totals = downloads_by_platform(period)
     overall = sum(totals.values())
     rows = _rows(
-        "SELECT (hour AT TIME ZONE %s)::date, platform, sum(downloads) "
+        "SELECT width_bucket(hour, %s::timestamptz[]), platform, sum(downloads) "
         "FROM dash_downloads_hourly WHERE hour >= %s AND hour < %s GROUP BY 1, 2",
-        [period.tz, period.utc_start, period.utc_end],
+        [local_day_bounds(period), period.utc_start, period.utc_end],
     )
     per_day: dict[dt.date, dict[str, int]] = defaultdict(lambda: dict.fromkeys(PLATFORMS, 0))
-    for day, platform, downloads in rows:
-        per_day[day][platform] = int(downloads)
+    for bucket, platform, downloads in rows:
+        per_day[period.start + dt.timedelta(days=bucket - 1)][platform] = int(downloads)
     return {
         "platforms": [
             {
@@ -182,13 +186,14 @@ def referrals(period: Period, limit: int) -> dict[str, Any]:
         "WHERE r.created_at >= %s AND r.created_at < %s",
         bounds,
     )[0]
-    per_day = dict(
-        _rows(
-            "SELECT (created_at AT TIME ZONE %s)::date, count(*) FROM referrals "
+    per_day = {
+        period.start + dt.timedelta(days=bucket - 1): n
+        for bucket, n in _rows(
+            "SELECT width_bucket(created_at, %s::timestamptz[]), count(*) FROM referrals "
             "WHERE created_at >= %s AND created_at < %s GROUP BY 1",
-            [period.tz, *bounds],
+            [local_day_bounds(period), *bounds],
         )
-    )
+    }
     top = _rows(
         "SELECT r.referrer_id, coalesce(u.username, ''), coalesce(u.first_name, ''), count(*), "
         "count(*) FILTER (WHERE invited.total_downloads > 0) "

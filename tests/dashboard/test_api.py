@@ -78,8 +78,7 @@ def rollup_tables() -> dict[str, list]:
         "dash_video_day_top": "day, video_id, downloads",
         "dash_utc_days": "day, downloads, top_threshold",
         "dash_new_users_hourly": "hour, users",
-        "dash_local_days": "tz, day, downloads, active_users",
-        "dash_active_gaps": "tz, day, gap, users",
+        "dash_local_days": "tz, day, downloads, users_beyond",
     }
     snapshot = {}
     with connection.cursor() as cursor:
