@@ -25,7 +25,8 @@ import datetime as dt
 import logging
 import zoneinfo
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
@@ -108,6 +109,17 @@ def rollups_version_bump() -> None:
     get_redis().incr(VERSION_KEY)
 
 
+# Other apps' job rollups (their own tables): called in the job's transaction with its
+# cursor, each returns True if it moved anything. Register with ``@rollup_refresher``.
+Refresher = Callable[[Any], bool]
+_REFRESHERS: list[Refresher] = []
+
+
+def rollup_refresher(function: Refresher) -> Refresher:
+    _REFRESHERS.append(function)
+    return function
+
+
 def rollups_refresh(*, force: bool = False) -> bool:
     """Bring the job's rollups up to date with the worker's; True if any moved. Skips
     (returns False) while another process runs it. PostgreSQL only: on SQLite (the
@@ -122,6 +134,8 @@ def rollups_refresh(*, force: bool = False) -> bool:
         moved = _utc_days_refresh(cursor) or moved
         for tz in dashboard_time_zones():
             moved = _local_days_refresh(cursor, tz, force=force) or moved
+        for refresher in _REFRESHERS:
+            moved = refresher(cursor) or moved
     if moved:
         rollups_version_bump()
     return moved

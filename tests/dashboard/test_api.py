@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 from django.db import connection
 
+from analytics import rollups
 from analytics.rollups import rollups_rebuild, rollups_refresh
 
 from . import recount
@@ -132,3 +133,12 @@ def test_the_dataset_is_what_the_tests_think_it_is(dataset):
     assert len(dataset_events()) == len(dataset) > 150
     ny_switch = recount.downloads_in(dt.date(2026, 3, 8), dt.date(2026, 3, 8), "America/New_York")
     assert ny_switch.count() > 0
+
+
+def test_other_apps_refreshers_run_in_the_job(monkeypatch, db):
+    calls = []
+    monkeypatch.setattr(rollups, "_REFRESHERS", [])
+    rollups.rollup_refresher(lambda cursor: calls.append(cursor) or True)
+
+    assert rollups.rollups_refresh() is True
+    assert len(calls) == 1
