@@ -120,6 +120,17 @@ def rollup_refresher(function: Refresher) -> Refresher:
     return function
 
 
+# Other apps' stream-kept rollups: each recomputes its tables from raw rows inside the
+# rebuild's transaction (lock them first, like ``rollups_rebuild``). Register with
+# ``@rollup_rebuilder``.
+_REBUILDERS: list[Refresher] = []
+
+
+def rollup_rebuilder(function: Refresher) -> Refresher:
+    _REBUILDERS.append(function)
+    return function
+
+
 def rollups_refresh(*, force: bool = False) -> bool:
     """Bring the job's rollups up to date with the worker's; True if any moved. Skips
     (returns False) while another process runs it. PostgreSQL only: on SQLite (the
@@ -366,6 +377,8 @@ def rollups_rebuild() -> None:
         cursor.execute(f"TRUNCATE {_STREAM_TABLES}, {_JOB_TABLES}")
         for statement in _REBUILD_STREAM_ROLLUPS:
             cursor.execute(statement)
+        for rebuild in _REBUILDERS:
+            rebuild(cursor)
     rollups_refresh()
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {_STREAM_TABLES}, {_JOB_TABLES}")

@@ -142,3 +142,13 @@ def test_other_apps_refreshers_run_in_the_job(monkeypatch, db):
 
     assert rollups.rollups_refresh() is True
     assert len(calls) == 1
+
+
+def test_other_apps_rebuilders_run_in_the_rebuild(monkeypatch, db):
+    calls = []
+    monkeypatch.setattr(rollups, "_REBUILDERS", [])
+    rollups.rollup_rebuilder(lambda cursor: calls.append(cursor) or True)
+
+    rollups.rollups_rebuild()
+
+    assert len(calls) == 1
