@@ -111,8 +111,9 @@
     const rows = (widget.rows ? answer[widget.rows] : answer) || [];
     container.textContent = "";
     if (widget.kind !== "table") {
-      if (rows.length) drawChart(widget, rows, container);
-      else container.appendChild(element("p", { class: "note" }, "No data in this period."));
+      // Empty periods still get their (empty) axes, so the layout does not jump.
+      drawChart(widget, rows, container);
+      if (!rows.length) container.appendChild(element("p", { class: "note" }, "No data in this period."));
     }
     container.appendChild(dataTable(widget, columnsOf(widget), rows));
   }
