@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 from django.db import connection
+from django.utils.module_loading import autodiscover_modules
 
 from . import partitions
 from .rollups import rollups_rebuild
@@ -49,6 +50,43 @@ CHUNK = 500_000
 
 class SeedRefused(Exception):
     pass
+
+
+@dataclasses.dataclass
+class SeedContext:
+    """What an app's seed step gets: the plan, the random source, the users (index i is
+    user id ``USER_ID_BASE + i``), and helpers to draw download-like moments and to COPY."""
+
+    plan: SeedPlan
+    rng: np.random.Generator
+    people: _Population
+    offsets: np.ndarray
+    video_cdf: np.ndarray
+
+    def sample(self, size: int) -> tuple[np.ndarray, np.ndarray]:
+        """(user ids, epoch seconds) of ``size`` moments distributed like downloads."""
+        user, _video, at = _download_chunk(
+            self.plan, self.people, self.offsets, self.rng, size, self.video_cdf
+        )
+        return user + USER_ID_BASE, at
+
+    def copy(self, table: str, columns: str, lines: Iterator[str]) -> None:
+        _copy(table, columns, _batched(lines))
+
+    @staticmethod
+    def timestamps(epochs: np.ndarray) -> list[str]:
+        return _timestamps(epochs)
+
+
+SeedStep = Callable[[SeedContext], None]
+_STEPS: list[SeedStep] = []
+
+
+def seed_step(function: SeedStep) -> SeedStep:
+    """Register an app's step (in ``<app>/seed.py``, found by autodiscovery): it fills
+    that app's own tables after users, downloads and videos exist."""
+    _STEPS.append(function)
+    return function
 
 
 def database_name() -> str:
@@ -225,6 +263,14 @@ def seed_run(plan: SeedPlan, *, say: Callable[[str], None] = print) -> dict[str,
     _users_copy(plan, people, user_total, user_last, rng)
     _videos_copy(video_ids, video_platform, video_total, video_first, video_last)
     timings["users, videos, referrals"] = time.monotonic() - step
+    step = time.monotonic()
+    autodiscover_modules("seed")
+    context = SeedContext(plan, rng, people, offsets, video_cdf)
+    for seed in _STEPS:
+        say(f"seeding: {seed.__module__}")
+        seed(context)
+    if _STEPS:
+        timings["other apps"] = time.monotonic() - step
     step = time.monotonic()
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE downloads; ANALYZE users; ANALYZE videos; ANALYZE referrals")
