@@ -14,16 +14,21 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import os
 import time
 import zoneinfo
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
-from django.db import connection
+from django.db import connection, models
 from django.utils.module_loading import autodiscover_modules
 
-from . import partitions
+from botapp.models import BotUser
+from referrals.models import Referral
+
+from . import partitions, sql
 from .rollups import rollups_rebuild
 
 SAFE_NAME_PARTS = ("bench", "demo")
@@ -200,6 +205,34 @@ def _copy(table: str, columns: str, lines: Iterator[str]) -> None:
             copy.write(line)
 
 
+def _copy_text(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    if hasattr(value, "obj"):  # psycopg's Json wrapper
+        value = value.obj
+    if isinstance(value, dict | list):
+        value = json.dumps(value)
+    if isinstance(value, dt.datetime | dt.date):
+        value = value.isoformat()
+    text = str(value)
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+
+
+def _copy_model(model: type[models.Model], given: list[str], rows: Iterator[str]) -> None:
+    """COPY rows of ``given`` columns (tab-separated, no newline) into the model's table;
+    every other column gets the model's default, so a column another app adds later
+    does not break the seed."""
+    extra = sql.column_defaults(model, given)
+    tail = "".join(
+        "\t" + _copy_text(field.get_db_prep_save(sql.field_default(field), connection))
+        for field in extra
+    )
+    columns = ", ".join([*given, *(field.column for field in extra)])
+    _copy(model._meta.db_table, columns, _batched(row + tail + "\n" for row in rows))
+
+
 def _timestamps(epochs: np.ndarray) -> list[str]:
     text = np.datetime_as_string(epochs.astype("datetime64[s]"), unit="s")
     return [t + "+00" for t in text.tolist()]
@@ -310,21 +343,20 @@ def _users_copy(plan, people: _Population, total, last, rng: np.random.Generator
         for i in range(n):
             referred_by = str(referrers[i] + USER_ID_BASE) if referrers[i] >= 0 else "\\N"
             yield (
-                f"{i + USER_ID_BASE}\tuser{i}\tUser {i}\t{languages[zones[i]]}\t\t"
-                f"{first[i]}\t{last_text[i]}\t{totals[i]}\tf\tf\tseed{i:09d}\t"
-                f"{referred_by}\t\tvideo\n"
+                f"{i + USER_ID_BASE}\tuser{i}\tUser {i}\t{languages[zones[i]]}\t"
+                f"{first[i]}\t{last_text[i]}\t{totals[i]}\tseed{i:09d}\t{referred_by}"
             )
 
-    _copy("users", "user_id, username, first_name, language_code, language, first_seen_at, "
-          "last_seen_at, total_downloads, is_paid, is_blocked, referral_code, referred_by_id, "
-          "default_quality, send_as", _batched(user_lines()))  # fmt: skip
+    _copy_model(BotUser, ["user_id", "username", "first_name", "language_code", "first_seen_at",
+                          "last_seen_at", "total_downloads", "referral_code", "referred_by_id"],
+                user_lines())  # fmt: skip
     referred_ids = np.flatnonzero(referrer >= 0)
 
     def referral_lines() -> Iterator[str]:
         for i in referred_ids.tolist():
-            yield f"{referrers[i] + USER_ID_BASE}\t{i + USER_ID_BASE}\t{first[i]}\n"
+            yield f"{referrers[i] + USER_ID_BASE}\t{i + USER_ID_BASE}\t{first[i]}"
 
-    _copy("referrals", "referrer_id, referred_user_id, created_at", _batched(referral_lines()))
+    _copy_model(Referral, ["referrer_id", "referred_user_id", "created_at"], referral_lines())
 
 
 def _videos_copy(video_ids, video_platform, total, first, last) -> None:
