@@ -131,7 +131,7 @@ def rollup_rebuilder(function: Refresher) -> Refresher:
     return function
 
 
-def rollups_refresh(*, force: bool = False) -> bool:
+def rollups_refresh(*, force: bool = False, work_mem: str = "") -> bool:
     """Bring the job's rollups up to date with the worker's; True if any moved. Skips
     (returns False) while another process runs it. PostgreSQL only: on SQLite (the
     embedded default) the dashboard is not available."""
@@ -141,6 +141,8 @@ def rollups_refresh(*, force: bool = False) -> bool:
         cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_LOCK_KEY])
         if not cursor.fetchone()[0]:
             return False
+        if work_mem:
+            cursor.execute("SELECT set_config('work_mem', %s, true)", [work_mem])
         moved = _new_users_refresh(cursor)
         moved = _utc_days_refresh(cursor) or moved
         for tz in dashboard_time_zones():
@@ -299,7 +301,7 @@ WITH cut AS (
     SELECT ud.user_id, c.before_day AS day
     FROM dash_user_days ud JOIN cut c ON c.day = ud.day
     WHERE ud.hours & ((1 << c.b) - 1) <> 0
-    UNION
+    UNION ALL  -- a user-day twice (from two UTC days) shows as a gap of 0 below
     SELECT ud.user_id, c.after_day
     FROM dash_user_days ud JOIN cut c ON c.day = ud.day
     WHERE c.b < 24 AND (ud.hours >> c.b) <> 0
@@ -329,7 +331,7 @@ WITH cut AS (
 )
 SELECT day, CASE WHEN gap IS NULL OR gap > %(horizon)s THEN %(none)s ELSE gap END AS g,
        count(*)
-FROM gaps GROUP BY 1, 2 ORDER BY 1, 2
+FROM gaps WHERE gap IS DISTINCT FROM 0 GROUP BY 1, 2 ORDER BY 1, 2
 """
 
 
@@ -366,20 +368,27 @@ _STREAM_TABLES = "dash_downloads_hourly, dash_video_daily, dash_user_days"
 _JOB_TABLES = "dash_video_day_top, dash_utc_days, dash_new_users_hourly, dash_local_days"
 
 
-def rollups_rebuild() -> None:
+def rollups_rebuild(*, stream_rollups: bool = True) -> None:
     """Recompute every rollup from raw rows, safe while the worker runs: the worker's
     tables are locked first, so a batch either committed before (and is read here) or
-    waits and adds its downloads after."""
+    waits and adds its downloads after. ``stream_rollups=False`` keeps this app's
+    worker-kept tables as they are (``seed_analytics`` loads them itself)."""
     if connection.vendor != "postgresql":
         return
     with transaction.atomic(), connection.cursor() as cursor:
+        # Grouping tens of millions of rows: in memory rather than in temporary files.
+        cursor.execute("SET LOCAL work_mem = '256MB'")
         cursor.execute(f"LOCK TABLE {_STREAM_TABLES} IN ACCESS EXCLUSIVE MODE")
-        cursor.execute(f"TRUNCATE {_STREAM_TABLES}, {_JOB_TABLES}")
-        for statement in _REBUILD_STREAM_ROLLUPS:
-            cursor.execute(statement)
+        cursor.execute(f"TRUNCATE {_JOB_TABLES}")
+        if stream_rollups:
+            cursor.execute(f"TRUNCATE {_STREAM_TABLES}")
+            for statement in _REBUILD_STREAM_ROLLUPS:
+                cursor.execute(statement)
         for rebuild in _REBUILDERS:
             rebuild(cursor)
-    rollups_refresh()
     with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {_STREAM_TABLES}, {_JOB_TABLES}")
+        cursor.execute(f"ANALYZE {_STREAM_TABLES}")
+    rollups_refresh(work_mem="256MB")
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {_JOB_TABLES}")
     rollups_version_bump()
