@@ -9,6 +9,7 @@ adds the checks a deployment needs.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -42,11 +43,17 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "import_export",
     "botapp",
-    "analytics",
-    "abtests",
-    "referrals",
+    "downloads",
     "ads",
+    "referrals",
+    "abtests",
+    "users",
+    "analytics",
 ]
+# The development sandbox (offline Telegram, video site, benchmarks) is not in the
+# Docker image; where it exists its management commands are available.
+if importlib.util.find_spec("sandbox") is not None:
+    INSTALLED_APPS.append("sandbox")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -94,6 +101,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis: one connection setting for the cache, the counters and the queues ----
 REDIS_URL = env.str("REDIS_URL", default="")
 REDIS_EMBEDDED = not REDIS_URL
+# Calls made on the bot's event loop (and in the one thread its sync_to_async calls
+# share) wait at most REDIS_LOOP_TIMEOUT, never retry, and then skip Redis for a few
+# seconds (config.redis.get_fast_redis); everything else waits up to REDIS_TIMEOUT.
+REDIS_LOOP_TIMEOUT = env.float("REDIS_LOOP_TIMEOUT", default=0.3)
 _redis_options: dict = {
     "SOCKET_CONNECT_TIMEOUT": env.float("REDIS_CONNECT_TIMEOUT", default=1.0),
     "SOCKET_TIMEOUT": env.float("REDIS_TIMEOUT", default=3.0),

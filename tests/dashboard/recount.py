@@ -8,7 +8,7 @@ from django.db.models import Count
 
 from analytics.models import Download
 from analytics.rollups import local_day_start
-from botapp.models import BotUser
+from users.models import BotUser
 
 
 def bounds(start: dt.date, end: dt.date, tz: str) -> tuple[dt.datetime, dt.datetime]:

@@ -7,10 +7,10 @@ import datetime as dt
 import pytest
 from django.core.management import CommandError, call_command
 
-from analytics import seed
 from analytics.models import Download, Video
 from analytics.rollups import rollups_rebuild
 from referrals.models import Referral
+from sandbox import analytics_seed as seed
 
 from . import recount
 from .test_api import get, rollup_tables
