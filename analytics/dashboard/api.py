@@ -90,8 +90,3 @@ def top_videos(period: Period, query: Mapping[str, str]) -> dict[str, Any]:
 @endpoint("platforms")
 def platforms(period: Period, query: Mapping[str, str]) -> dict[str, Any]:
     return selectors.platforms(period)
-
-
-@endpoint("referrals", params=("limit",))
-def referrals(period: Period, query: Mapping[str, str]) -> dict[str, Any]:
-    return selectors.referrals(period, int_param(query, "limit", default=10, low=1, high=100))

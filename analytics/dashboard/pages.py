@@ -110,29 +110,6 @@ page_register(
     )
 )  # fmt: skip
 
-page_register(
-    Page(
-        slug="referrals",
-        title="Referrals",
-        widgets=(
-            Widget(
-                id="referrals-summary", title="Referrals in the period", endpoint="referrals",
-                rows="summary", label="metric", series=(("value", "Value"),), kind="table",
-            ),
-            Widget(
-                id="referrals-daily", title="Invited users per day", endpoint="referrals",
-                rows="days", series=(("invited", "Invited"),), kind="bar",
-            ),
-            Widget(
-                id="top-referrers", title="Top referrers", endpoint="referrals",
-                rows="top_referrers", label="name",
-                series=(("invited", "Invited"), ("activated", "Activated"), ("user_id", "User id")),
-                kind="table",
-            ),
-        ),
-    )
-)  # fmt: skip
-
 
 @staff_page
 def page_view(request: HttpRequest, slug: str = "overview") -> HttpResponse:

@@ -16,19 +16,19 @@ from .params import Period
 PLATFORMS = ("youtube", "instagram", "tiktok")
 
 
-def _rows(sql: str, params: list | dict) -> list[tuple]:
+def fetch_rows(sql: str, params: list | dict) -> list[tuple]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return cursor.fetchall()
 
 
 def _one(sql: str, params: list | dict) -> Any:
-    return _rows(sql, params)[0][0]
+    return fetch_rows(sql, params)[0][0]
 
 
 def downloads_by_platform(period: Period) -> dict[str, int]:
     counts = dict.fromkeys(PLATFORMS, 0)
-    rows = _rows(
+    rows = fetch_rows(
         "SELECT platform, sum(downloads) FROM dash_downloads_hourly "
         "WHERE hour >= %s AND hour < %s GROUP BY platform",
         [period.utc_start, period.utc_end],
@@ -105,7 +105,7 @@ def local_day_bounds(period: Period) -> list[dt.datetime]:
 
 
 def _by_local_day(table: str, column: str, period: Period) -> dict[dt.date, int]:
-    rows = _rows(
+    rows = fetch_rows(
         f"SELECT width_bucket(hour, %s::timestamptz[]), sum({column}) FROM {table} "  # noqa: S608
         "WHERE hour >= %s AND hour < %s GROUP BY 1",
         [local_day_bounds(period), period.utc_start, period.utc_end],
@@ -115,7 +115,7 @@ def _by_local_day(table: str, column: str, period: Period) -> dict[dt.date, int]
 
 def _recent_absence(period: Period, lookback: int) -> dict[dt.date, list[int]]:
     """Per day from ``lookback - 1`` days before the start: ``users_beyond[1..lookback]``."""
-    rows = _rows(
+    rows = fetch_rows(
         "SELECT day, users_beyond[1:%s] FROM dash_local_days "
         "WHERE tz = %s AND day BETWEEN %s AND %s",
         [lookback, period.tz, period.start - dt.timedelta(days=lookback - 1), period.end],
@@ -155,7 +155,7 @@ def platforms(period: Period) -> dict[str, Any]:
     """Downloads per platform: totals with shares, and per local day."""
     totals = downloads_by_platform(period)
     overall = sum(totals.values())
-    rows = _rows(
+    rows = fetch_rows(
         "SELECT width_bucket(hour, %s::timestamptz[]), platform, sum(downloads) "
         "FROM dash_downloads_hourly WHERE hour >= %s AND hour < %s GROUP BY 1, 2",
         [local_day_bounds(period), period.utc_start, period.utc_end],
@@ -173,53 +173,4 @@ def platforms(period: Period) -> dict[str, Any]:
             for platform in PLATFORMS
         ],
         "days": [{"date": day.isoformat(), **per_day[day]} for day in period.dates()],
-    }
-
-
-def referrals(period: Period, limit: int) -> dict[str, Any]:
-    """Invitations that arrived in the period: how many, how many of the invited have
-    downloaded since (activated), per day, and the referrers who brought the most."""
-    bounds = [period.utc_start, period.utc_end]
-    invited, activated = _rows(
-        "SELECT count(*), count(*) FILTER (WHERE u.total_downloads > 0) "
-        "FROM referrals r LEFT JOIN users u ON u.user_id = r.referred_user_id "
-        "WHERE r.created_at >= %s AND r.created_at < %s",
-        bounds,
-    )[0]
-    per_day = {
-        period.start + dt.timedelta(days=bucket - 1): n
-        for bucket, n in _rows(
-            "SELECT width_bucket(created_at, %s::timestamptz[]), count(*) FROM referrals "
-            "WHERE created_at >= %s AND created_at < %s GROUP BY 1",
-            [local_day_bounds(period), *bounds],
-        )
-    }
-    top = _rows(
-        "SELECT r.referrer_id, coalesce(u.username, ''), coalesce(u.first_name, ''), count(*), "
-        "count(*) FILTER (WHERE invited.total_downloads > 0) "
-        "FROM referrals r LEFT JOIN users u ON u.user_id = r.referrer_id "
-        "LEFT JOIN users invited ON invited.user_id = r.referred_user_id "
-        "WHERE r.created_at >= %s AND r.created_at < %s "
-        "GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1 LIMIT %s",
-        [*bounds, limit],
-    )
-    return {
-        "invited": invited,
-        "activated": activated,
-        "days": [
-            {"date": day.isoformat(), "invited": per_day.get(day, 0)} for day in period.dates()
-        ],
-        "top_referrers": [
-            {
-                "user_id": user_id,
-                "name": f"@{username}" if username else first_name or str(user_id),
-                "invited": n,
-                "activated": active,
-            }
-            for user_id, username, first_name, n, active in top
-        ],
-        "summary": [
-            {"metric": "Invited", "value": invited},
-            {"metric": "Activated (downloaded since)", "value": activated},
-        ],
     }

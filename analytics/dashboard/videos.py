@@ -21,7 +21,7 @@ from typing import Any
 from analytics.rollups import TOP_PER_DAY
 
 from .params import Period
-from .selectors import _rows
+from .selectors import fetch_rows
 
 MAX_LIMIT = TOP_PER_DAY
 
@@ -56,7 +56,7 @@ def period_split(period: Period) -> _Split:
 def _edge_counts(split: _Split) -> Counter[str]:
     counts: Counter[str] = Counter()
     for low, high in split.edges:
-        rows = _rows(
+        rows = fetch_rows(
             "SELECT video_id, count(*) FROM downloads "
             "WHERE created_at >= %s AND created_at < %s GROUP BY video_id",
             [low, high],
@@ -72,7 +72,7 @@ def _listed(split: _Split) -> tuple[dict[str, list[int]], int]:
         return {}, 0
     # A day whose top list is older than its downloads (the job is up to a minute
     # behind) is read in full instead, with no threshold.
-    days = _rows(
+    days = fetch_rows(
         """
         SELECT h.day, coalesce(u.downloads = h.downloads, false), coalesce(u.top_threshold, 0)
         FROM (SELECT (hour AT TIME ZONE 'UTC')::date AS day, sum(downloads) AS downloads
@@ -84,7 +84,7 @@ def _listed(split: _Split) -> tuple[dict[str, list[int]], int]:
     fresh = [day for day, is_fresh, _ in days if is_fresh]
     stale = [day for day, is_fresh, _ in days if not is_fresh]
     threshold_sum = sum(threshold for _, is_fresh, threshold in days if is_fresh)
-    rows = _rows(
+    rows = fetch_rows(
         "SELECT video_id, downloads FROM dash_video_day_top WHERE day = ANY(%s) "
         "UNION ALL SELECT video_id, downloads FROM dash_video_daily WHERE day = ANY(%s)",
         [fresh, stale],
@@ -105,7 +105,7 @@ def _exact_full_days(split: _Split, video_ids: list[str] | None) -> Counter[str]
     if video_ids is not None:
         where += " AND video_id = ANY(%s)"
         params.append(video_ids)
-    rows = _rows(
+    rows = fetch_rows(
         f"SELECT video_id, sum(downloads) FROM dash_video_daily WHERE {where} "  # noqa: S608
         "GROUP BY video_id",
         params,
@@ -145,7 +145,7 @@ def top_videos(period: Period, limit: int) -> dict[str, Any]:
     counts = top_video_counts(period, limit)
     details = {
         video_id: (platform, title, url)
-        for video_id, platform, title, url in _rows(
+        for video_id, platform, title, url in fetch_rows(
             "SELECT video_id, platform, title, url FROM videos WHERE video_id = ANY(%s)",
             [[video_id for video_id, _ in counts]],
         )
