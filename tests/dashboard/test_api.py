@@ -152,3 +152,22 @@ def test_other_apps_rebuilders_run_in_the_rebuild(monkeypatch, db):
     rollups.rollups_rebuild()
 
     assert len(calls) == 1
+
+
+def test_the_worker_refreshes_the_rollups_in_the_background(dataset, settings):
+    from analytics.worker import Worker
+
+    store(
+        [download_event(90, *video(1), dt.datetime(2026, 3, 5, 12, tzinfo=dt.UTC))], refresh=False
+    )
+    worker = Worker(consumer="maintenance", block_ms=20)
+    worker.maintenance(partitions_due=False)
+    worker.finish()  # waits for the refresh
+
+    assert rollups_refresh() is False  # nothing left to do
+    day = recount.downloads_in(dt.date(2026, 3, 5), dt.date(2026, 3, 5), "UTC")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT users_beyond[1] FROM dash_local_days WHERE tz = 'UTC' AND day = '2026-03-05'"
+        )
+        assert cursor.fetchone()[0] == day.values("user_id").distinct().count()
