@@ -7,7 +7,8 @@ class AdsConfig(AppConfig):
 
     def ready(self) -> None:
         # The event worker writes this app's tables through writers registered here:
-        # impressions, clicks and no fills; payments and refunds.
-        from ads import payment_writers, writers
+        # impressions, clicks and no fills; payments and refunds. It also adds its
+        # "Ads and money" section to the staff dashboard.
+        from ads import dashboard, payment_writers, writers
 
-        assert payment_writers and writers
+        assert dashboard and payment_writers and writers

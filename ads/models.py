@@ -377,3 +377,23 @@ class PaymentEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.stars} XTR ({self.user_id})"
+
+
+class AdStatsHourly(models.Model):
+    """Impressions and clicks per campaign and UTC hour, for the dashboard; kept by the
+    event worker from the rows a batch newly stored, so redelivery counts nothing twice,
+    and recomputed from ``ad_impressions`` and ``ad_clicks`` by ``rebuild_rollups``."""
+
+    hour = models.DateTimeField()
+    campaign_id = models.BigIntegerField()
+    impressions = models.BigIntegerField(default=0)
+    clicks = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "ad_stats_hourly"
+        constraints = [
+            models.UniqueConstraint(fields=["hour", "campaign_id"], name="ad_stats_hourly_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return f"campaign {self.campaign_id} at {self.hour:%Y-%m-%d %H}:00"

@@ -1,9 +1,11 @@
-"""The dashboard's referrals section: invitations that arrived in the period, how many
-of the invited have downloaded since (activated), per day, and the top referrers."""
+"""The dashboard's referrals section: invitations that arrived in the period, referrals
+activated in it (the friend's first download), the bonus paid in it (the ledger's sum:
+grants less revocations) per day, and the referrers who brought the most."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,42 +14,44 @@ from analytics.dashboard.pages import Page, Widget, page_register
 from analytics.dashboard.params import Period, int_param
 from analytics.dashboard.selectors import fetch_rows, local_day_bounds
 
+from .models import Referral, ReferralBonus
+
+_REFERRALS = Referral._meta.db_table
+_BONUSES = ReferralBonus._meta.db_table
+
+
+def _per_day(period: Period, table: str, column: str, value: str) -> dict[dt.date, int]:
+    rows = fetch_rows(
+        f"SELECT width_bucket({column}, %s::timestamptz[]), {value} FROM {table} "  # noqa: S608
+        f"WHERE {column} >= %s AND {column} < %s GROUP BY 1",
+        [local_day_bounds(period), period.utc_start, period.utc_end],
+    )
+    return {period.start + dt.timedelta(days=bucket - 1): int(n) for bucket, n in rows}
+
 
 def referrals_summary(period: Period, limit: int) -> dict[str, Any]:
-    """Invitations that arrived in the period: how many, how many of the invited have
-    downloaded since (activated), per day, and the referrers who brought the most."""
     bounds = [period.utc_start, period.utc_end]
-    invited, activated = fetch_rows(
-        "SELECT count(*), count(*) FILTER (WHERE u.total_downloads > 0) "
-        "FROM referrals r LEFT JOIN users u ON u.user_id = r.referred_user_id "
-        "WHERE r.created_at >= %s AND r.created_at < %s",
-        bounds,
-    )[0]
-    per_day = {
-        period.start + dt.timedelta(days=bucket - 1): n
-        for bucket, n in fetch_rows(
-            "SELECT width_bucket(created_at, %s::timestamptz[]), count(*) FROM referrals "
-            "WHERE created_at >= %s AND created_at < %s GROUP BY 1",
-            [local_day_bounds(period), *bounds],
-        )
-    }
+    invited = _per_day(period, _REFERRALS, "created_at", "count(*)")
+    activated = _per_day(period, _REFERRALS, "activated_at", "count(*)")
+    bonus = _per_day(period, _BONUSES, "created_at", "sum(amount)")
     # Names are looked up for the top rows only, after the grouping.
     top = fetch_rows(
-        "SELECT t.referrer_id, coalesce(u.username, ''), coalesce(u.first_name, ''), t.n, t.active "
-        "FROM (SELECT r.referrer_id, count(*) AS n, "
-        "      count(*) FILTER (WHERE invited.total_downloads > 0) AS active "
-        "      FROM referrals r LEFT JOIN users invited ON invited.user_id = r.referred_user_id "
-        "      WHERE r.created_at >= %s AND r.created_at < %s "
+        "SELECT t.referrer_id, coalesce(u.username, ''), coalesce(u.first_name, ''), t.n, t.active "  # noqa: S608
+        f"FROM (SELECT referrer_id, count(*) AS n, count(activated_at) AS active FROM {_REFERRALS} "
+        "      WHERE created_at >= %s AND created_at < %s "
         "      GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT %s) t "
         "LEFT JOIN users u ON u.user_id = t.referrer_id ORDER BY t.n DESC, t.referrer_id",
         [*bounds, limit],
     )
+    days: dict[dt.date, dict[str, int]] = defaultdict(dict)
+    totals = {"invited": invited, "activated": activated, "bonus_paid": bonus}
+    for key, per_day in totals.items():
+        for day in period.dates():
+            days[day][key] = per_day.get(day, 0)
+    sums = {key: sum(per_day.values()) for key, per_day in totals.items()}
     return {
-        "invited": invited,
-        "activated": activated,
-        "days": [
-            {"date": day.isoformat(), "invited": per_day.get(day, 0)} for day in period.dates()
-        ],
+        **sums,
+        "days": [{"date": day.isoformat(), **days[day]} for day in period.dates()],
         "top_referrers": [
             {
                 "user_id": user_id,
@@ -58,8 +62,9 @@ def referrals_summary(period: Period, limit: int) -> dict[str, Any]:
             for user_id, username, first_name, n, active in top
         ],
         "summary": [
-            {"metric": "Invited", "value": invited},
-            {"metric": "Activated (downloaded since)", "value": activated},
+            {"metric": "Invited", "value": sums["invited"]},
+            {"metric": "Activated (first download)", "value": sums["activated"]},
+            {"metric": "Bonus paid (ad-free downloads, net)", "value": sums["bonus_paid"]},
         ],
     }
 
@@ -79,8 +84,11 @@ page_register(
                 rows="summary", label="metric", series=(("value", "Value"),), kind="table",
             ),
             Widget(
-                id="referrals-daily", title="Invited users per day", endpoint="referrals",
-                rows="days", series=(("invited", "Invited"),), kind="bar",
+                id="referrals-daily", title="Invited, activated and bonus per day",
+                endpoint="referrals", rows="days",
+                series=(("invited", "Invited"), ("activated", "Activated"),
+                        ("bonus_paid", "Bonus paid")),
+                kind="bar",
             ),
             Widget(
                 id="top-referrers", title="Top referrers", endpoint="referrals",

@@ -10,7 +10,7 @@ import random
 
 import pytest
 
-from analytics.events import DownloadCompleted, UserReferred, UserSeen
+from analytics.events import AdClicked, AdShown, DownloadCompleted, UserReferred, UserSeen
 from analytics.publisher import breaker_reset, publish
 from analytics.rollups import rollups_refresh
 from analytics.worker import Worker
@@ -44,6 +44,14 @@ def dataset_events(seed: int = 15) -> list:
                 # Zipf-like: low numbers far more often.
                 video_id, platform = video(min(int(rng.paretovariate(1.2)) - 1, 14))
                 events.append(download_event(rng.randint(1, 30), video_id, platform, at))
+            # Ads after some videos (the ads app's section; it tests its numbers itself).
+            shown = AdShown(user_id=rng.randint(1, 30), campaign_id=1 + anchor % 2, occurred_at=at)
+            events.append(shown)
+            if rng.random() < 0.3:
+                events.append(
+                    AdClicked(impression_id=shown.event_id, user_id=shown.user_id,
+                              campaign_id=shown.campaign_id, occurred_at=at)
+                )  # fmt: skip
         day += dt.timedelta(days=1)
     events.append(download_event(31, *video(3), dt.datetime(2025, 3, 9, 4, 30, tzinfo=dt.UTC)))
     events.append(download_event(31, *video(3), dt.datetime(2026, 3, 9, 4, 30, tzinfo=dt.UTC)))
