@@ -255,3 +255,30 @@ class UserSeen(Event):
 class InlineQueried(Event):
     user_id: int
     platform: str = ""
+
+
+# --- Experiments (abtests) --------------------------------------------------------------
+
+
+@event_type
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class ExperimentAssigned(Event):
+    """A user's first (sticky) variant in a phase of an experiment; stored once."""
+
+    user_id: int
+    test_id: int
+    phase: int
+    variant_id: int
+
+
+@event_type
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class ExperimentViewed(Event):
+    """A user's variant changed what they saw; the first one per user, test and phase
+    makes them count in the results."""
+
+    user_id: int
+    test_id: int
+    phase: int
+    variant_name: str
+    surface: str = ""
