@@ -7,11 +7,12 @@ layers, PostgreSQL being the truth:
 1. a snapshot of the active experiments (variants, weights, QA overrides), kept in the
    process for ``SNAPSHOT_SECONDS`` (one load is three small queries);
 2. an in-process map ``(test, phase, user) -> variant`` of users resolved here before;
-3. for a user this process has not resolved, one Redis round trip: ``HSETNX`` of the
-   variant the hash gives, then ``HGET``, so the first assignment anywhere wins and a
-   later one (weights edited while the test was stopped) reads the stored one back
-   instead of moving the user. A new assignment reaches PostgreSQL through the event
-   stream (``ExperimentAssigned``). When the Redis hash of a phase is missing (Redis
+3. for a user this process has not resolved, one Redis round trip (a Lua script):
+   ``HSETNX`` of the variant the hash gives, else ``HGET``, so the first assignment
+   anywhere wins and a later one (weights edited while the test was stopped) reads the
+   stored one back instead of moving the user. The script also appends the
+   ``ExperimentAssigned`` event to the stream when it made the assignment, which is how
+   it reaches PostgreSQL. When the Redis hash of a phase is missing (Redis
    lost its data) it is refilled from PostgreSQL before anyone is resolved from it.
 
 With Redis unreachable, a user this process has not resolved gets the default
@@ -41,6 +42,7 @@ from redis.exceptions import RedisError
 
 from analytics.events import ExperimentAssigned, ExperimentViewed
 from analytics.publisher import publish
+from analytics.stream import PAYLOAD_FIELD, STREAM
 from config.redis import get_redis
 
 from . import hashing, kinds
@@ -144,6 +146,26 @@ def bucket(test: RunningTest, user_id: int) -> VariantChoice | None:
     return test.choices[index] if index >= 0 else None
 
 
+# Assign unless assigned, and publish the assignment event only if this call made it:
+# one round trip for a user this process has not seen. Returns [variant id, created].
+_ASSIGN_LUA = """
+if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 1 then
+  redis.call('XADD', KEYS[2], '*', ARGV[3], ARGV[4])
+  return {ARGV[2], 1}
+end
+return {redis.call('HGET', KEYS[1], ARGV[1]), 0}
+"""
+_assign_scripts: dict[int, Any] = {}
+
+
+def _assign_script():
+    redis = get_redis()
+    script = _assign_scripts.get(id(redis))
+    if script is None:
+        script = _assign_scripts[id(redis)] = redis.register_script(_ASSIGN_LUA)
+    return script
+
+
 def _resolve(test: RunningTest, user_id: int) -> tuple[int, bool] | None:
     """(variant id or ``_UNASSIGNED``, whether this call made the assignment), or None
     when Redis cannot be asked. One round trip."""
@@ -156,10 +178,12 @@ def _resolve(test: RunningTest, user_id: int) -> tuple[int, bool] | None:
         if bucketed is None:  # still in, if they were assigned before (coverage lowered)
             stored = get_redis().hget(key, field)
             return (int(stored) if stored is not None else _UNASSIGNED), False
-        pipe = get_redis().pipeline(transaction=False)
-        pipe.hsetnx(key, field, bucketed.variant_id)
-        pipe.hget(key, field)
-        created, stored = pipe.execute()
+        event = ExperimentAssigned(
+            user_id=user_id, test_id=test.test_id, phase=test.phase, variant_id=bucketed.variant_id
+        )
+        stored, created = _assign_script()(
+            keys=[key, STREAM], args=[field, bucketed.variant_id, PAYLOAD_FIELD, event.to_json()]
+        )
         return int(stored), bool(created)
     except RedisError as error:
         _redis_failed(error)
@@ -185,13 +209,7 @@ def test_choice(test: RunningTest, user_id: int, *, now: float) -> VariantChoice
         resolved = _resolve(test, user_id)
         if resolved is None:
             return None
-        variant_id, created = resolved
-        if created:
-            publish(
-                ExperimentAssigned(
-                    user_id=user_id, test_id=test.test_id, phase=test.phase, variant_id=variant_id
-                )
-            )
+        variant_id, _created = resolved
         _sticky_put(key, variant_id)
     if variant_id == _UNASSIGNED:
         return None
