@@ -33,6 +33,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -228,6 +229,41 @@ def variant_for(*, user_id: int, kind: str) -> VariantChoice | None:
         if choice is not None:
             return choice
     return None
+
+
+def variant_known(*, user_id: int, kind: str) -> tuple[bool, VariantChoice | None]:
+    """``(True, choice)`` when the answer needs no I/O (fresh snapshot, user resolved
+    in this process), else ``(False, None)``."""
+    current = _snapshot
+    if current is None or time.monotonic() - current.loaded_at > SNAPSHOT_SECONDS:
+        return False, None
+    tests = current.by_kind.get(kind)
+    if not tests:
+        return True, None
+    now = time.time()
+    for test in tests:
+        forced = test.overrides.get(user_id)
+        if forced is not None:
+            return True, forced
+        if not test.runs_at(now):
+            continue
+        variant_id = _sticky.get((test.test_id, test.phase, user_id))
+        if variant_id is None:
+            return False, None
+        if variant_id != _UNASSIGNED:
+            choice = test.by_variant_id.get(variant_id)
+            if choice is not None:
+                return True, choice
+    return True, None
+
+
+async def avariant_for(*, user_id: int, kind: str) -> VariantChoice | None:
+    """``variant_for`` for the event loop: answered in place when no I/O is needed,
+    else in one ``sync_to_async`` call (snapshot reload, a user new to this process)."""
+    known, choice = variant_known(user_id=user_id, kind=kind)
+    if known:
+        return choice
+    return await sync_to_async(variant_for)(user_id=user_id, kind=kind)
 
 
 def exposure_record(*, user_id: int, choice: VariantChoice | None, surface: str = "") -> bool:

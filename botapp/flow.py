@@ -15,7 +15,7 @@ from django.conf import settings
 from redis.exceptions import RedisError
 from telegram.constants import ParseMode
 
-from botapp import keyboards, links, texts
+from botapp import experiments, keyboards, links, texts
 from botapp.cache import acached_file_get, cached_file_drop
 from botapp.delivery import send_cached
 from botapp.models import BotUser, DownloadRequest, Platform, RequestStatus
@@ -314,6 +314,7 @@ async def offer_qualities(bot, user: BotUser, link: links.MediaLink, origin: Ori
         progress_message_id=looking.message_id,
         status=RequestStatus.CHOOSING,
     )
+    variant = await experiments.ui_variant(user.user_id)
     await bot.edit_message_text(
         texts.render(
             language, texts.CHOOSE_QUALITY, title=texts.safe(probed["title"] or link.media_key)
@@ -321,8 +322,11 @@ async def offer_qualities(bot, user: BotUser, link: links.MediaLink, origin: Ori
         chat_id=origin.chat_id,
         message_id=looking.message_id,
         parse_mode=ParseMode.HTML,
-        reply_markup=keyboards.quality_keyboard(language, request.pk, offers),
+        reply_markup=keyboards.quality_keyboard(
+            language, request.pk, offers, **experiments.quality_style(variant)
+        ),
     )
+    experiments.quality_buttons_shown(user.user_id, variant)
 
 
 async def quality_chosen(bot, user: BotUser, request_id: int, quality: str) -> str | None:

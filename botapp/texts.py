@@ -140,3 +140,21 @@ GROUP_AUTO_TURN_ON = _("Turn automatic downloads on")
 GROUP_AUTO_TURN_OFF = _("Turn automatic downloads off")
 GROUP_ADMINS_ONLY = _("Only group admins can change the settings.")
 STATS_PAID = _("You have no limits: downloads are free of ads.")
+
+# --- Experiments (abtests): variants of the welcome and of the quality buttons -----------
+
+WELCOME_SHORT = _(
+    "Hi, {name}! Send me a link to a YouTube, Instagram or TikTok video and get the video "
+    "back. In any chat: <code>@{bot} link</code>."
+)
+WELCOME_STEPS = _(
+    "Hi, {name}! Three steps:\n"
+    "1. Copy a link to a YouTube, Instagram or TikTok video.\n"
+    "2. Send it to me.\n"
+    "3. Watch the video right here.\n\n"
+    "In any chat, type <code>@{bot} link</code>. /help shows everything I can do."
+)
+QUALITY_NAMED_360P = _("{quality} · data saver")
+QUALITY_NAMED_480P = _("{quality} · standard")
+QUALITY_NAMED_720P = _("{quality} · high quality")
+QUALITY_NAMED_1080P = _("{quality} · best quality")

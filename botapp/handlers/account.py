@@ -8,7 +8,7 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
-from botapp import keyboards, texts
+from botapp import experiments, keyboards, texts
 from botapp.handlers.common import current_user, reply
 from botapp.models import BotUser
 from botapp.services import user_set_default_quality, user_set_language, user_set_send_as
@@ -34,10 +34,13 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     text = texts.render(user.ui_language, texts.STATS, total=total, today=today)
     if user.is_paid:
         text += "\n" + texts.render(user.ui_language, texts.STATS_PAID)
-    else:
-        left = max(settings.FREE_DOWNLOADS - total, 0)
-        text += "\n" + texts.render(user.ui_language, texts.STATS_FREE_LEFT, left=left)
+        await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML)
+        return
+    base, variant = await experiments.free_downloads(user.user_id)
+    left = max(base - total, 0)
+    text += "\n" + texts.render(user.ui_language, texts.STATS_FREE_LEFT, left=left)
     await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML)
+    experiments.free_downloads_shown(user.user_id, variant)
 
 
 async def settings_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

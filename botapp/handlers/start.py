@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from botapp import deeplinks, texts
+from botapp import deeplinks, experiments, texts
 from botapp.handlers.common import current_user, reply
 
 
@@ -24,7 +24,10 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def send_welcome(update: Update, context: ContextTypes.DEFAULT_TYPE, user) -> None:
     name = texts.safe(update.effective_user.first_name or update.effective_user.username or "")
-    await reply(update, user, texts.WELCOME, name=name, bot=context.bot.username)
+    variant = await experiments.ui_variant(user.user_id)
+    welcome = experiments.welcome_text(variant)
+    await reply(update, user, welcome, name=name, bot=context.bot.username)
+    experiments.welcome_shown(user.user_id, variant)
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
