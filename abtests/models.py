@@ -12,8 +12,8 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
-# The one reference to the users model (it moves to ``users.BotUser`` with issue 10).
-USER_MODEL = "botapp.BotUser"
+# The one reference to the users model.
+USER_MODEL = "users.BotUser"
 
 
 class ExperimentKind(models.TextChoices):

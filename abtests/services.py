@@ -103,6 +103,15 @@ def snapshot_forget() -> None:
     _sticky.clear()
 
 
+def process_state_reset() -> None:
+    """Forget everything this process keeps (snapshot, resolved and exposed users, a
+    Redis pause): as a freshly started process would be."""
+    global _redis_paused_until
+    snapshot_forget()
+    _exposed.clear()
+    _redis_paused_until = 0.0
+
+
 def _redis_ok() -> bool:
     return time.monotonic() >= _redis_paused_until
 

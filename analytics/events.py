@@ -22,9 +22,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from botapp.models import Platform
-
-from .models import ClickType, DownloadSource
+from .vocabulary import ClickType, DownloadSource, Platform
 
 
 class EventError(ValueError):

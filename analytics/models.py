@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from botapp.models import BotUser, Platform
+from analytics.vocabulary import ClickType, DownloadSource, Platform
 
 
 class Video(models.Model):
@@ -27,13 +27,6 @@ class Video(models.Model):
         return self.title or self.video_id
 
 
-class DownloadSource(models.TextChoices):
-    MESSAGE = "message", "private message"
-    INLINE = "inline", "inline mode"
-    DEEP_LINK = "deep_link", "deep link"
-    GROUP = "group", "group chat"
-
-
 class Download(models.Model):
     """One delivered video. History: rows are written by the event worker only.
 
@@ -49,7 +42,7 @@ class Download(models.Model):
     # Event tables carry no database-level foreign keys: the event worker writes users,
     # videos and downloads in one batch, and history must survive a deleted user.
     user = models.ForeignKey(
-        BotUser, on_delete=models.DO_NOTHING, db_constraint=False, related_name="downloads"
+        "users.BotUser", on_delete=models.DO_NOTHING, db_constraint=False, related_name="downloads"
     )
     video = models.ForeignKey(
         Video, on_delete=models.DO_NOTHING, db_constraint=False, related_name="downloads"
@@ -79,16 +72,11 @@ class Download(models.Model):
         return f"{self.user_id} -> {self.video_id}"
 
 
-class ClickType(models.TextChoices):
-    BUTTON_CLICK = "button_click", "button click"
-    DEEP_LINK = "deep_link", "deep link"
-
-
 class ClickEvent(models.Model):
     """A press of a "Watch video" button or an arrival through a video deep link."""
 
     user = models.ForeignKey(
-        BotUser, on_delete=models.DO_NOTHING, db_constraint=False, related_name="clicks"
+        "users.BotUser", on_delete=models.DO_NOTHING, db_constraint=False, related_name="clicks"
     )
     event_type = models.CharField(max_length=16, choices=ClickType.choices)
     video = models.ForeignKey(
@@ -126,7 +114,10 @@ class FunnelEvent(models.Model):
     event_id = models.UUIDField(unique=True)
     step = models.CharField(max_length=24, choices=FunnelStep.choices)
     user = models.ForeignKey(
-        BotUser, on_delete=models.DO_NOTHING, db_constraint=False, related_name="funnel_events"
+        "users.BotUser",
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="funnel_events",
     )
     platform = models.CharField(max_length=16, blank=True)
     url = models.TextField(blank=True)

@@ -33,8 +33,8 @@ from collections.abc import Callable, Iterator, Sequence
 
 from django.db import connection, transaction
 
-from botapp.models import REFERRAL_CODE_ALPHABET, BotUser
 from referrals.models import Referral
+from users.models import REFERRAL_CODE_ALPHABET, BotUser
 
 from . import sql
 from .counters import CounterIncrement, download_increments

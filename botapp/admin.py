@@ -1,37 +1,9 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from import_export.admin import ExportActionModelAdmin, ImportExportModelAdmin
+from import_export.admin import ExportActionModelAdmin
 
-from botapp.models import BotUser, CachedMedia, GroupChat
-
-
-@admin.register(BotUser)
-class BotUserAdmin(ImportExportModelAdmin):
-    list_display = (
-        "user_id",
-        "username",
-        "first_name",
-        "language_code",
-        "total_downloads",
-        "is_paid",
-        "is_blocked",
-        "first_seen_at",
-        "last_seen_at",
-    )
-    list_filter = ("is_paid", "is_blocked", "language_code", "first_seen_at")
-    search_fields = ("user_id", "username", "first_name", "referral_code")
-    readonly_fields = ("user_id", "first_seen_at", "last_seen_at", "total_downloads")
-    raw_id_fields = ("referred_by",)
-    date_hierarchy = "first_seen_at"
-
-
-@admin.register(CachedMedia)
-class CachedMediaAdmin(ExportActionModelAdmin):
-    list_display = ("media_key", "format", "kind", "size", "duration", "created_at", "last_used_at")
-    list_filter = ("format", "kind")
-    search_fields = ("media_key", "title", "file_unique_id")
-    readonly_fields = ("created_at", "last_used_at")
+from botapp.models import GroupChat
 
 
 @admin.register(GroupChat)

@@ -20,14 +20,18 @@ from telegram.ext import (
     filters,
 )
 
-from botapp import inline, keyboards, texts
+from botapp import keyboards, texts
 from botapp.handlers import account, deeplink_routes, groups
 from botapp.handlers import inline as inline_handlers
 from botapp.handlers.errors import on_error
 from botapp.handlers.links import on_format_button, on_private_text, on_quality_button
 from botapp.handlers.start import help_command, start
-from botapp.services import download_requests_requeue
-from botapp.telegram_bot import application_builder
+from botapp.telegram_bot import application_builder, make_bot
+from downloads import inline
+from downloads import keyboards as download_keyboards
+from downloads.bots import bot_factory_register
+from downloads.policy import Policy, policy_register
+from downloads.services import download_requests_requeue
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +49,22 @@ COMMANDS = (
 
 REQUEUE_EVERY_SECONDS = 60
 
+# What follows a delivery (see downloads.policy): each feature's policy, in the order
+# their plans are merged. A feature plugs in with one line here, e.g.
+# ``ads.policies.ad_policy``. Registered in every process (the bot and rq workers).
+POLICIES: tuple[Policy, ...] = ()
+
+
+def wire() -> None:
+    """What ``downloads`` needs from the interface: the bot a job talks through, and the
+    delivery policies. Idempotent; ``BotappConfig.ready`` calls it in every process."""
+    bot_factory_register(make_bot)
+    for policy in POLICIES:
+        policy_register(policy)
+
 
 def build_application() -> Application:
+    wire()
     application = application_builder().post_init(_post_init).build()
     register_handlers(application)
     application.job_queue.run_repeating(
@@ -93,10 +111,10 @@ def register_handlers(application: Application) -> None:
         )
     )
     application.add_handler(
-        CallbackQueryHandler(on_quality_button, pattern=keyboards.QUALITY_PATTERN)
+        CallbackQueryHandler(on_quality_button, pattern=download_keyboards.QUALITY_PATTERN)
     )
     application.add_handler(
-        CallbackQueryHandler(on_format_button, pattern=keyboards.FORMAT_PATTERN)
+        CallbackQueryHandler(on_format_button, pattern=download_keyboards.FORMAT_PATTERN)
     )
     application.add_handler(
         MessageHandler(

@@ -1,26 +1,16 @@
-"""Every text the bot shows a user, in one place, through Django's gettext.
-
-Placeholders use ``{name}``; ``render()`` fills them in the user's language. Messages
-are sent as HTML, so values that come from users or sites must go through ``escape``.
+"""Every text the Telegram interface itself shows a user (welcome, help, commands,
+settings, groups), through Django's gettext. The way of one link has its own texts
+(``downloads.texts``, which also holds the ``render``/``safe`` helpers).
 """
 
 from __future__ import annotations
 
-from html import escape
-from typing import Any
-
-from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
+from downloads.texts import render, safe
 
-def render(language: str, text: Any, **values: Any) -> str:
-    with translation.override(language):
-        return str(text).format(**values)
-
-
-def safe(value: object) -> str:
-    return escape(str(value), quote=False)
+__all__ = ["render", "safe"]  # re-exported: handlers render botapp's texts with them
 
 
 # --- Welcome and help ------------------------------------------------------------------
@@ -43,11 +33,6 @@ HELP = _(
     "<b>Commands</b>\n"
     "/start - welcome\n/help - this message\n/stats - your downloads\n"
     "/settings - default quality and how videos are sent\n/language - change language"
-)
-SUPPORTED_SITES = _(
-    "• YouTube: videos, Shorts, live recordings (youtube.com, youtu.be)\n"
-    "• Instagram: Reels and video posts (instagram.com/reel/..., /p/...)\n"
-    "• TikTok: videos (tiktok.com/@user/video/..., vm.tiktok.com/...)"
 )
 NO_LINK = _("Send me a link to a YouTube, Instagram or TikTok video.")
 
@@ -75,57 +60,8 @@ SEND_AS_FILE = _("file (original, no compression)")
 SETTINGS_QUALITY_BUTTON = _("Default quality")
 SETTINGS_SEND_AS_BUTTON = _("Send as")
 
-# --- The way of one link ---------------------------------------------------------------
+# --- Inline mode, groups, settings -------------------------------------------
 
-CHOOSE_QUALITY = _("<b>{title}</b>\nChoose the quality:")
-QUALITY_AUDIO = _("Audio only")
-QUALITY_AUDIO_MP3 = _("Audio (MP3)")
-LOOKING_UP = _("Looking at the link...")
-QUEUED = _("In the queue: you are number {position}. I will start soon.")
-QUEUED_BEHIND_OWN = _("Your previous video comes first; this one is next in line.")
-WAITING_SHARED = _("Someone asked for this video just now; it is on its way to you too.")
-DOWNLOADING = _("Downloading: {percent}% at {speed}")
-DOWNLOADING_NO_TOTAL = _("Downloading: {done} so far at {speed}")
-PROCESSING = _("Preparing the video...")
-UPLOADING = _("Sending the video to Telegram...")
-AUDIO_BUTTON = _("Audio only")
-LOWER_QUALITY_BUTTON = _("Lower quality ({quality})")
-SOURCE_LINK = _("Source")
-
-# --- What went wrong -------------------------------------------------------------------
-
-ERROR_UNSUPPORTED = _("This link is not supported. I can download videos from:\n{sites}")
-ERROR_PLAYLIST = _("That is a playlist, channel or profile. Send a link to a single video instead.")
-ERROR_PRIVATE = _("This video is private, so I can't get it.")
-ERROR_REMOVED = _("This video was removed or the link is wrong.")
-ERROR_SIGN_IN = _("This video needs a sign-in or an age check, so I can't download it.")
-ERROR_REGION = _("This video is not available in the region I download from.")
-ERROR_LIVE = _("This is a live stream. Send the link again once the stream has ended.")
-ERROR_TOO_LARGE = _(
-    "This video is larger than {limit} MB, the most Telegram lets me send. "
-    "Try a lower quality or audio only."
-)
-ERROR_TOO_LARGE_NO_CHOICE = _(
-    "This video is larger than {limit} MB, the most Telegram lets me send, even in the "
-    "lowest quality."
-)
-ERROR_RATE_LIMITED = _(
-    "The site is refusing downloads right now. Please try again in a few minutes."
-)
-ERROR_TIMEOUT = _("The download took too long and was stopped. Please try again later.")
-ERROR_INTERNAL = _("Something went wrong on our side. Please try again in a minute.")
-ERROR_BUTTON_EXPIRED = _("This button has expired. Send the link again.")
-ERROR_NOT_YOUR_BUTTON = _("Only the person who sent the link can choose.")
-ERROR_FLOOD = _("Too many requests at once. Please wait a moment and try again.")
-
-# --- Inline mode, deep links, groups, settings -------------------------------------------
-
-WATCH_VIDEO = _("Watch video")
-INLINE_PREPARING = _("Preparing the video...")
-INLINE_PLACEHOLDER_DESCRIPTION = _("The video appears here in a few seconds.")
-INLINE_HELP_TITLE = _("Paste a link to a video")
-INLINE_HELP_DESCRIPTION = _("YouTube, Instagram or TikTok")
-INLINE_HELP_MESSAGE = _("Type <code>@{bot} link</code> with a link to a video from:\n{sites}")
 INLINE_NOT_CONFIGURED = _("Inline mode is not available right now.")
 GROUP_WELCOME = _(
     "Hi! I send videos from YouTube, Instagram and TikTok links right here.\n"
@@ -141,7 +77,7 @@ GROUP_AUTO_TURN_OFF = _("Turn automatic downloads off")
 GROUP_ADMINS_ONLY = _("Only group admins can change the settings.")
 STATS_PAID = _("You have no limits: downloads are free of ads.")
 
-# --- Experiments (abtests): variants of the welcome and of the quality buttons -----------
+# --- Experiments (abtests): variants of the welcome -------------------------------------
 
 WELCOME_SHORT = _(
     "Hi, {name}! Send me a link to a YouTube, Instagram or TikTok video and get the video "
@@ -154,7 +90,3 @@ WELCOME_STEPS = _(
     "3. Watch the video right here.\n\n"
     "In any chat, type <code>@{bot} link</code>. /help shows everything I can do."
 )
-QUALITY_NAMED_360P = _("{quality} · data saver")
-QUALITY_NAMED_480P = _("{quality} · standard")
-QUALITY_NAMED_720P = _("{quality} · high quality")
-QUALITY_NAMED_1080P = _("{quality} · best quality")

@@ -3,7 +3,7 @@ from __future__ import annotations
 from django.db import models
 from django.db.models import F, Q
 
-from botapp.models import BotUser
+from users.models import BotUser
 
 
 class Referral(models.Model):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from botapp.models import BotUser
+from users.models import BotUser
 
 log = logging.getLogger(__name__)
 

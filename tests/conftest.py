@@ -37,7 +37,7 @@ CHROMIUM_ARGS = [
 @pytest.fixture(scope="session")
 def video_site():
     """The local video site, clips made once (cached in var/clips between runs)."""
-    from botapp.sandbox.videosite import VideoSite
+    from sandbox.videosite import VideoSite
 
     site = VideoSite().start()
     yield site

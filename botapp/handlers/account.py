@@ -8,17 +8,17 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
+from analytics.counters import get_user_downloads_count, get_user_downloads_today
 from botapp import experiments, keyboards, texts
 from botapp.handlers.common import current_user, reply
-from botapp.models import BotUser
-from botapp.services import user_set_default_quality, user_set_language, user_set_send_as
+from botapp.handlers.groups import group_settings_command
+from users.models import BotUser
+from users.services import user_set_default_quality, user_set_language, user_set_send_as
 
 
 def downloads_counted(user: BotUser) -> tuple[int, int]:
     """(total, today): the Redis counters, or the PostgreSQL total when Redis is empty."""
     try:
-        from analytics.counters import get_user_downloads_count, get_user_downloads_today
-
         total = get_user_downloads_count(user_id=user.user_id)
         today = get_user_downloads_today(user_id=user.user_id)
     except Exception:  # Redis down: PostgreSQL still knows the total
@@ -45,8 +45,6 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 async def settings_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if update.effective_chat.type != "private":
-        from botapp.handlers.groups import group_settings_command
-
         await group_settings_command(update, context)
         return
     user = await current_user(update)

@@ -9,9 +9,11 @@ from asgiref.sync import sync_to_async
 from telegram import Update
 from telegram.constants import ParseMode
 
+from analytics.events import UserSeen
+from analytics.publisher import publish
 from botapp import texts
-from botapp.models import BotUser
-from botapp.services import user_get_or_create, user_mark_unblocked
+from users.models import BotUser
+from users.services import user_get_or_create, user_mark_unblocked
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +37,6 @@ async def current_user(update: Update) -> BotUser | None:
 
 
 def publish_user_seen(tg_user: Any) -> None:
-    from analytics.events import UserSeen
-    from analytics.publisher import publish
-
     publish(
         UserSeen(
             user_id=tg_user.id,

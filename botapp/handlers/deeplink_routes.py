@@ -7,9 +7,11 @@ from __future__ import annotations
 
 from asgiref.sync import sync_to_async
 
-from botapp import flow, inline
+from analytics.vocabulary import ClickType, DownloadSource
 from botapp.deeplinks import route
 from botapp.handlers.inline import publish_clicked
+from downloads import flow, inline
+from referrals.services import referral_attribute
 
 
 @route("v_")
@@ -18,9 +20,9 @@ async def open_video(update, context, user, argument: str) -> bool:
     link = inline.video_key_decode(argument)
     if link is None:
         return False
-    publish_clicked(user.user_id, link.media_key, "deep_link")
+    publish_clicked(user.user_id, link.media_key, ClickType.DEEP_LINK)
     origin = flow.Origin(
-        chat_id=update.effective_chat.id, source="deep_link", language=user.ui_language
+        chat_id=update.effective_chat.id, source=DownloadSource.DEEP_LINK, language=user.ui_language
     )
     await flow.deliver_link(context.bot, user, link, origin)  # no quality buttons here
     return True
@@ -29,7 +31,5 @@ async def open_video(update, context, user, argument: str) -> bool:
 @route("ref_")
 async def referral(update, context, user, argument: str) -> bool:
     """Recorded if the code names another user; the welcome follows either way."""
-    from referrals.services import referral_attribute
-
     await sync_to_async(referral_attribute)(user_id=user.user_id, code=argument)
     return False

@@ -10,14 +10,12 @@ from telegram.constants import ParseMode
 from telegram.error import Forbidden
 from telegram.ext import ContextTypes
 
-from botapp import texts
-from botapp.services import user_mark_blocked
+from botapp.handlers.common import current_user
+from downloads import texts
+from downloads.delivery import is_blocked_by_user
+from users.services import user_mark_blocked
 
 log = logging.getLogger(__name__)
-
-
-def is_blocked_by_user(error: BaseException) -> bool:
-    return isinstance(error, Forbidden) and "blocked by the user" in str(error).lower()
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -45,8 +43,6 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _apologise(update: Update) -> None:
-    from botapp.handlers.common import current_user
-
     try:
         if update.callback_query:
             await update.callback_query.answer()

@@ -14,16 +14,15 @@ from telegram import Update
 from telegram.constants import ChatMemberStatus, ParseMode
 from telegram.ext import ContextTypes
 
-from botapp import flow, keyboards, links, texts
+from analytics.vocabulary import DownloadSource
+from botapp import keyboards, texts
 from botapp.handlers.common import current_user, reply
-from botapp.models import BotUser, GroupChat
-from botapp.services import (
-    group_joined,
-    group_left,
-    group_set_auto_download,
-    user_mark_blocked,
-    user_mark_unblocked,
-)
+from botapp.handlers.links import handle_matches
+from botapp.models import GroupChat
+from botapp.services import group_joined, group_left, group_set_auto_download
+from downloads import flow, links
+from users.models import BotUser
+from users.services import user_mark_blocked, user_mark_unblocked
 
 log = logging.getLogger(__name__)
 
@@ -96,9 +95,9 @@ async def dl_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
         await reply(update, user, texts.GROUP_DL_USAGE)
         return
     if message.chat.type == "private":
-        from botapp.handlers.links import handle_matches
-
-        origin = flow.Origin(chat_id=message.chat_id, source="message", language=user.ui_language)
+        origin = flow.Origin(
+            chat_id=message.chat_id, source=DownloadSource.MESSAGE, language=user.ui_language
+        )
         await handle_matches(context.bot, user, matches, origin)
         return
     await serve_group_links(context.bot, user, message, matches, explicit=True)
@@ -107,11 +106,9 @@ async def dl_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
 async def serve_group_links(bot, user: BotUser, message, matches, *, explicit: bool) -> None:
     """Replies to the message; unrelated links in a chat are not the bot's business, so
     refusals are answered only when the bot was asked directly."""
-    from botapp.handlers.links import handle_matches
-
     origin = flow.Origin(
         chat_id=message.chat_id,
-        source="group",
+        source=DownloadSource.GROUP,
         reply_to=message.message_id,
         language=user.ui_language,
     )

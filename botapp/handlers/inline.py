@@ -14,10 +14,16 @@ from django.conf import settings
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from botapp import flow, inline, links, texts
-from botapp.cache import acached_file_get
+from analytics.events import InlineQueried, VideoViewClicked
+from analytics.publisher import publish
+from analytics.vocabulary import ChatKind, ClickType, DownloadSource
+from botapp import texts
 from botapp.handlers.common import current_user
-from botapp.services import download_request_create
+from downloads import flow, inline, links
+from downloads import texts as download_texts
+from downloads.cache import acached_file_get
+from downloads.policy import DeliveryContext, delivery_plan
+from downloads.services import download_request_create
 
 log = logging.getLogger(__name__)
 
@@ -40,8 +46,23 @@ async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     fmt = flow.initial_format(user, link, may_ask=False)
     item = await acached_file_get(media_key=link.media_key, fmt=fmt)
     if item is not None:
-        title = item.title or texts.render(language, texts.WATCH_VIDEO)
-        result = inline.cached_result(item, language, link.canonical_url, title, bot_username)
+        title = item.title or texts.render(language, download_texts.WATCH_VIDEO)
+        # Picked, this result is the media itself: the policies' buttons go under it.
+        plan = await delivery_plan(
+            DeliveryContext(
+                user_id=query.from_user.id,
+                language=language,
+                chat_id=None,
+                chat_type=ChatKind.INLINE,
+                source=DownloadSource.INLINE,
+                media_key=link.media_key,
+                fmt=fmt,
+                cached=True,
+            )
+        )
+        result = inline.cached_result(
+            item, language, link.canonical_url, title, bot_username, plan.media_buttons
+        )
     else:
         probed = inline.probed_facts(link.media_key)
         result = inline.placeholder_result(language, link, fmt, bot_username, probed)
@@ -70,7 +91,7 @@ async def on_chosen_result(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         media_key=link.media_key,
         url=link.canonical_url,
         fmt=match.group(2),
-        source="inline",
+        source=DownloadSource.INLINE,
         chat_id=settings.TELEGRAM_STORAGE_CHAT_ID,
         inline_message_id=chosen.inline_message_id,
     )
@@ -85,19 +106,13 @@ async def on_watch_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if link is None:
         await query.answer()
         return
-    publish_clicked(query.from_user.id, link.media_key, "button_click")
+    publish_clicked(query.from_user.id, link.media_key, ClickType.BUTTON_CLICK)
     await query.answer(url=inline.watch_url(context.bot.username, link.media_key))
 
 
 def publish_inline_queried(user_id: int, platform: str) -> None:
-    from analytics.events import InlineQueried
-    from analytics.publisher import publish
-
     publish(InlineQueried(user_id=user_id, platform=platform))
 
 
 def publish_clicked(user_id: int, media_key: str, event_type: str) -> None:
-    from analytics.events import VideoViewClicked
-    from analytics.publisher import publish
-
     publish(VideoViewClicked(user_id=user_id, video_id=media_key, event_type=event_type))

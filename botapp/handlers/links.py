@@ -6,9 +6,10 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
-from botapp import flow, keyboards, links
+from analytics.vocabulary import DownloadSource
 from botapp.handlers.common import current_user, reply
 from botapp.texts import NO_LINK
+from downloads import flow, keyboards, links
 
 
 async def on_private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -24,7 +25,10 @@ async def on_private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         await reply(update, user, NO_LINK)
         return
     origin = flow.Origin(
-        chat_id=message.chat_id, source="message", reply_to=None, language=user.ui_language
+        chat_id=message.chat_id,
+        source=DownloadSource.MESSAGE,
+        reply_to=None,
+        language=user.ui_language,
     )
     await handle_matches(context.bot, user, matches, origin)
 
@@ -63,14 +67,16 @@ async def on_format_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     query = update.callback_query
     user = await current_user(update)
     fmt, media_key = keyboards.FORMAT_PATTERN.match(query.data).groups()
-    link = flow.link_for_key(media_key)
+    link = links.link_for_key(media_key)
     await query.answer()
     if link is None:
         return
     message = query.message
     origin = flow.Origin(
         chat_id=message.chat.id if message else user.user_id,
-        source="group" if message and message.chat.type != "private" else "message",
+        source=DownloadSource.GROUP
+        if message and message.chat.type != "private"
+        else DownloadSource.MESSAGE,
         reply_to=message.message_id if message and message.chat.type != "private" else None,
         language=user.ui_language,
     )

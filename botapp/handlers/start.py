@@ -7,6 +7,7 @@ from telegram.ext import ContextTypes
 
 from botapp import deeplinks, experiments, texts
 from botapp.handlers.common import current_user, reply
+from downloads import texts as download_texts
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -34,5 +35,5 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     user = await current_user(update)
     if user is None:
         return
-    sites = texts.render(user.ui_language, texts.SUPPORTED_SITES)
+    sites = texts.render(user.ui_language, download_texts.SUPPORTED_SITES)
     await reply(update, user, texts.HELP, sites=sites, bot=context.bot.username)

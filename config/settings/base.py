@@ -9,6 +9,7 @@ adds the checks a deployment needs.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -42,11 +43,17 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "import_export",
     "botapp",
-    "analytics",
-    "abtests",
-    "referrals",
+    "downloads",
     "ads",
+    "referrals",
+    "abtests",
+    "users",
+    "analytics",
 ]
+# The development sandbox (offline Telegram, video site, benchmarks) is not in the
+# Docker image; where it exists its management commands are available.
+if importlib.util.find_spec("sandbox") is not None:
+    INSTALLED_APPS.append("sandbox")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",

@@ -12,11 +12,9 @@ from analytics.worker import Worker
 def _fresh_process_state(settings, tmp_path):
     settings.ANALYTICS_SPOOL_DIR = str(tmp_path / "spool")
     breaker_reset()
-    services.snapshot_forget()
-    services._exposed.clear()
+    services.process_state_reset()
     yield
-    services.snapshot_forget()
-    services._exposed.clear()
+    services.process_state_reset()
 
 
 def drain(max_steps: int = 100) -> None:

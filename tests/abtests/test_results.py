@@ -16,8 +16,8 @@ from django.utils import timezone
 from abtests import metrics
 from abtests.models import ABTestExposure
 from analytics.models import Download
-from botapp.models import BotUser
 from referrals.models import Referral
+from users.models import BotUser
 
 from .conftest import experiment
 

@@ -20,7 +20,7 @@ from analytics.models import ClickEvent, Download, Video
 from analytics.publisher import publish
 from analytics.stream import DEAD_STREAM, GROUP, STREAM
 from analytics.worker import Worker
-from botapp.models import BotUser
+from users.models import BotUser
 from config.redis import get_redis
 
 def drain(worker):

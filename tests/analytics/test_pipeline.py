@@ -26,8 +26,8 @@ from analytics.publisher import publish, spool_dir
 from analytics.services import counters_rebuild
 from analytics.stream import DEAD_STREAM, GROUP, STREAM
 from analytics.worker import StepResult, Worker
-from botapp.models import BotUser
 from referrals.models import Referral
+from users.models import BotUser
 
 from .conftest import drain
 

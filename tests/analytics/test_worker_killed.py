@@ -16,7 +16,7 @@ from analytics import counters
 from analytics.events import DownloadCompleted
 from analytics.models import Download
 from analytics.stream import GROUP, PAYLOAD_FIELD, STREAM
-from botapp.models import BotUser
+from users.models import BotUser
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

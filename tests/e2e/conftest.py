@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from botapp.runner import BackgroundBot
-from botapp.sandbox.telegram_api import SEED_USERS, TelegramApiDouble
 from config import queues
+from sandbox.telegram_api import SEED_USERS, TelegramApiDouble
 
 ALICE, BORIS, OLENA, CARMEN = (user["id"] for user in SEED_USERS)
 

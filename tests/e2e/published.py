@@ -6,8 +6,8 @@ import time
 
 from analytics.events import event_from_json
 from analytics.stream import PAYLOAD_FIELD, STREAM
-from botapp.cache import CachedFile, cached_file_store
 from config.redis import get_redis
+from downloads.cache import CachedFile, cached_file_store
 
 STORAGE_ID = -1009000000001
 

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from botapp.models import BotUser, DownloadRequest
-from botapp.services import download_request_create
+from downloads.models import DownloadRequest
+from downloads.services import download_request_create
 from tests.e2e.conftest import ALICE, BORIS, CARMEN, OLENA
 from tests.e2e.published import wait_until
+from users.models import BotUser
 
 REEL = "https://www.instagram.com/reel/C0ffeeReel1/"
 

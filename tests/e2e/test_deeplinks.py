@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 
 from analytics.events import UserReferred, VideoViewClicked
-from botapp.models import BotUser, DownloadRequest
+from downloads.models import DownloadRequest
 from tests.e2e.conftest import ALICE, BORIS
 from tests.e2e.published import published, seed_cached_video, wait_published
+from users.models import BotUser
 
 WELCOME = "Send me a link to a YouTube, Instagram or TikTok video"
 MALFORMED = [

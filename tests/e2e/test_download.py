@@ -7,10 +7,11 @@ import itertools
 
 import pytest
 
-from botapp.cache import cached_file_get
-from botapp.models import BotUser, CachedMedia, DownloadRequest, RequestStatus
 from config.redis import get_redis
+from downloads.cache import cached_file_get
+from downloads.models import CachedMedia, DownloadRequest, RequestStatus
 from tests.e2e.conftest import ALICE, BORIS, CARMEN, OLENA, eventually
+from users.models import BotUser
 
 INSTAGRAM = "https://www.instagram.com/reel/C0ffeeReel1/?igsh=abc123"
 TIKTOK = "https://www.tiktok.com/@sandbox.user/video/7300000000000000001"

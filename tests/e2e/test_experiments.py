@@ -18,11 +18,9 @@ WAIT = 90
 @pytest.fixture(autouse=True)
 def _fresh_experiment_state(settings, tmp_path):
     settings.ANALYTICS_SPOOL_DIR = str(tmp_path / "spool")
-    services.snapshot_forget()
-    services._exposed.clear()
+    services.process_state_reset()
     yield
-    services.snapshot_forget()
-    services._exposed.clear()
+    services.process_state_reset()
 
 
 def _seed_splitting(first: int, second: int) -> str:

@@ -7,9 +7,10 @@ import json
 import pytest
 
 from botapp import texts
-from botapp.management.commands.sandbox import group_admin_add
-from botapp.models import DownloadRequest, GroupChat
-from botapp.sandbox.telegram_api import SEED_GROUP_ID
+from botapp.models import GroupChat
+from downloads.models import DownloadRequest
+from sandbox.management.commands.sandbox import group_admin_add
+from sandbox.telegram_api import SEED_GROUP_ID
 from tests.e2e.conftest import ALICE, BORIS
 from tests.e2e.published import seed_cached_video, wait_until
 

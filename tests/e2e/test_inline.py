@@ -7,9 +7,9 @@ import json
 import pytest
 
 from analytics.events import DownloadCompleted, InlineQueried, VideoViewClicked
-from botapp.models import DownloadRequest, RequestStatus
-from botapp.sandbox.telegram_api import SEED_GROUP_ID
 from config.redis import get_redis
+from downloads.models import DownloadRequest, RequestStatus
+from sandbox.telegram_api import SEED_GROUP_ID
 from tests.e2e.conftest import ALICE
 from tests.e2e.published import STORAGE_ID, seed_cached_video, wait_published, wait_until
 

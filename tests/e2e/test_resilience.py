@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from django.conf import settings
 
-from botapp.models import CachedMedia, DownloadRequest
 from botapp.runner import BackgroundBot
-from botapp.services import download_requests_requeue
 from config import queues
+from downloads.models import CachedMedia, DownloadRequest
+from downloads.services import download_requests_requeue
 from tests.e2e.conftest import ALICE, eventually
 
 TIKTOK = "https://www.tiktok.com/@sandbox.user/video/7300000000000000001"

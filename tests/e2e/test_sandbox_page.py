@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from botapp.management.commands.sandbox import banner, start_sandbox
 from botapp.runner import BackgroundBot
-from botapp.sandbox.telegram_api import SEED_GROUP_ID
 from config import queues
+from sandbox.management.commands.sandbox import banner, start_sandbox
+from sandbox.telegram_api import SEED_GROUP_ID
 from tests.e2e.conftest import ALICE
 
 

@@ -12,14 +12,16 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from analytics.models import ClickEvent, Download, Video
-from botapp.models import BotUser, CachedMedia, GroupChat
+from botapp.models import GroupChat
+from downloads.models import CachedMedia
 from referrals.models import Referral
+from users.models import BotUser
 
 pytestmark = pytest.mark.django_db
 
 CHANGELISTS = [
-    ("botapp", "botuser"),
-    ("botapp", "cachedmedia"),
+    ("users", "botuser"),
+    ("downloads", "cachedmedia"),
     ("botapp", "groupchat"),
     ("analytics", "video"),
     ("analytics", "download"),
@@ -109,7 +111,7 @@ def test_it_exports_downloads_as_csv(staff_client, history):
 
 
 def test_it_exports_users_as_xlsx(staff_client, history):
-    response = _export(staff_client, "botapp", "botuser", 1)
+    response = _export(staff_client, "users", "botuser", 1)
     assert response.status_code == 200
     sheet = load_workbook(io.BytesIO(response.content)).active
     values = [cell for row in sheet.iter_rows(values_only=True) for cell in row]

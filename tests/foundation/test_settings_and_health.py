@@ -12,9 +12,9 @@ from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 
 from analytics.models import Download, Video
-from botapp.models import BotUser
 from referrals.models import Referral
 from tests.processes import ROOT, bare_env, run_python
+from users.models import BotUser
 
 DEAD_REDIS = {
     "default": {

@@ -14,8 +14,8 @@ import pytest
 from telegram import Bot
 from telegram.error import BadRequest, NetworkError, TimedOut
 
-from botapp.sandbox.telegram_api import TelegramApiDouble
 from botapp.telegram_request import AiohttpRequest
+from sandbox.telegram_api import TelegramApiDouble
 
 ALICE = 500001
 

@@ -11,9 +11,10 @@ import pytest
 from django.conf import settings
 from django.utils.functional import Promise
 
+from analytics.vocabulary import SendAs
 from botapp import texts
-from botapp.media import errors
-from botapp.models import SendAs
+from downloads import texts as download_texts
+from downloads.media import errors
 
 LANGUAGES = [code for code, _name in settings.LANGUAGES if code != "en"]
 _LINE = re.compile(r'^(msgctxt|msgid|msgstr) (".*")$')
@@ -46,7 +47,12 @@ def catalogue(language: str) -> dict[tuple[str | None, str], tuple[str, bool]]:
 def source_messages() -> set[tuple[str | None, str]]:
     """Every lazy text the bot defines (texts, error labels, model choices)."""
     found = set()
-    lazy = [v for v in vars(texts).values() if isinstance(v, Promise)]
+    lazy = [
+        v
+        for module in (texts, download_texts)
+        for v in vars(module).values()
+        if isinstance(v, Promise)
+    ]
     lazy += [label for _value, label in (*errors.ErrorCategory.choices, *SendAs.choices)]
     for value in lazy:
         args = value._args

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from botapp import netsafety
+from downloads import netsafety
 
 
 @dataclass

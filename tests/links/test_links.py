@@ -3,17 +3,16 @@ from __future__ import annotations
 import pytest
 from telegram import MessageEntity
 
-from botapp.links import (
-    SHORTLINK_TTL_SECONDS,
+from config.redis import get_redis
+from downloads.links import (
     MediaLink,
     RefusalReason,
     RefusedLink,
     extract_links,
     parse_link,
-    resolve_short_link,
     supported_sites,
 )
-from config.redis import get_redis
+from downloads.shortlinks import SHORTLINK_TTL_SECONDS, resolve_short_link
 from tests.links.conftest import LocalServer, Route, StubResolver
 
 PLAYLIST = RefusalReason.PLAYLIST_OR_CHANNEL

@@ -5,9 +5,9 @@ import pytest
 import yt_dlp
 from yt_dlp.networking.exceptions import TransportError
 
-from botapp import netsafety
-from botapp.links import RefusalReason, resolve_short_link
-from botapp.netsafety import (
+from downloads import netsafety
+from downloads.links import RefusalReason
+from downloads.netsafety import (
     GuardBlockedRequest,
     UnsafeReason,
     UnsafeURLError,
@@ -15,6 +15,7 @@ from botapp.netsafety import (
     guard_ytdlp,
     is_public_address,
 )
+from downloads.shortlinks import resolve_short_link
 from tests import network_guard
 from tests.links.conftest import LocalServer, Route, StubResolver
 

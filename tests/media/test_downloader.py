@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from botapp.media.downloader import (
+from downloads.media.downloader import (
     AUDIO,
     MP3,
     TMP_PREFIX,
@@ -16,9 +16,9 @@ from botapp.media.downloader import (
     probe,
     sweep_stale_downloads,
 )
-from botapp.media.errors import DownloadError, ErrorCategory
-from botapp.sandbox.clips import ffprobe
-from botapp.sandbox.videosite import CATALOGUE
+from downloads.media.errors import DownloadError, ErrorCategory
+from sandbox.clips import ffprobe
+from sandbox.videosite import CATALOGUE
 
 YOUTUBE = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
 
@@ -271,7 +271,7 @@ def test_sweep_removes_only_stale_download_directories(settings, download_dir):
     [(1920, 800, "1080p"), (1080, 1920, "1080p"), (576, 1024, "480p"), (854, 480, "480p")],
 )
 def test_qualities_are_named_the_way_sites_name_them(width, height, quality):
-    from botapp.media.downloader import _offered_formats
+    from downloads.media.downloader import _offered_formats
 
     video = {"url": "u", "width": width, "height": height, "vcodec": "avc1", "acodec": "mp4a"}
 

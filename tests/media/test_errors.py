@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from botapp.media.errors import DownloadError, ErrorCategory, classify_exception, classify_message
+from downloads.media.errors import (
+    DownloadError,
+    ErrorCategory,
+    classify_exception,
+    classify_message,
+)
 
 
 @pytest.mark.parametrize(

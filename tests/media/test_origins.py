@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from botapp.media.origins import is_overridden, override_url
+from downloads.media.origins import is_overridden, override_url
 
 LOCAL = "http://127.0.0.1:8765"
 

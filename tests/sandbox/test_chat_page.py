@@ -7,7 +7,7 @@ import threading
 import httpx
 import pytest
 
-from botapp.sandbox.telegram_api import SEED_GROUP_ID, TelegramApiDouble
+from sandbox.telegram_api import SEED_GROUP_ID, TelegramApiDouble
 
 ALICE = 500001
 

@@ -19,7 +19,7 @@ from telegram import (
 from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, RetryAfter
 from telegram.ext import Application, CommandHandler, ContextTypes, MessageHandler, filters
 
-from botapp.sandbox.telegram_api import MB, SEED_GROUP_ID, TelegramApiDouble
+from sandbox.telegram_api import MB, SEED_GROUP_ID, TelegramApiDouble
 
 ALICE, BORIS = 500001, 500002
 
@@ -467,7 +467,7 @@ def test_media_files_are_served_with_range_support(double):
 
 
 def test_get_chat_member_reports_the_admins_of_a_group(double):
-    from botapp.management.commands.sandbox import group_admin_add
+    from sandbox.management.commands.sandbox import group_admin_add
 
     group_admin_add(double, user_id=ALICE)
 
@@ -489,7 +489,7 @@ def test_get_chat_member_reports_the_admins_of_a_group(double):
 
 
 def test_the_sandbox_command_lets_alice_administer_the_seed_group(settings):
-    from botapp.management.commands.sandbox import banner, start_sandbox
+    from sandbox.management.commands.sandbox import banner, start_sandbox
 
     telegram, site = start_sandbox(port=0)
     try:

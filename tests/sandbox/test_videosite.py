@@ -10,8 +10,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from botapp.sandbox.clips import ffprobe
-from botapp.sandbox.videosite import CATALOGUE, VideoKind, VideoSite, sample_urls
+from sandbox.clips import ffprobe
+from sandbox.videosite import CATALOGUE, VideoKind, VideoSite, sample_urls
 
 
 @pytest.fixture(scope="module")

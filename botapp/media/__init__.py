@@ -1,1 +1,0 @@
-"""Downloading media with yt-dlp and ffmpeg: see ``botapp.media.downloader``."""

@@ -1,0 +1,125 @@
+"""The media cache: (media key, format) -> a Telegram file_id.
+
+PostgreSQL holds the truth; Redis holds a copy so a cache hit costs one Redis GET. A
+file_id can be re-sent forever with no download and no size limit; one that Telegram
+rejects is dropped and the media fetched again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass
+
+from asgiref.sync import sync_to_async
+from redis.exceptions import RedisError
+
+from config.redis import get_redis
+from downloads.models import CachedMedia
+
+log = logging.getLogger(__name__)
+
+REDIS_TTL = 30 * 24 * 3600  # a copy; PostgreSQL refills it on a miss
+
+
+@dataclass(frozen=True)
+class CachedFile:
+    media_key: str
+    format: str
+    file_id: str
+    kind: str = "video"
+    file_unique_id: str = ""
+    size: int | None = None
+    duration: int | None = None
+    width: int | None = None
+    height: int | None = None
+    title: str = ""
+
+
+def _key(media_key: str, fmt: str) -> str:
+    return f"media:{media_key}:{fmt}"
+
+
+def _from_row(row: CachedMedia) -> CachedFile:
+    return CachedFile(
+        media_key=row.media_key,
+        format=row.format,
+        file_id=row.file_id,
+        kind=row.kind,
+        file_unique_id=row.file_unique_id,
+        size=row.size,
+        duration=row.duration,
+        width=row.width,
+        height=row.height,
+        title=row.title,
+    )
+
+
+def _redis_get(media_key: str, fmt: str) -> CachedFile | bool | None:
+    """The Redis copy; False when Redis does not know (or cannot be reached)."""
+    try:
+        raw = get_redis().get(_key(media_key, fmt))
+    except RedisError:
+        log.warning("media cache: Redis unavailable, reading PostgreSQL")
+        return False
+    return CachedFile(**json.loads(raw)) if raw else False
+
+
+def _redis_put(item: CachedFile) -> None:
+    try:
+        get_redis().set(_key(item.media_key, item.format), json.dumps(asdict(item)), ex=REDIS_TTL)
+    except RedisError:
+        log.warning("media cache: Redis unavailable, copy not written")
+
+
+def cached_file_get(*, media_key: str, fmt: str) -> CachedFile | None:
+    hit = _redis_get(media_key, fmt)
+    if hit is not False:
+        return hit
+    row = CachedMedia.objects.filter(media_key=media_key, format=fmt).first()
+    if row is None:
+        return None
+    item = _from_row(row)
+    _redis_put(item)
+    return item
+
+
+async def acached_file_get(*, media_key: str, fmt: str) -> CachedFile | None:
+    """The hot path of a cache hit: Redis only, PostgreSQL when Redis does not know."""
+    hit = _redis_get(media_key, fmt)
+    if hit is not False:
+        return hit
+    return await sync_to_async(cached_file_get)(media_key=media_key, fmt=fmt)
+
+
+def cached_file_store(item: CachedFile) -> None:
+    CachedMedia.objects.update_or_create(
+        media_key=item.media_key,
+        format=item.format,
+        defaults={
+            "file_id": item.file_id,
+            "file_unique_id": item.file_unique_id,
+            "kind": item.kind,
+            "size": item.size,
+            "duration": item.duration,
+            "width": item.width,
+            "height": item.height,
+            "title": item.title[:512],
+        },
+    )
+    _redis_put(item)
+
+
+def cached_file_drop(*, media_key: str, fmt: str, file_id: str) -> None:
+    """Forget a file_id Telegram rejected (only that one: a newer upload may exist)."""
+    CachedMedia.objects.filter(media_key=media_key, format=fmt, file_id=file_id).delete()
+    try:
+        get_redis().delete(_key(media_key, fmt))
+    except RedisError:
+        log.warning("media cache: Redis unavailable, stale copy may linger until it expires")
+    log.info("media cache: dropped rejected file_id for %s [%s]", media_key, fmt)
+
+
+def cached_formats(*, media_key: str) -> dict[str, CachedFile]:
+    rows = CachedMedia.objects.filter(media_key=media_key)
+    return {row.format: _from_row(row) for row in rows}

@@ -1,0 +1,315 @@
+"""The ONE delivery service: every video or audio that reaches a user ends here.
+
+``media_deliver`` is called for a cache hit (``flow``), a fresh download (``jobs``), in
+a private chat, a group, an inline message or after a deep link. In that order it:
+
+1. builds a ``DeliveryContext`` and awaits the policies' plan (``policy.delivery_plan``);
+2. sends the media (a stored file_id, or a fresh upload) or edits an inline message
+   into it, with the plan's ``media_buttons`` under it on the inline surface;
+3. records it (a fresh upload's file_id goes into the cache);
+4. publishes ``DownloadCompleted``, exactly once;
+5. runs the plan's ``on_media_sent`` callbacks;
+6. sends the plan's follow-up messages, calling each one's ``on_sent``/``on_failed``.
+
+Policies and follow-ups can never stop the media: their failures are logged. With no
+policy registered the plan is empty and a delivery is exactly the media.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputMediaAudio,
+    InputMediaVideo,
+    Message,
+)
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden
+
+from analytics.events import DownloadCompleted
+from analytics.publisher import publish
+from analytics.vocabulary import ChatKind, DownloadSource, MediaKind
+from downloads import texts
+from downloads.cache import CachedFile, cached_file_store
+from downloads.platforms import platform_of_media_key
+from downloads.policy import DeliveryContext, DeliveryPlan, FollowUp, UrlButton, delivery_plan
+from users.models import BotUser
+
+log = logging.getLogger(__name__)
+
+CAPTION_LIMIT = 1024
+
+# A fresh upload: given the reply markup, sends the file and returns Telegram's message.
+Upload = Callable[[InlineKeyboardMarkup | None], Awaitable[Message]]
+# The keyboard under the media, given the policies' media buttons (inline surface).
+Markup = InlineKeyboardMarkup | None
+
+
+@dataclass(frozen=True)
+class Target:
+    """Who gets the media and where: a chat (``chat_id``) or an inline message."""
+
+    user: BotUser
+    media_key: str
+    fmt: str
+    url: str
+    source: str  # a DownloadSource value
+    chat_id: int | None = None
+    reply_to: int | None = None
+    inline_message_id: str = ""
+
+    @property
+    def chat_type(self) -> str:
+        if self.inline_message_id:
+            return ChatKind.INLINE
+        if self.source == DownloadSource.GROUP:
+            return ChatKind.GROUP
+        return ChatKind.PRIVATE
+
+    def context(self, *, cached: bool) -> DeliveryContext:
+        return DeliveryContext(
+            user_id=self.user.user_id,
+            language=self.user.ui_language,
+            chat_id=None if self.inline_message_id else self.chat_id,
+            chat_type=self.chat_type,
+            source=self.source,
+            media_key=self.media_key,
+            fmt=self.fmt,
+            cached=cached,
+        )
+
+
+async def media_deliver(
+    bot,
+    target: Target,
+    *,
+    item: CachedFile | None = None,
+    upload: Upload | None = None,
+    cached: bool,
+    reply_markup: Markup = None,
+    title: str = "",
+) -> CachedFile | None:
+    """Deliver one piece of media (see the module docstring for the steps).
+
+    Exactly one of ``item`` (a stored file_id) and ``upload`` (a fresh file, titled
+    ``title``) is given;
+    ``cached`` says whether the answer came from the cache. Returns what Telegram now
+    holds, or None when it rejected a stored file_id (nothing was delivered; the caller
+    drops it and downloads). Telegram errors of the media itself (403, a failed inline
+    edit) propagate to the caller, which knows the request they belong to.
+    """
+    plan = await delivery_plan(target.context(cached=cached))
+    if target.inline_message_id:
+        delivered = await _inline_edit(bot, target, item, reply_markup, plan.media_buttons)
+    elif upload is not None:
+        message = await upload(reply_markup)
+        delivered = file_from_message(
+            message, media_key=target.media_key, fmt=target.fmt, title=title
+        )
+        await sync_to_async(cached_file_store)(delivered)
+    else:
+        message = await send_cached(
+            bot,
+            item,
+            chat_id=target.chat_id,
+            language=target.user.ui_language,
+            url=target.url,
+            reply_to=target.reply_to,
+            reply_markup=reply_markup,
+            as_file=target.user.wants_file,
+        )
+        if message is None:
+            return None
+        delivered = item
+    _publish_completed(target, delivered, cached=cached)
+    _run_callbacks(plan)
+    await _follow_ups_send(bot, target, plan.follow_ups)
+    return delivered
+
+
+async def _inline_edit(
+    bot, target: Target, item: CachedFile, markup: Markup, buttons: list[UrlButton]
+) -> CachedFile:
+    """Turn an inline placeholder message into the media (Telegram accepts only a
+    file_id there, hence a fresh download is uploaded to the storage chat first)."""
+    media_class = InputMediaAudio if item.kind == MediaKind.AUDIO else InputMediaVideo
+    text = caption(target.user.ui_language, item.title, target.url)
+    await bot.edit_message_media(
+        media=media_class(item.file_id, caption=text, parse_mode=ParseMode.HTML),
+        inline_message_id=target.inline_message_id,
+        reply_markup=markup_with_buttons(markup, buttons),
+    )
+    return item
+
+
+def markup_with_buttons(markup: Markup, buttons: list[UrlButton]) -> Markup:
+    """The keyboard under inline media: the bot's own rows, then one row per button."""
+    if not buttons:
+        return markup
+    rows = [list(row) for row in markup.inline_keyboard] if markup else []
+    rows.extend([InlineKeyboardButton(button.text, url=button.url)] for button in buttons)
+    return InlineKeyboardMarkup(rows)
+
+
+def _publish_completed(target: Target, item: CachedFile, *, cached: bool) -> None:
+    publish(
+        DownloadCompleted(
+            user_id=target.user.user_id,
+            video_id=target.media_key,
+            platform=platform_of_media_key(target.media_key),
+            source=target.source,
+            format=target.fmt,
+            from_cache=cached,
+            title=item.title or "",
+            url=target.url or "",
+            duration=item.duration,
+        )
+    )
+
+
+def _run_callbacks(plan: DeliveryPlan) -> None:
+    for callback in plan.on_media_sent:
+        try:
+            callback()
+        except Exception:
+            log.exception("on_media_sent callback %r failed", callback)
+
+
+async def _follow_ups_send(bot, target: Target, follow_ups: list[FollowUp]) -> None:
+    """Messages after the media, in order. There is no chat after an inline message,
+    so there they are not sent (a policy offers ``media_buttons`` there instead)."""
+    if target.inline_message_id or target.chat_id is None:
+        return
+    for follow_up in follow_ups:
+        try:
+            await bot.send_message(
+                target.chat_id,
+                follow_up.text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup_with_buttons(None, follow_up.buttons),
+                disable_web_page_preview=True,
+            )
+        except Exception as error:
+            log.warning("follow-up to chat %s failed: %s", target.chat_id, error)
+            _call_quietly(follow_up.on_failed, error)
+            if isinstance(error, Forbidden):
+                return  # the chat is closed: the next follow-ups would fail the same way
+            continue
+        _call_quietly(follow_up.on_sent)
+
+
+def _call_quietly(callback: Callable[..., None] | None, *args: Any) -> None:
+    if callback is None:
+        return
+    try:
+        callback(*args)
+    except Exception:
+        log.exception("follow-up callback %r failed", callback)
+
+
+# --- Sending by file_id -------------------------------------------------------------
+
+
+def caption(language: str, title: str, url: str) -> str:
+    """Title and source link, within Telegram's 1024 characters (counted as displayed)."""
+    link = f'<a href="{texts.safe(url)}">{texts.render(language, texts.SOURCE_LINK)}</a>'
+    visible_link = len(texts.render(language, texts.SOURCE_LINK))
+    room = CAPTION_LIMIT - visible_link - 2
+    title = title.strip()
+    if len(title) > room:
+        title = title[: room - 1].rstrip() + "…"
+    return f"<b>{texts.safe(title)}</b>\n{link}" if title else link
+
+
+def is_rejected_file_id(error: BadRequest) -> bool:
+    message = str(error).lower()
+    return (
+        "wrong file identifier" in message
+        or "file reference" in message
+        or ("wrong remote file" in message)
+    )
+
+
+def is_blocked_by_user(error: BaseException) -> bool:
+    """A 403 that heals only when the user writes again (not a kick from a group)."""
+    return isinstance(error, Forbidden) and "blocked by the user" in str(error).lower()
+
+
+def send_kwargs(item: CachedFile, *, as_file: bool) -> tuple[str, dict[str, Any]]:
+    """The Bot API method and its media arguments for a stored file_id."""
+    if item.kind == MediaKind.AUDIO:
+        return "send_audio", {"audio": item.file_id, "duration": item.duration}
+    if item.kind == MediaKind.DOCUMENT or as_file:
+        return "send_document", {"document": item.file_id}
+    return "send_video", {
+        "video": item.file_id,
+        "duration": item.duration,
+        "width": item.width,
+        "height": item.height,
+        "supports_streaming": True,
+    }
+
+
+async def send_cached(
+    bot,
+    item: CachedFile,
+    *,
+    chat_id: int,
+    language: str,
+    url: str,
+    reply_to: int | None = None,
+    reply_markup=None,
+    as_file: bool = False,
+) -> Message | None:
+    """Re-send a stored file_id. None when Telegram rejects it (the caller downloads)."""
+    method, media = send_kwargs(item, as_file=as_file)
+    try:
+        return await getattr(bot, method)(
+            chat_id=chat_id,
+            caption=caption(language, item.title, url),
+            parse_mode=ParseMode.HTML,
+            reply_to_message_id=reply_to,
+            allow_sending_without_reply=True,
+            reply_markup=reply_markup,
+            **media,
+        )
+    except BadRequest as error:
+        if is_rejected_file_id(error):
+            log.warning("Telegram rejected cached %s [%s]: %s", item.media_key, item.format, error)
+            return None
+        raise
+
+
+def file_from_message(message: Message, *, media_key: str, fmt: str, title: str) -> CachedFile:
+    """What Telegram now holds, read from the message that carried the upload."""
+    media = message.video or message.audio or message.document
+    kind = (
+        MediaKind.VIDEO
+        if message.video
+        else MediaKind.AUDIO
+        if message.audio
+        else MediaKind.DOCUMENT
+    )
+    return CachedFile(
+        media_key=media_key,
+        format=fmt,
+        file_id=media.file_id,
+        kind=str(kind),
+        file_unique_id=media.file_unique_id,
+        size=media.file_size,
+        duration=getattr(media, "duration", None) and int(_seconds(media.duration)),
+        width=getattr(media, "width", None),
+        height=getattr(media, "height", None),
+        title=title,
+    )
+
+
+def _seconds(value) -> float:
+    return value.total_seconds() if hasattr(value, "total_seconds") else float(value)

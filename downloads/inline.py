@@ -1,0 +1,160 @@
+"""Media keys in deep links and buttons, and the results of an inline query.
+
+A media key (``youtube:dQw4w9WgXcQ``) does not fit a start parameter (no ``:``), so it
+travels as ``yt_dQw4w9WgXcQ``: a two-letter platform code, ``_``, the video id.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from urllib.parse import urlsplit
+
+from redis.exceptions import RedisError
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InlineQueryResultArticle,
+    InlineQueryResultCachedAudio,
+    InlineQueryResultCachedDocument,
+    InlineQueryResultCachedVideo,
+    InputTextMessageContent,
+)
+from telegram.constants import ParseMode
+
+from analytics.vocabulary import MediaKind, Platform
+from config.redis import get_redis
+from downloads import links, texts
+from downloads.cache import CachedFile
+from downloads.delivery import caption, markup_with_buttons
+from downloads.platforms import PLATFORMS, PLATFORMS_BY_CODE
+from downloads.policy import UrlButton
+
+log = logging.getLogger(__name__)
+
+# What follows "v_" in a deep link, or "inl:w:" in a callback: at most 58 characters.
+VIDEO_KEY = re.compile(r"^(yt|ig|tt)_([A-Za-z0-9_-]{1,55})$")
+WATCH_PATTERN = re.compile(r"^inl:w:((?:yt|ig|tt)_[A-Za-z0-9_-]{1,55})$")
+# chosen_inline_result ids: "dl:<video key>:<format>".
+RESULT_ID = re.compile(r"^dl:((?:yt|ig|tt)_[A-Za-z0-9_-]{1,55}):([a-z0-9]{1,8})$")
+
+
+def video_key_encode(media_key: str) -> str | None:
+    platform, _sep, video_id = media_key.partition(":")
+    spec = PLATFORMS.get(platform)
+    key = f"{spec.code}_{video_id}" if spec else ""
+    return key if VIDEO_KEY.match(key) else None
+
+
+def video_key_decode(key: str) -> links.MediaLink | None:
+    """The link behind an encoded key, or None for anything malformed or unknown."""
+    match = VIDEO_KEY.match(key or "")
+    if match is None:
+        return None
+    return links.link_for_key(f"{PLATFORMS_BY_CODE[match.group(1)].platform}:{match.group(2)}")
+
+
+def watch_url(bot_username: str, media_key: str) -> str | None:
+    key = video_key_encode(media_key)
+    return f"https://t.me/{bot_username}?start=v_{key}" if key else None
+
+
+def probed_facts(media_key: str) -> dict:
+    """What an earlier look at the video left in Redis (title, maybe a thumbnail), or
+    {}: an inline answer has 15 s, so it never probes the site itself."""
+    try:
+        raw = get_redis().get(f"probe:{media_key}")
+        return json.loads(raw) if raw else {}
+    except (RedisError, ValueError):
+        log.warning("probe cache unreadable for %s", media_key)
+        return {}
+
+
+def thumbnail_url(link: links.MediaLink, probed: dict) -> str | None:
+    """An https image of the platform itself for an article result, if one is known."""
+    candidates = [probed.get("thumbnail_url"), probed.get("thumbnail")]
+    if link.platform == Platform.YOUTUBE:  # known from the id alone
+        candidates.append(f"https://i.ytimg.com/vi/{link.video_id}/hqdefault.jpg")
+    # Telegram fetches an article's thumbnail itself; we only ever name the platforms'
+    # own image hosts, over https, so a result never points it at anything else.
+    spec = PLATFORMS.get(link.platform)
+    hosts = spec.thumbnail_hosts if spec else ()
+    subdomains = tuple(f".{host}" for host in hosts)
+    for url in candidates:
+        if not isinstance(url, str):
+            continue
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        if parts.scheme == "https" and (host in hosts or host.endswith(subdomains)):
+            return url
+    return None
+
+
+def watch_keyboard(language: str, media_key: str, bot_username: str) -> InlineKeyboardMarkup:
+    """ "Watch video" (counted, then it opens the deep link) and the deep link itself, for
+    clients that do not follow a callback answer's url."""
+    key = video_key_encode(media_key)
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    texts.render(language, texts.WATCH_VIDEO), callback_data=f"inl:w:{key}"
+                ),
+                InlineKeyboardButton(f"@{bot_username}", url=watch_url(bot_username, media_key)),
+            ]
+        ]
+    )
+
+
+def cached_result(
+    item: CachedFile,
+    language: str,
+    url: str,
+    title: str,
+    bot_username: str,
+    media_buttons: list[UrlButton] = (),
+):
+    """A cached video as an inline result; ``media_buttons`` (the policies') go under it."""
+    keyboard = watch_keyboard(language, item.media_key, bot_username)
+    common = {
+        "id": f"c:{item.file_unique_id or item.file_id}"[:64],
+        "caption": caption(language, item.title, url),
+        "parse_mode": ParseMode.HTML,
+        "reply_markup": markup_with_buttons(keyboard, list(media_buttons)),
+    }
+    if item.kind == MediaKind.AUDIO:
+        return InlineQueryResultCachedAudio(audio_file_id=item.file_id, **common)
+    if item.kind == MediaKind.DOCUMENT:
+        return InlineQueryResultCachedDocument(document_file_id=item.file_id, title=title, **common)
+    return InlineQueryResultCachedVideo(video_file_id=item.file_id, title=title, **common)
+
+
+def placeholder_result(
+    language: str, link: links.MediaLink, fmt: str, bot_username: str, probed: dict
+) -> InlineQueryResultArticle:
+    """Posts "preparing the video..."; chosen, it becomes the video (see the job). The
+    title and thumbnail are the video's when an earlier probe left them."""
+    return InlineQueryResultArticle(
+        id=f"dl:{video_key_encode(link.media_key)}:{fmt}",
+        title=probed.get("title") or texts.render(language, texts.WATCH_VIDEO),
+        description=texts.render(language, texts.INLINE_PLACEHOLDER_DESCRIPTION),
+        input_message_content=InputTextMessageContent(
+            texts.render(language, texts.INLINE_PREPARING), parse_mode=ParseMode.HTML
+        ),
+        reply_markup=watch_keyboard(language, link.media_key, bot_username),
+        thumbnail_url=thumbnail_url(link, probed),
+    )
+
+
+def explanation_result(language: str, bot_username: str) -> InlineQueryResultArticle:
+    sites = texts.render(language, texts.SUPPORTED_SITES)
+    return InlineQueryResultArticle(
+        id="help",
+        title=texts.render(language, texts.INLINE_HELP_TITLE),
+        description=texts.render(language, texts.INLINE_HELP_DESCRIPTION),
+        input_message_content=InputTextMessageContent(
+            texts.render(language, texts.INLINE_HELP_MESSAGE, sites=sites, bot=bot_username),
+            parse_mode=ParseMode.HTML,
+        ),
+    )

@@ -1,0 +1,1 @@
+"""Downloading media with yt-dlp and ffmpeg: see ``downloads.media.downloader``."""

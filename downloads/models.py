@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from django.db import models
+
+from analytics.vocabulary import DownloadSource, MediaKind, Platform
+
+
+class CachedMedia(models.Model):
+    """A video or audio Telegram already holds: (media key, format) -> file_id."""
+
+    media_key = models.CharField(max_length=128)
+    format = models.CharField(max_length=32)
+    file_id = models.CharField(max_length=255)
+    file_unique_id = models.CharField(max_length=64, blank=True)
+    kind = models.CharField(max_length=16, choices=MediaKind.choices, default=MediaKind.VIDEO)
+    size = models.BigIntegerField(null=True, blank=True)
+    duration = models.PositiveIntegerField(null=True, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    title = models.CharField(max_length=512, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        db_table = "media_cache"
+        verbose_name_plural = "cached media"
+        constraints = [
+            models.UniqueConstraint(fields=["media_key", "format"], name="media_cache_key_format"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.media_key} [{self.format}]"
+
+
+class RequestStatus(models.TextChoices):
+    CHOOSING = "choosing", "waiting for a quality choice"
+    QUEUED = "queued", "queued"
+    WAITING_SHARED = "waiting_shared", "waiting for the same media"
+    RUNNING = "running", "running"
+    DONE = "done", "delivered"
+    FAILED = "failed", "failed"
+
+
+class DownloadRequest(models.Model):
+    """One user's request for one piece of media, from the link to the delivered file.
+
+    Statuses move by compare-and-set (``filter(status=old).update(status=new)``), so a
+    retried job or a competing worker can never deliver twice.
+    """
+
+    user = models.ForeignKey("users.BotUser", on_delete=models.CASCADE, related_name="requests")
+    chat_id = models.BigIntegerField(null=True, blank=True)
+    reply_to_message_id = models.BigIntegerField(null=True, blank=True)
+    progress_message_id = models.BigIntegerField(null=True, blank=True)
+    inline_message_id = models.CharField(max_length=255, blank=True)
+    platform = models.CharField(max_length=16, choices=Platform.choices)
+    media_key = models.CharField(max_length=128, db_index=True)
+    url = models.URLField(max_length=2048)
+    format = models.CharField(max_length=32, blank=True)
+    source = models.CharField(max_length=16, choices=DownloadSource.choices)
+    status = models.CharField(
+        max_length=16, choices=RequestStatus.choices, default=RequestStatus.QUEUED
+    )
+    error = models.CharField(max_length=32, blank=True)
+    job_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "download_requests"
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["media_key", "format", "status"], name="requests_media_status"),
+            models.Index(fields=["user", "status"], name="requests_user_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.media_key} [{self.format or '?'}] {self.status}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (RequestStatus.DONE, RequestStatus.FAILED)

@@ -1,0 +1,123 @@
+"""Writes of download requests: create, enqueue their job, move their status."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import django_rq
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from redis.exceptions import RedisError
+from rq.exceptions import NoSuchJobError
+from rq.job import Dependency, Job
+
+from config.queues import DOWNLOADS
+from downloads.models import DownloadRequest, RequestStatus
+
+log = logging.getLogger(__name__)
+
+
+def download_request_create(
+    *,
+    user_id: int,
+    link_platform: str,
+    media_key: str,
+    url: str,
+    fmt: str,
+    source: str,
+    chat_id: int | None,
+    reply_to_message_id: int | None = None,
+    progress_message_id: int | None = None,
+    inline_message_id: str = "",
+    status: str = RequestStatus.QUEUED,
+) -> DownloadRequest:
+    """A request row; a queued one also gets its job (enqueued when the row commits)."""
+    with transaction.atomic():
+        request = DownloadRequest.objects.create(
+            user_id=user_id,
+            platform=link_platform,
+            media_key=media_key,
+            url=url,
+            format=fmt,
+            source=source,
+            chat_id=chat_id,
+            reply_to_message_id=reply_to_message_id,
+            progress_message_id=progress_message_id,
+            inline_message_id=inline_message_id,
+            status=status,
+        )
+        if status == RequestStatus.QUEUED:
+            transaction.on_commit(lambda: _enqueue_or_leave(request.pk))
+    return request
+
+
+def _enqueue_or_leave(request_id: int) -> None:
+    # Without Redis the row stays queued; download_requests_requeue() picks it up.
+    try:
+        download_request_enqueue(request_id=request_id)
+    except RedisError:
+        log.warning("request %s stays queued until Redis is back", request_id)
+
+
+def download_requests_requeue(*, older_than_seconds: int = 30) -> int:
+    """Queue again the queued requests whose job never reached Redis or was lost with
+    it (Redis down at the time, data flushed). Safe to run often: the job itself moves
+    the request by compare-and-set, so a duplicate job delivers nothing twice."""
+    cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
+    connection = django_rq.get_queue(DOWNLOADS).connection
+    requeued = 0
+    for request_id, job_id in DownloadRequest.objects.filter(
+        status=RequestStatus.QUEUED, created_at__lt=cutoff
+    ).values_list("pk", "job_id"):
+        if job_id:
+            try:
+                status = Job.fetch(job_id, connection=connection).get_status()
+                if status in ("queued", "started", "deferred", "scheduled"):
+                    continue
+            except NoSuchJobError:
+                pass
+        download_request_enqueue(request_id=request_id)
+        requeued += 1
+    if requeued:
+        log.info("requeued %d download requests", requeued)
+    return requeued
+
+
+def download_request_enqueue(*, request_id: int) -> str:
+    """Puts the request's job on the downloads queue, behind the same user's unfinished
+    request if there is one: one active download per user."""
+    request = DownloadRequest.objects.get(pk=request_id)
+    previous = (
+        DownloadRequest.objects.filter(
+            user_id=request.user_id,
+            status__in=[RequestStatus.QUEUED, RequestStatus.RUNNING],
+            pk__lt=request.pk,
+        )
+        .exclude(job_id="")
+        .order_by("-pk")
+        .values_list("job_id", flat=True)
+        .first()
+    )
+    queue = django_rq.get_queue(DOWNLOADS)
+    depends_on = Dependency(jobs=[previous], allow_failure=True) if previous else None
+    job = queue.enqueue(
+        "downloads.jobs.download_request_run",
+        request_id,
+        job_id=f"download-{request_id}",
+        depends_on=depends_on,
+        job_timeout=settings.DOWNLOAD_TIMEOUT_SECONDS + 300,
+        failure_ttl=7 * 24 * 3600,
+    )
+    DownloadRequest.objects.filter(pk=request_id).update(job_id=job.id)
+    return job.id
+
+
+def download_request_move(*, request_id: int, old: str, new: str, **fields) -> bool:
+    """Compare-and-set on the status; True when this caller made the move."""
+    if new in (RequestStatus.DONE, RequestStatus.FAILED):
+        fields.setdefault("finished_at", timezone.now())
+    return bool(
+        DownloadRequest.objects.filter(pk=request_id, status=old).update(status=new, **fields)
+    )

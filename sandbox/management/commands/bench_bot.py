@@ -1,0 +1,181 @@
+"""``python manage.py bench_bot``: the real bot against the offline Telegram API.
+
+Prints three things, with the configured PostgreSQL and Redis (run ``migrate`` first):
+
+- the cache-miss time of a 480p YouTube clip (message -> video in the chat);
+- cache-hit latency at a steady rate (``--rate`` messages a second for ``--seconds``,
+  by default the 200 a second the bot must sustain): from the update being queued at
+  Telegram to the bot's ``sendVideo`` with the cached file_id reaching Telegram, so
+  long polling is included;
+- cache-hit throughput at saturation: ``--requests`` messages pushed at once, answered
+  per second.
+
+The Telegram double runs in a child process (limits off) so that it does not share the
+GIL with the bot: the figures are the bot's. Talks only to 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections import defaultdict, deque
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from users.models import BotUser
+
+CACHED_LINKS = (
+    "https://www.instagram.com/reel/C0ffeeReel1/",
+    "https://www.tiktok.com/@sandbox.user/video/7300000000000000001",
+    "https://youtu.be/dQw4w9WgXcQ",
+)
+# The media keys of CACHED_LINKS: dropped first, since a new double knows no old file_id.
+MEDIA_KEYS = ("instagram:C0ffeeReel1", "tiktok:7300000000000000001", "youtube:dQw4w9WgXcQ")
+FIRST_USER = 900_000_000
+WAIT_SECONDS = 300
+
+
+class Command(BaseCommand):
+    help = "Benchmarks cache hits and a cache miss through the real bot (limits off)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--requests", type=int, default=2000, help="saturation test size")
+        parser.add_argument("--users", type=int, default=200)
+        parser.add_argument("--rate", type=float, default=200, help="steady-rate messages/s")
+        parser.add_argument("--seconds", type=float, default=10, help="steady-rate duration")
+
+    def handle(self, *args, requests: int, users: int, rate: float, seconds: float, **options):
+        from botapp.runner import BackgroundBot
+        from config import queues
+        from sandbox.telegram_process import DoubleProcess
+        from sandbox.videosite import VideoSite
+
+        # Forked first, while this process has no other thread.
+        telegram = DoubleProcess(rate_limits=False, seed=False).start()
+        site = VideoSite().start()
+        settings.TELEGRAM_BOT_TOKEN = telegram.token
+        settings.TELEGRAM_API_URL = telegram.root_url
+        settings.MEDIA_ORIGIN_OVERRIDES = site.origin_overrides()
+        settings.TELEGRAM_FLOOD_LIMITS = False
+        ids = prepare_users(telegram, users)
+        workers = queues.start_thread_workers([queues.DOWNLOADS], 1)
+        bot = BackgroundBot(poll_timeout=5).start()
+        try:
+            for media_key in MEDIA_KEYS:
+                drop_cached(media_key)
+            miss = telegram.run(ask_and_wait, ids[0], CACHED_LINKS[2])
+            self.stdout.write(f"cache miss, 480p YouTube clip: {miss * 1000:.0f} ms")
+            for link in CACHED_LINKS[:2]:
+                telegram.run(ask_and_wait, ids[1], link)
+            latencies = telegram.run(steady_hits, ids, rate, seconds)
+            self.stdout.write(
+                f"cache hit latency at {rate:g} requests/s for {seconds:g} s "
+                f"({len(latencies)} requests): {summary(latencies)}"
+            )
+            answered, elapsed = telegram.run(burst_hits, ids, requests)
+            self.stdout.write(
+                f"cache hit throughput at saturation: {answered / elapsed:.0f} requests/s "
+                f"({answered} requests from {len(ids)} users pushed at once, "
+                f"all answered in {elapsed:.2f} s)"
+            )
+        finally:
+            bot.stop()
+            queues.stop_thread_workers(workers)
+            telegram.stop()
+            site.stop()
+
+
+def summary(seconds: list[float]) -> str:
+    ms = sorted(value * 1000 for value in seconds)
+    p99 = ms[min(len(ms) - 1, int(len(ms) * 0.99))]
+    return f"p50 {statistics.median(ms):.1f} ms, p99 {p99:.1f} ms, max {ms[-1]:.1f} ms"
+
+
+def prepare_users(telegram, count: int) -> list[int]:
+    ids = [FIRST_USER + n for n in range(count)]
+    BotUser.objects.filter(user_id__in=ids).delete()
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    BotUser.objects.bulk_create(
+        BotUser(user_id=i, first_seen_at=now, last_seen_at=now, default_quality="480p") for i in ids
+    )
+    telegram.run(add_users, ids)
+    return ids
+
+
+def drop_cached(media_key: str) -> None:
+    from config.redis import get_redis
+    from downloads.models import CachedMedia
+
+    CachedMedia.objects.filter(media_key=media_key).delete()
+    for key in get_redis().scan_iter(f"media:{media_key}:*"):
+        get_redis().delete(key)
+
+
+# --- Run in the double's process (``DoubleProcess.run``) ----------------------------------
+
+
+def add_users(double, ids: list[int]) -> None:
+    for user_id in ids:
+        double.add_user(user_id, f"Bench {user_id}", language_code="en")
+
+
+def ask_and_wait(double, user_id: int, text: str) -> float:
+    """Seconds from the message to the video reaching Telegram."""
+    started = time.time()
+    double.push_private_message(user_id, text)
+    call = double.wait_for_call(
+        "sendVideo",
+        lambda c: c["payload"].get("chat_id") == user_id,
+        timeout=WAIT_SECONDS,
+        ok=True,
+    )
+    return call["time"] - started
+
+
+def steady_hits(double, ids: list[int], rate: float, seconds: float) -> list[float]:
+    """Latencies of cached requests arriving at ``rate`` a second, round-robin over users."""
+    count = int(rate * seconds)
+    since = len(double.state.calls)
+    pushed: dict[int, deque[float]] = defaultdict(deque)
+    start = time.monotonic()
+    for n in range(count):
+        delay = start + n / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        user_id = ids[n % len(ids)]
+        pushed[user_id].append(time.time())
+        double.push_private_message(user_id, CACHED_LINKS[n % len(CACHED_LINKS)])
+    answers = sent_videos(double, since, count)
+    return [answered - pushed[chat_id].popleft() for chat_id, answered in answers]
+
+
+def burst_hits(double, ids: list[int], count: int) -> tuple[int, float]:
+    """(answered, seconds) for ``count`` cached requests pushed at once."""
+    since = len(double.state.calls)
+    started = time.time()
+    with double.state.cond:  # all queued before the bot's next poll sees any
+        for n in range(count):
+            double.push_private_message(ids[n % len(ids)], CACHED_LINKS[n % len(CACHED_LINKS)])
+    answers = sent_videos(double, since, count)
+    return len(answers), max(answered for _chat, answered in answers) - started
+
+
+def sent_videos(double, since: int, count: int) -> list[tuple[int, float]]:
+    """(chat_id, time) of the first ``count`` successful sendVideo calls after ``since``."""
+    state = double.state
+    found: list[tuple[int, float]] = []
+    cursor = since
+
+    def enough() -> bool:
+        # Only the calls added since the last look: the log grows by thousands.
+        nonlocal cursor
+        for call in state.calls[cursor:]:
+            if call["method"] == "sendVideo" and call["ok"]:
+                found.append((call["payload"]["chat_id"], call["time"]))
+        cursor = len(state.calls)
+        return len(found) >= count
+
+    if not state.wait(enough, WAIT_SECONDS):
+        raise TimeoutError(f"{len(found)} of {count} videos sent within {WAIT_SECONDS} s")
+    return found[:count]

@@ -1,0 +1,75 @@
+"""``python manage.py sandbox``: the whole product offline, for trying it without a token.
+
+Starts the offline Telegram API with its web chat page, the local video site, and the
+real bot (embedded defaults) pointed at both.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+STORAGE_CHAT_ID = -1001500000999
+
+
+class Command(BaseCommand):
+    help = "Runs the bot against an offline Telegram with a web chat page and a local video site."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", type=int, default=8000, help="port of the chat page")
+        parser.add_argument(
+            "--no-rate-limits", action="store_true", help="turn Telegram's flood limits off"
+        )
+
+    def handle(self, *args, host: str, port: int, no_rate_limits: bool, **options) -> None:
+        from botapp.management.commands.runbot import run_bot
+
+        telegram, site = start_sandbox(host=host, port=port, rate_limits=not no_rate_limits)
+        self.stdout.write(banner(telegram, site))
+        try:
+            run_bot()
+        finally:
+            telegram.stop()
+            site.stop()
+
+
+def start_sandbox(*, host: str = "127.0.0.1", port: int = 8000, rate_limits: bool = True):
+    """Starts the offline Telegram and the video site and points the settings at them."""
+    from sandbox.telegram_api import SEED_USERS, TelegramApiDouble
+    from sandbox.videosite import VideoSite
+
+    site = VideoSite().start()
+    telegram = TelegramApiDouble(host=host, port=port, rate_limits=rate_limits).start()
+    telegram.add_group(STORAGE_CHAT_ID, "Video storage", bot_status="administrator")
+    group_admin_add(telegram, user_id=SEED_USERS[0]["id"])  # Alice may use group /settings
+    settings.TELEGRAM_BOT_TOKEN = telegram.token
+    settings.TELEGRAM_API_URL = telegram.root_url
+    settings.TELEGRAM_LOCAL_MODE = False
+    settings.TELEGRAM_STORAGE_CHAT_ID = STORAGE_CHAT_ID
+    settings.MEDIA_ORIGIN_OVERRIDES = site.origin_overrides()
+    return telegram, site
+
+
+def group_admin_add(telegram, *, user_id: int, chat_id: int | None = None) -> None:
+    """Makes a user of the offline Telegram an administrator of a group (the seed group
+    by default), as getChatMember then reports, so group /settings can be tried."""
+    from sandbox.telegram_api import SEED_GROUP_ID
+
+    with telegram.state.cond:
+        chat = telegram.state.chats[chat_id or SEED_GROUP_ID]
+        chat.members.add(user_id)
+        chat.admins.add(user_id)
+        telegram.state.changed()
+
+
+def banner(telegram, site) -> str:
+    from sandbox.videosite import sample_urls
+
+    links = "\n".join(f"    {url}" for url in sample_urls(None))
+    return (
+        f"\nSandbox ready: open {telegram.page_url} and chat with @{telegram.bot_user['username']}"
+        f"\nVideos come from the local video site at {site.origin}. Links to paste:\n{links}\n"
+        "Alice administers the sandbox group: /settings there switches automatic downloads.\n"
+        "Ctrl-C stops everything.\n"
+    )

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+
+from analytics.vocabulary import SendAs
+
+REFERRAL_CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+
+
+def referral_code_generate() -> str:
+    """The one generator of referral codes (the model default and the event writer)."""
+    # 10 characters of a 31-letter alphabet: collisions are negligible, and the unique
+    # constraint catches the rest.
+    return "".join(secrets.choice(REFERRAL_CODE_ALPHABET) for _ in range(10))
+
+
+class BotUser(models.Model):
+    """A Telegram user who has talked to the bot."""
+
+    user_id = models.BigIntegerField(primary_key=True, help_text="Telegram user id")
+    username = models.CharField(max_length=64, blank=True)
+    first_name = models.CharField(max_length=128, blank=True)
+    language_code = models.CharField(max_length=16, blank=True, help_text="As Telegram reports it")
+    language = models.CharField(
+        max_length=8, blank=True, help_text="Chosen with /language; overrides language_code"
+    )
+    first_seen_at = models.DateTimeField(db_index=True)
+    last_seen_at = models.DateTimeField(db_index=True)
+    total_downloads = models.PositiveIntegerField(default=0)
+    is_paid = models.BooleanField(default=False)
+    is_blocked = models.BooleanField(default=False, help_text="The user blocked the bot")
+    referral_code = models.CharField(max_length=32, unique=True, default=referral_code_generate)
+    referred_by = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="referred_users",
+    )
+    default_quality = models.CharField(max_length=16, blank=True)
+    send_as = models.CharField(max_length=8, choices=SendAs.choices, default=SendAs.VIDEO)
+
+    class Meta:
+        db_table = "users"
+        verbose_name = "bot user"
+        ordering = ["-last_seen_at"]
+
+    def __str__(self) -> str:
+        if self.username:
+            return f"@{self.username}"
+        return f"{self.first_name or 'user'} ({self.user_id})"
+
+    @property
+    def ui_language(self) -> str:
+        """The language the bot speaks to this user."""
+        supported = {code for code, _name in settings.LANGUAGES}
+        for candidate in (self.language, (self.language_code or "").split("-")[0].lower()):
+            if candidate in supported:
+                return candidate
+        return "en"
+
+    @property
+    def wants_file(self) -> bool:
+        """Videos go out as documents (original file, no Telegram recompression)."""
+        return self.send_as == SendAs.FILE
