@@ -46,7 +46,6 @@ COMMAND_LANGUAGE = pgettext_lazy("bot command", "Change language")
 COMMAND_DL = pgettext_lazy("bot command", "Download a video: /dl link")
 
 STATS = _("You have downloaded {total} videos so far ({today} today).")
-STATS_FREE_LEFT = _("Free downloads without ads left: {left}.")
 LANGUAGE_PROMPT = _("Choose your language:")
 LANGUAGE_SET = _("Done: I will speak English with you.")
 SETTINGS_PROMPT = _(
@@ -75,7 +74,23 @@ GROUP_AUTO_OFF = _("off")
 GROUP_AUTO_TURN_ON = _("Turn automatic downloads on")
 GROUP_AUTO_TURN_OFF = _("Turn automatic downloads off")
 GROUP_ADMINS_ONLY = _("Only group admins can change the settings.")
-STATS_PAID = _("You have no limits: downloads are free of ads.")
+
+# --- The free quota and ads ------------------------------------------------------------
+
+STATS_AD_FREE_LEFT = _(
+    "Downloads without ads left: {left} (everyone gets {base}, invited friends added {bonus})."
+)
+STATS_PAID_UNTIL = _("Premium: no ads until {until}.")
+STATS_GET_MORE = _(
+    "<b>More downloads without ads</b>\n"
+    "• Invite friends with your link, each friend who joins adds some: {link}\n"
+    "• /premium: no ads at all for 30 days, paid with Telegram Stars."
+)
+HELP_ADS = _(
+    "<b>Ads</b>: your first {free} downloads come without ads. After that a short ad, "
+    "marked as one, follows a video here in our chat (never in groups). /stats shows how "
+    "many you have left; invite friends for more, or /premium removes ads."
+)
 
 # --- Experiments (abtests): variants of the welcome -------------------------------------
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from telegram import Update
+from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
+from ads.selectors import quota_base
 from botapp import deeplinks, experiments, texts
 from botapp.handlers.common import current_user, reply
 from downloads import texts as download_texts
@@ -36,4 +38,8 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if user is None:
         return
     sites = texts.render(user.ui_language, download_texts.SUPPORTED_SITES)
-    await reply(update, user, texts.HELP, sites=sites, bot=context.bot.username)
+    help_text = texts.render(user.ui_language, texts.HELP, sites=sites, bot=context.bot.username)
+    ads_text = texts.render(user.ui_language, texts.HELP_ADS, free=quota_base(user.user_id))
+    await update.effective_message.reply_text(
+        f"{help_text}\n\n{ads_text}", parse_mode=ParseMode.HTML, disable_web_page_preview=True
+    )
