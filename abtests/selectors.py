@@ -36,6 +36,9 @@ class VariantChoice:
     config: Mapping[str, Any]
     surfaces: frozenset[str]  # config keys on which this test's variants differ
     forced: bool = False  # a QA override: applied, never counted
+    # Every variant's config, in order: what the user would have seen in another arm
+    # (exposure is due where an arm would have shown something else).
+    test_configs: tuple[Mapping[str, Any], ...] = ()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -91,6 +94,7 @@ def snapshot_load(*, loaded_at: float) -> Snapshot:
         if not arms:
             continue
         test_surfaces = kinds.surfaces([arm.variant_config for arm in arms])
+        configs = tuple(MappingProxyType(dict(arm.variant_config)) for arm in arms)
         choices = tuple(
             VariantChoice(
                 test_id=test.pk,
@@ -101,6 +105,7 @@ def snapshot_load(*, loaded_at: float) -> Snapshot:
                 variant_name=arm.variant_name,
                 config=MappingProxyType(dict(arm.variant_config)),
                 surfaces=test_surfaces,
+                test_configs=configs,
             )
             for arm in arms
         )

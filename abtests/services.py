@@ -303,11 +303,47 @@ def exposure_record(*, user_id: int, choice: VariantChoice | None, surface: str 
 
 def free_downloads_for(*, user_id: int, default: int) -> tuple[int, VariantChoice | None]:
     """The quota's base for a user under a running free-limit experiment (or
-    ``default``), with the choice to expose once the base decided something."""
+    ``default``), with the choice to hand to ``quota_exposure_record``."""
     choice = variant_for(user_id=user_id, kind=ExperimentKind.FREE_LIMIT)
     if choice is None or "free_downloads" not in choice.config:
         return default, None
     return int(choice.config["free_downloads"]), choice
+
+
+def quota_exposure_record(*, user_id: int, choice: VariantChoice | None, position: int) -> bool:
+    """Count a free-limit user at the first delivery whose ad decision depends on the
+    arm: the ``position``-th delivery past the smallest base of the experiment's arms
+    (before it every arm is ad-free, so nothing the user saw differed)."""
+    if choice is None:
+        return False
+    bases = [c["free_downloads"] for c in choice.test_configs if "free_downloads" in c]
+    if not bases or position <= min(bases):
+        return False
+    return exposure_record(user_id=user_id, choice=choice, surface=kinds.SURFACE_QUOTA)
+
+
+def ad_creative_for(
+    *, user_id: int, campaign_name: str, creative_names: Iterable[str]
+) -> tuple[str | None, VariantChoice | None]:
+    """For an ad of ``campaign_name`` about to be shown: the creative name the user's
+    ad-text variant asks for (None: the rotation's own pick, a control) and the choice
+    to expose once the ad was shown; ``(None, None)`` when no running ad-text
+    experiment covers this campaign for this user. An experiment covers a campaign
+    that its variants name, or, naming none, any campaign holding every creative its
+    variants name."""
+    choice = variant_for(user_id=user_id, kind=ExperimentKind.AD_TEXT)
+    if choice is None:
+        return None, None
+    names = set(creative_names)
+    campaigns = {c["campaign"] for c in choice.test_configs if "campaign" in c}
+    wanted = {c["creative"] for c in choice.test_configs if "creative" in c}
+    covered = campaign_name in campaigns if campaigns else wanted <= names
+    if not covered:
+        return None, None
+    creative = choice.config.get("creative")
+    if creative is not None and creative not in names:
+        return None, None  # the creative was removed from the campaign: default, uncounted
+    return creative, choice
 
 
 # --- the synchronous API (admin, scripts, tests) -------------------------------------------
@@ -376,11 +412,16 @@ def variants_validate(*, kind: str, variants: Iterable[tuple[str, int, Any]]) ->
     total = sum(percentage for _, percentage, _ in variants)
     if total != 100:
         problems.append(f"traffic percentages must sum to 100 (they sum to {total})")
+    campaigns = set()
     for name, _, config in variants:
         try:
-            kinds.config_validate(kind=kind, config=config)
+            clean = kinds.config_validate(kind=kind, config=config)
         except kinds.ConfigError as error:
             problems.append(f"{name}: {error}")
+        else:
+            campaigns.update([clean["campaign"]] if "campaign" in clean else [])
+    if len(campaigns) > 1:
+        problems.append("all variants must name the same campaign")
     return problems
 
 

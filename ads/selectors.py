@@ -14,6 +14,8 @@ from django.db.models import Count, Q
 from django.utils import timezone
 from redis.exceptions import RedisError
 
+from abtests.selectors import VariantChoice
+from abtests.services import ad_creative_for, free_downloads_for
 from analytics.counters import user_total_key
 from users.models import BotUser
 
@@ -33,9 +35,15 @@ class Quota:
     paid_until: dt.datetime | None = None
 
 
+def quota_base_choice(user_id: int) -> tuple[int, VariantChoice | None]:
+    """Ad-free deliveries everyone gets, or what the user's arm of a running free-limit
+    experiment gives, with that arm (to count the user once it made a difference)."""
+    return free_downloads_for(user_id=user_id, default=settings.FREE_DOWNLOADS)
+
+
 def quota_base(user_id: int) -> int:
-    """Ad-free deliveries everyone gets (an experiment may change it per user)."""
-    return settings.FREE_DOWNLOADS
+    """Ad-free deliveries everyone gets (a free-limit experiment may change it per user)."""
+    return quota_base_choice(user_id)[0]
 
 
 def quota_bonus(user_id: int) -> int:
@@ -111,6 +119,7 @@ class Creative:
     creative_id: int | None
     message: str
     button_text: str
+    name: str = ""  # what an ad-text experiment refers to it by
 
 
 @dataclasses.dataclass(frozen=True)
@@ -172,7 +181,7 @@ def campaigns_load(*, at: dt.datetime | None = None) -> list[RunningCampaign]:
     creatives: dict[int, list[Creative]] = {}
     for creative in AdCreative.objects.filter(campaign_id__in=ids, is_active=True):
         creatives.setdefault(creative.campaign_id, []).append(
-            Creative(creative.pk, creative.message, creative.button_text)
+            Creative(creative.pk, creative.message, creative.button_text, creative.name)
         )
     return [_running(campaign, creatives.get(campaign.pk, []), counts.get(campaign.pk, {}))
             for campaign in campaigns]  # fmt: skip
@@ -221,13 +230,27 @@ def campaigns_forget() -> None:
     _snapshot = None
 
 
-def creative_choose(campaign: RunningCampaign, user_id: int) -> Creative:
-    """The text a user sees: one of the campaign's creatives, the same one each time for
-    a user (an experiment may decide instead), or the campaign's own text."""
+def creative_pick(campaign: RunningCampaign, user_id: int) -> tuple[Creative, VariantChoice | None]:
+    """The creative a user sees and the ad-text experiment arm behind it (None when no
+    experiment covers the campaign): the arm's creative, or for a control arm (and
+    without an experiment) one of the campaign's creatives, the same one each time for a
+    user, or the campaign's own text."""
+    name, choice = ad_creative_for(
+        user_id=user_id,
+        campaign_name=campaign.name,
+        creative_names=[c.name for c in campaign.creatives],
+    )
+    if name is not None:
+        return next(c for c in campaign.creatives if c.name == name), choice
     if not campaign.creatives:
-        return campaign.default
+        return campaign.default, choice
     index = zlib.crc32(f"{campaign.campaign_id}:{user_id}".encode()) % len(campaign.creatives)
-    return campaign.creatives[index]
+    return campaign.creatives[index], choice
+
+
+def creative_choose(campaign: RunningCampaign, user_id: int) -> Creative:
+    """The text a user sees (``creative_pick`` without the experiment arm)."""
+    return creative_pick(campaign, user_id)[0]
 
 
 def user_shown_today(user_id: int, campaign_ids: list[int], at: dt.datetime) -> dict[int, int]:

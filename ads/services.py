@@ -14,6 +14,9 @@ from django.db import transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
 
+from abtests import kinds
+from abtests.selectors import VariantChoice
+from abtests.services import exposure_record, quota_exposure_record
 from analytics.counters import user_total_key
 from analytics.events import AdClicked, AdNoFill, AdShown
 from analytics.publisher import publish
@@ -27,10 +30,10 @@ from .selectors import (
     RunningCampaign,
     campaigns_forget,
     campaigns_running,
-    creative_choose,
+    creative_pick,
     decided_key,
     pending_impression_key,
-    quota_base,
+    quota_base_choice,
     quota_bonus,
     user_paid_status,
     user_shown_today,
@@ -123,6 +126,7 @@ class ChosenAd:
     text: str  # the ad message, labelled, Telegram HTML
     button_text: str
     url: str  # the click redirect
+    experiment: VariantChoice | None = None  # the ad-text arm that chose the creative
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,7 +157,9 @@ def ad_decide(
     carries (private chat and inline only; never for a paid user). A delivery due an ad
     with no campaign eligible goes without one and is counted as a no fill."""
     at = at or timezone.now()
-    limit = quota_base(user_id) + quota_bonus(user_id)
+    base, free_limit_arm = quota_base_choice(user_id)
+    bonus = quota_bonus(user_id)
+    limit = base + bonus
     paid = user_paid_status(user_id).paid
     may_carry = not paid and surface in AD_SURFACES
     candidates = (
@@ -176,6 +182,8 @@ def ad_decide(
         outcome = _postgres_decide(user_id, limit if may_carry else None, candidates, point, at)
     position, chosen = outcome
     quota = QuotaDecision(position=position, limit=limit, paid=paid)
+    if may_carry:  # only where an ad may follow does the base change what is seen
+        quota_exposure_record(user_id=user_id, choice=free_limit_arm, position=position - bonus)
     if chosen == NO_AD_DUE:
         return AdDecision(quota=quota)
     if chosen == NO_FILL:
@@ -273,7 +281,7 @@ def _ad(
     surface: str,
     media_key: str,
 ) -> ChosenAd:
-    creative = creative_choose(campaign, user_id)
+    creative, arm = creative_pick(campaign, user_id)
     return ChosenAd(
         impression_id=impression_id,
         user_id=user_id,
@@ -285,6 +293,7 @@ def _ad(
         text=ad_text(campaign, creative.message, language),
         button_text=creative.button_text,
         url=click_url(ClickClaim(impression_id, campaign.campaign_id, user_id)),
+        experiment=arm,
     )
 
 
@@ -331,6 +340,7 @@ def ad_shown(ad: ChosenAd) -> None:
             media_key=ad.media_key,
         )
     )
+    exposure_record(user_id=ad.user_id, choice=ad.experiment, surface=kinds.SURFACE_AD)
 
 
 def ad_refused(ad: ChosenAd, error: BaseException) -> None:

@@ -6,7 +6,6 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
-from ads.selectors import quota_base
 from botapp import deeplinks, experiments, texts
 from botapp.handlers.common import current_user, reply
 from downloads import texts as download_texts
@@ -39,7 +38,9 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     sites = texts.render(user.ui_language, download_texts.SUPPORTED_SITES)
     help_text = texts.render(user.ui_language, texts.HELP, sites=sites, bot=context.bot.username)
-    ads_text = texts.render(user.ui_language, texts.HELP_ADS, free=quota_base(user.user_id))
+    free, free_limit_arm = await experiments.free_downloads(user.user_id)
+    ads_text = texts.render(user.ui_language, texts.HELP_ADS, free=free)
     await update.effective_message.reply_text(
         f"{help_text}\n\n{ads_text}", parse_mode=ParseMode.HTML, disable_web_page_preview=True
     )
+    experiments.free_downloads_shown(user.user_id, free_limit_arm)

@@ -199,3 +199,54 @@ def _unreachable():
     from redis.exceptions import ConnectionError as RedisConnectionError
 
     raise RedisConnectionError("down")
+
+
+def test_a_free_limit_user_counts_only_once_the_arms_decide_differently():
+    experiment()
+    choice = services.variant_for(user_id=9, kind=ExperimentKind.FREE_LIMIT)
+    for position in range(1, 11):  # ad-free in every arm up to the smallest base
+        assert not services.quota_exposure_record(user_id=9, choice=choice, position=position)
+    assert services.quota_exposure_record(user_id=9, choice=choice, position=11)
+    assert not services.quota_exposure_record(user_id=9, choice=choice, position=12)  # once
+
+
+def test_an_ad_text_experiment_covers_only_campaigns_holding_its_creatives():
+    experiment(
+        "tea-copy",
+        kind=ExperimentKind.AD_TEXT,
+        variants=[("control", 50, {}), ("loud", 50, {"creative": "loud"})],
+    )
+    arms = {}
+    for user in USERS:
+        name, choice = services.ad_creative_for(
+            user_id=user, campaign_name="Tea", creative_names=["calm", "loud"]
+        )
+        arms[choice.variant_name] = name
+        assert services.ad_creative_for(
+            user_id=user, campaign_name="Shoes", creative_names=["red"]
+        ) == (None, None)
+    assert arms == {"control": None, "loud": "loud"}
+
+
+def test_an_ad_text_experiment_naming_a_campaign_covers_that_one_only():
+    experiment(
+        "tea-only",
+        kind=ExperimentKind.AD_TEXT,
+        variants=[
+            ("calm", 50, {"campaign": "Tea", "creative": "calm"}),
+            ("loud", 50, {"campaign": "Tea", "creative": "loud"}),
+        ],
+    )
+    name, choice = services.ad_creative_for(
+        user_id=1, campaign_name="Tea", creative_names=["calm", "loud"]
+    )
+    assert name == choice.variant_name
+    assert services.ad_creative_for(
+        user_id=1, campaign_name="Coffee", creative_names=["calm", "loud"]
+    ) == (None, None)
+    problems = services.variants_validate(
+        kind=ExperimentKind.AD_TEXT,
+        variants=[("a", 50, {"campaign": "Tea", "creative": "x"}),
+                  ("b", 50, {"campaign": "Coffee", "creative": "y"})],
+    )  # fmt: skip
+    assert "all variants must name the same campaign" in problems

@@ -7,20 +7,48 @@ import pytest
 
 from abtests import hashing, services
 from abtests.models import ABTest, ABTestExposure, ABTestVariant, ExperimentKind
+from ads.fast_redis import breaker_reset as ads_redis_breaker_reset
+from ads.models import AdCampaign, AdCreative
+from ads.selectors import campaigns_forget
+from analytics.publisher import breaker_reset
 from botapp import experiments, texts
+from sandbox.telegram_api import TelegramApiDouble
 from tests.abtests.conftest import drain
+from tests.ads.conftest import campaign_make, user_make
 from tests.e2e.conftest import ALICE, BORIS, CARMEN
+from tests.e2e.published import seed_cached_video, wait_until
+from tests.e2e.test_ads import REEL_KEY, ads_to, deliver, settle
 
 YOUTUBE = "https://youtu.be/dQw4w9WgXcQ?si=tracking"
 WAIT = 90
 
 
+@pytest.fixture
+def telegram():
+    """Flood limits off: a user here asks for many videos in a few seconds."""
+    double = TelegramApiDouble(rate_limits=False).start()
+    yield double
+    double.stop()
+
+
+@pytest.fixture
+def tea(transactional_db) -> AdCampaign:
+    return campaign_make("Tea", advertiser="Tea Ltd")
+
+
 @pytest.fixture(autouse=True)
 def _fresh_experiment_state(settings, tmp_path):
     settings.ANALYTICS_SPOOL_DIR = str(tmp_path / "spool")
+    settings.TELEGRAM_FLOOD_LIMITS = False
+    settings.PUBLIC_BASE_URL = "https://bot.example.org"
+    settings.FREE_DOWNLOADS = 10
+    campaigns_forget()
+    ads_redis_breaker_reset()
+    breaker_reset()
     services.process_state_reset()
     yield
     services.process_state_reset()
+    campaigns_forget()
 
 
 def _seed_splitting(first: int, second: int) -> str:
@@ -98,29 +126,55 @@ def test_two_users_in_different_button_variants_see_different_quality_buttons(bo
     assert _exposures(test) == {ALICE: "control", BORIS: "best-first"}
 
 
-def test_the_free_limit_experiment_really_gives_15(bot, telegram, bot_settings):
-    bot_settings.FREE_DOWNLOADS = 10
+def _deliveries_until_ad(telegram, user_id: int, *, most: int) -> int:
+    """Cached deliveries to the user until one carries an ad; returns how many went out
+    without one."""
+    for free in range(most + 1):
+        before_ads = len(ads_to(telegram, user_id))
+        deliver(telegram, user_id)
+        settle(telegram, user_id)
+        if len(ads_to(telegram, user_id)) > before_ads:
+            return free
+    raise AssertionError(f"no ad after {most + 1} deliveries")
+
+
+def test_the_free_limit_experiment_really_gives_15(bot, telegram, bot_settings, tea):
+    seed_cached_video(telegram, REEL_KEY, "best")
     test = _start(
         "free-limit", ExperimentKind.FREE_LIMIT,
         [("ten", {"free_downloads": 10}), ("fifteen", {"free_downloads": 15})],
         users=(ALICE, CARMEN),
     )  # fmt: skip
-    telegram.push_private_message(ALICE, "/stats")
+    user_make(ALICE, total_downloads=8)
+    user_make(CARMEN, total_downloads=8)
     telegram.push_private_message(CARMEN, "/stats")
-    alice = _reply(telegram, ALICE)["payload"]["text"]
-    carmen = _reply(telegram, CARMEN)["payload"]["text"]
-    assert "left: 10" in alice
-    assert texts.render("es", texts.STATS_FREE_LEFT, left=15) in carmen
+    stats = _reply(telegram, CARMEN)["payload"]["text"]
+    assert "left: 7 (everyone gets 15," in stats
+    assert _exposures(test) == {CARMEN: "fifteen"}  # it showed the arm's base
+
+    assert _deliveries_until_ad(telegram, ALICE, most=10) == 2  # deliveries 9 and 10
+    assert _deliveries_until_ad(telegram, CARMEN, most=10) == 7  # deliveries 9 to 15
     assert _exposures(test) == {ALICE: "ten", CARMEN: "fifteen"}
-    # Stopped: everyone is back to the default.
-    services.test_stop(test=test)
-    telegram.push_private_message(CARMEN, "/stats")
-    again = telegram.wait_for_call(
-        "sendMessage",
-        lambda c: c["payload"]["chat_id"] == CARMEN and c["payload"]["text"] != carmen,
-        timeout=WAIT,
-    )
-    assert texts.render("es", texts.STATS_FREE_LEFT, left=10) in again["payload"]["text"]
+
+
+def test_two_users_in_different_ad_text_variants_see_different_ads(bot, telegram, tea):
+    seed_cached_video(telegram, REEL_KEY, "best")
+    AdCreative.objects.create(campaign=tea, name="calm", message="Calm tea for calm days")
+    AdCreative.objects.create(campaign=tea, name="loud", message="TEA! NOW!")
+    campaigns_forget()
+    test = _start(
+        "tea-copy", ExperimentKind.AD_TEXT,
+        [("calm", {"creative": "calm"}), ("loud", {"creative": "loud"})],
+        users=(ALICE, CARMEN),
+    )  # fmt: skip
+    for user in (ALICE, CARMEN):
+        user_make(user, total_downloads=10)  # the next delivery carries an ad
+        deliver(telegram, user)
+    [alice_ad] = wait_until(lambda: ads_to(telegram, ALICE), timeout=WAIT)
+    [carmen_ad] = wait_until(lambda: ads_to(telegram, CARMEN), timeout=WAIT)
+    assert "Calm tea for calm days" in alice_ad["payload"]["text"]
+    assert "TEA! NOW!" in carmen_ad["payload"]["text"]
+    assert wait_until(lambda: _exposures(test) == {ALICE: "calm", CARMEN: "loud"}, timeout=WAIT)
 
 
 def test_a_qa_override_shows_the_variant_without_counting(bot, telegram):
