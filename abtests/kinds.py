@@ -22,7 +22,7 @@ from .models import ExperimentKind
 WELCOME_VARIANTS = ("default", "short", "steps")
 QUALITY_ORDERS = ("ascending", "descending")
 QUALITY_LABELS = ("plain", "named")
-FREE_DOWNLOADS_MAX = 1000
+FREE_DOWNLOADS_MAX = 1_000_000
 NAME_MAX_LENGTH = 64
 
 # The surface a consumer shows, by config key.
