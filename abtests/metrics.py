@@ -265,10 +265,11 @@ def _metric_result(
                     alpha=alpha,
                     sequential_tuning=stats.DEFAULT_SEQUENTIAL_TUNING if sequential else None,
                 )
+        users = sums.get(variant.variant_name)
         values.append(
             VariantValue(
                 variant_name=variant.variant_name,
-                n=sample.n if sample else 0,
+                n=int(users[0]) if users else 0,
                 value=sample.mean if sample else None,
                 std=sample.std if sample else None,
                 comparison=comparison,
