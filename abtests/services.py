@@ -7,7 +7,8 @@ layers, PostgreSQL being the truth:
 1. a snapshot of the active experiments (variants, weights, QA overrides), kept in the
    process for ``SNAPSHOT_SECONDS`` (one load is three small queries);
 2. an in-process map ``(test, phase, user) -> variant`` of users resolved here before;
-3. for a user this process has not resolved, one Redis round trip (a Lua script):
+3. for a user this process has not resolved, one Redis round trip (a Lua script, on
+   the short-timeout client the bot's event loop uses):
    ``HSETNX`` of the variant the hash gives, else ``HGET``, so the first assignment
    anywhere wins and a later one (weights edited while the test was stopped) reads the
    stored one back instead of moving the user. The script also appends the
@@ -44,7 +45,7 @@ from redis.exceptions import RedisError
 from analytics.events import ExperimentAssigned, ExperimentViewed
 from analytics.publisher import publish
 from analytics.stream import PAYLOAD_FIELD, STREAM
-from config.redis import get_redis
+from config.redis import get_fast_redis, get_redis
 
 from . import hashing, kinds
 from .models import ABTest, ABTestAssignment, ABTestOverride, ABTestVariant, ExperimentKind
@@ -126,7 +127,7 @@ def _warm(test: RunningTest) -> None:
     """Copy the phase's stored assignments into Redis if its hash is missing there."""
     if not _redis_ok():
         return
-    redis = get_redis()
+    redis = get_fast_redis()
     try:
         if redis.exists(warm_key(test.test_id, test.phase)):
             return
@@ -169,7 +170,7 @@ _assign_scripts: dict[int, Any] = {}
 
 
 def _assign_script():
-    redis = get_redis()
+    redis = get_fast_redis()
     script = _assign_scripts.get(id(redis))
     if script is None:
         script = _assign_scripts[id(redis)] = redis.register_script(_ASSIGN_LUA)
@@ -186,7 +187,7 @@ def _resolve(test: RunningTest, user_id: int) -> tuple[int, bool] | None:
     bucketed = bucket(test, user_id)
     try:
         if bucketed is None:  # still in, if they were assigned before (coverage lowered)
-            stored = get_redis().hget(key, field)
+            stored = get_fast_redis().hget(key, field)
             return (int(stored) if stored is not None else _UNASSIGNED), False
         event = ExperimentAssigned(
             user_id=user_id, test_id=test.test_id, phase=test.phase, variant_id=bucketed.variant_id

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from analytics import sql
 from analytics.events import ExperimentAssigned, ExperimentViewed
-from analytics.writers import BatchPlan, Entry, writer
+from analytics.writers import BatchPlan, Entry, clip, writer
 
 from .models import ABTestAssignment, ABTestExposure
 
@@ -46,7 +46,14 @@ def exposures_write(entries: Sequence[Entry], plan: BatchPlan) -> None:
             model=ABTestExposure,
             columns=["event_id", "test_id", "phase", "user_id", "variant_name", "exposed_at"],
             rows=[
-                (e.event_id, e.test_id, e.phase, e.user_id, e.variant_name[:64], e.occurred_at)
+                (
+                    e.event_id,
+                    e.test_id,
+                    e.phase,
+                    e.user_id,
+                    clip(e.variant_name, ABTestExposure, "variant_name"),
+                    e.occurred_at,
+                )
                 for e in events
             ],
             conflict="DO NOTHING",

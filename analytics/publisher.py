@@ -9,8 +9,9 @@ and because a replayed event goes through the worker like any other, so the Redi
 counters still move exactly once.
 
 After a failure the publisher stops trying Redis for ``_BREAKER_SECONDS`` and spools
-directly, so an outage costs the handlers one short timeout, not one per event. The
-connection used here has its own short timeouts for the same reason.
+directly, so an outage costs the handlers one short timeout, not one per event. It
+publishes through ``config.redis.get_fast_redis()`` (short timeouts, no retries) for
+the same reason.
 """
 
 from __future__ import annotations
@@ -23,19 +24,16 @@ import time
 from pathlib import Path
 
 from django.conf import settings
-from redis import ConnectionPool, Redis
-from redis.backoff import NoBackoff
+from redis import Redis
 from redis.exceptions import RedisError
-from redis.retry import Retry
 
-from config.redis import get_redis
+from config.redis import get_fast_redis, get_redis
 
 from .events import Event
 from .stream import PAYLOAD_FIELD, STREAM
 
 log = logging.getLogger(__name__)
 
-_TIMEOUT_SECONDS = 0.3
 _BREAKER_SECONDS = 5.0
 _REPLAY_CHECK_SECONDS = 1.0
 _REPLAY_CHUNK = 500
@@ -44,30 +42,11 @@ SPOOL_FILE = "events.jsonl"
 _lock = threading.Lock()
 _breaker_open_until = 0.0
 _next_replay_check = 0.0
-_clients: dict[tuple, Redis] = {}
 
 
 def spool_dir() -> Path:
     configured = getattr(settings, "ANALYTICS_SPOOL_DIR", "")
     return Path(configured) if configured else Path(settings.BASE_DIR) / "var" / "spool"
-
-
-def _publish_client() -> Redis:
-    """A client on the same server as ``get_redis()`` with short timeouts."""
-    pool = get_redis().connection_pool
-    kwargs = dict(pool.connection_kwargs)
-    key = (pool.connection_class, *(kwargs.get(name) for name in ("host", "port", "db", "path")))
-    client = _clients.get(key)
-    if client is None:
-        kwargs.update(socket_timeout=_TIMEOUT_SECONDS, socket_connect_timeout=_TIMEOUT_SECONDS)
-        # redis-py retries a failed connection three times with backoff by default; on
-        # the handler path one attempt is all we can afford.
-        kwargs["retry"] = Retry(NoBackoff(), 0)
-        client = Redis(
-            connection_pool=ConnectionPool(connection_class=pool.connection_class, **kwargs)
-        )
-        _clients[key] = client
-    return client
 
 
 def breaker_reset() -> None:
@@ -82,7 +61,7 @@ def publish(event: Event) -> None:
     payload = event.to_json()
     if time.monotonic() >= _breaker_open_until:
         try:
-            _publish_client().xadd(STREAM, {PAYLOAD_FIELD: payload})
+            get_fast_redis().xadd(STREAM, {PAYLOAD_FIELD: payload})
         except RedisError as exc:
             _breaker_open_until = time.monotonic() + _BREAKER_SECONDS
             log.warning("event stream unreachable (%s); spooling %s", exc, event.event_id)
@@ -125,7 +104,7 @@ def _maybe_replay() -> None:
 
 def _replay_quietly() -> None:
     try:
-        spool_replay(redis=_publish_client())
+        spool_replay(redis=get_fast_redis())
     except RedisError as exc:
         log.warning("spool replay stopped: %s", exc)
 

@@ -9,7 +9,12 @@ function that interprets the rows its INSERT ... RETURNING reports as newly stor
 Those decide the rest, so nothing counts twice on redelivery: users' and videos'
 ``total_downloads`` grow, and counters move, only by newly stored downloads, and only a
 new referral sets ``referred_by``. The users the batch touched are upserted once, after
-all writers.
+all writers (a ``@batch_finisher``).
+
+Each app registers the writers of its own tables, in its ``writers.py`` imported by its
+``AppConfig.ready``: this module writes analytics' tables (downloads, videos, clicks,
+funnel events); ``users/writers.py`` the users table; ``referrals/writers.py`` the
+referrals table.
 
 ``batch_store`` writes the plan in one transaction. A fresh batch is nearly always new
 from first to last event, so its plan is speculative: it derives the videos and users
@@ -26,15 +31,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-import secrets
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 
 from django.db import connection, transaction
-
-from referrals.models import Referral
-from users.models import REFERRAL_CODE_ALPHABET, BotUser
 
 from . import sql
 from .counters import CounterIncrement, download_increments
@@ -43,7 +44,6 @@ from .events import (
     DownloadFailed,
     Event,
     InlineQueried,
-    UserReferred,
     UserSeen,
     VideoViewClicked,
 )
@@ -124,15 +124,33 @@ class BatchPlan:
 
 
 Writer = Callable[[Sequence[Entry], BatchPlan], None]
+# Runs after every writer's inserts returned: the statements that follow from the whole
+# batch (the users app upserts each user the batch touched, once).
+Finisher = Callable[[BatchContext], Following]
 _WRITERS: dict[type[Event], Writer] = {}
+_FINISHERS: list[Finisher] = []
 
 
 def writer(event_class: type[Event]) -> Callable[[Writer], Writer]:
+    """Register the one writer of ``event_class``'s events. The app that owns the table
+    registers it, in a ``writers`` module its ``AppConfig.ready`` imports."""
+
     def register(function: Writer) -> Writer:
         _WRITERS[event_class] = function
         return function
 
     return register
+
+
+def batch_finisher(function: Finisher) -> Finisher:
+    """Register a step that runs once per batch, after all writers (idempotent)."""
+    if function not in _FINISHERS:
+        _FINISHERS.append(function)
+    return function
+
+
+def registered_writers() -> dict[type[Event], Writer]:
+    return dict(_WRITERS)
 
 
 def batch_plan(
@@ -164,7 +182,9 @@ def _following(plan: BatchPlan, returned: list[list[tuple]]) -> Following:
     following = []
     for step, stored in zip(plan.steps, returned, strict=True):
         following += step.stored(stored, plan.context)
-    return following + users_upsert(plan.context)
+    for finish in _FINISHERS:
+        following += finish(plan.context)
+    return following
 
 
 class _Mispredicted(Exception):
@@ -206,7 +226,7 @@ def _as_uuid(value: uuid.UUID | str) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
-def _clip(value: str, model: type, field: str) -> str:
+def clip(value: str, model: type, field: str) -> str:
     return value[: model._meta.get_field(field).max_length]
 
 
@@ -223,7 +243,7 @@ def downloads_write(entries: Sequence[Entry], plan: BatchPlan) -> None:
         ],
         rows=[
             (e.event_id, e.occurred_at, e.user_id, e.video_id, e.platform, e.source,
-             _clip(e.format, Download, "format"), e.from_cache)
+             clip(e.format, Download, "format"), e.from_cache)
             for e in events
         ],
         conflict="(event_id, created_at) DO NOTHING",
@@ -265,8 +285,8 @@ def videos_upsert(downloads: Sequence[DownloadCompleted]) -> sql.Insert:
         video["count"] += 1
         video["last"] = event.occurred_at
         # The newest event that knows a title, url or duration wins.
-        video["title"] = _clip(event.title, Video, "title") or video["title"]
-        video["url"] = _clip(event.url, Video, "url") or video["url"]
+        video["title"] = clip(event.title, Video, "title") or video["title"]
+        video["url"] = clip(event.url, Video, "url") or video["url"]
         video["duration"] = event.duration if event.duration is not None else video["duration"]
     return sql.Insert(
         model=Video,
@@ -300,7 +320,7 @@ def clicks_write(entries: Sequence[Entry], plan: BatchPlan) -> None:
     for entry in entries:
         event: VideoViewClicked = entry.event  # type: ignore[assignment]
         plan.context.user_seen(event.user_id, event.occurred_at)
-        video_id = _clip(event.video_id, Video, "video_id") if event.video_id else None
+        video_id = clip(event.video_id, Video, "video_id") if event.video_id else None
         rows.append((event.event_id, event.occurred_at, event.user_id, event.event_type, video_id))
     plan.insert(
         sql.Insert(
@@ -331,7 +351,7 @@ def failures_write(entries: Sequence[Entry], plan: BatchPlan) -> None:
         plan.context.user_seen(event.user_id, event.occurred_at)
         rows.append(
             (event.event_id, event.occurred_at, event.user_id, FunnelStep.DOWNLOAD_FAILED,
-             _clip(event.platform, FunnelEvent, "platform"), event.url, event.reason)
+             clip(event.platform, FunnelEvent, "platform"), event.url, event.reason)
         )  # fmt: skip
     plan.insert(_funnel_insert(rows))
 
@@ -344,153 +364,6 @@ def inline_queries_write(entries: Sequence[Entry], plan: BatchPlan) -> None:
         plan.context.user_seen(event.user_id, event.occurred_at)
         rows.append(
             (event.event_id, event.occurred_at, event.user_id, FunnelStep.INLINE_QUERY,
-             _clip(event.platform, FunnelEvent, "platform"), "", "")
+             clip(event.platform, FunnelEvent, "platform"), "", "")
         )  # fmt: skip
     plan.insert(_funnel_insert(rows))
-
-
-@writer(UserSeen)
-def users_seen_write(entries: Sequence[Entry], plan: BatchPlan) -> None:
-    for entry in sorted(entries, key=lambda e: e.event.occurred_at):
-        event: UserSeen = entry.event  # type: ignore[assignment]
-        plan.context.user_seen(event.user_id, event.occurred_at).profile = event
-        plan.context.stored += 1
-
-
-@writer(UserReferred)
-def referrals_write(entries: Sequence[Entry], plan: BatchPlan) -> None:
-    first: dict[int, UserReferred] = {}
-    for entry in sorted(entries, key=lambda e: e.event.occurred_at):
-        event: UserReferred = entry.event  # type: ignore[assignment]
-        first.setdefault(event.new_user_id, event)
-        plan.context.user_seen(event.new_user_id, event.occurred_at)
-        plan.context.users_to_ensure.setdefault(event.referrer_id, event.occurred_at)
-    # A user already referred keeps their first referrer: the insert is ignored.
-    insert = sql.Insert(
-        model=Referral,
-        columns=["referrer_id", "referred_user_id", "created_at"],
-        rows=[(e.referrer_id, e.new_user_id, e.occurred_at) for _, e in sorted(first.items())],
-        conflict="(referred_user_id) DO NOTHING",
-        returning=["referrer_id", "referred_user_id"],
-    )
-    plan.insert(insert, _referrals_stored)
-
-
-def _referrals_stored(stored: list[tuple], context: BatchContext) -> Following:
-    for referrer_id, referred_user_id in stored:
-        context.referred_by[referred_user_id] = referrer_id
-    context.stored += len(stored)
-    return []
-
-
-# On PostgreSQL last_seen_at is kept to the minute: a touch less than a minute after
-# the stored value leaves it alone. Under load nearly every batch touches a user, and
-# the users table indexes last_seen_at, so rewriting it each time made every touch a
-# new row version in every one of its indexes; with it unchanged, a download that bumps
-# only total_downloads can be a HOT update. A profile still moves last_seen_at exactly,
-# which is what keeps an older profile from overwriting a newer one.
-LAST_SEEN_GRANULARITY_SECONDS = 60
-_TOUCH_COLUMNS = ["user_id", "first_seen_at", "last_seen_at", "total_downloads", "referral_code"]
-_PROFILE_COLUMNS = ["username", "first_name", "language_code"]
-_FIRST_AND_TOTAL = (
-    "(user_id) DO UPDATE SET "
-    "first_seen_at = CASE WHEN excluded.first_seen_at < users.first_seen_at "
-    "THEN excluded.first_seen_at ELSE users.first_seen_at END, "
-    "total_downloads = users.total_downloads + excluded.total_downloads, "
-)
-# A profile from a batch older than what is stored (a late redelivery) is not applied.
-_PROFILE_UPDATE = (
-    _FIRST_AND_TOTAL + "last_seen_at = CASE WHEN excluded.last_seen_at > users.last_seen_at "
-    "THEN excluded.last_seen_at ELSE users.last_seen_at END"
-    + "".join(
-        f", {column} = CASE WHEN excluded.last_seen_at >= users.last_seen_at "
-        f"THEN excluded.{column} ELSE users.{column} END"
-        for column in _PROFILE_COLUMNS
-    )
-)
-
-
-def _touch_update() -> str:
-    # SQLite (the embedded default, one user at a time) keeps last_seen_at exact.
-    moves = (
-        f"excluded.last_seen_at >= users.last_seen_at "
-        f"+ interval '{LAST_SEEN_GRANULARITY_SECONDS} seconds'"
-        if connection.vendor == "postgresql"
-        else "excluded.last_seen_at > users.last_seen_at"
-    )
-    return (
-        _FIRST_AND_TOTAL + f"last_seen_at = CASE WHEN {moves} THEN excluded.last_seen_at "
-        "ELSE users.last_seen_at END "
-        # A touch that changes nothing takes the row lock but writes no row version.
-         + f"WHERE excluded.total_downloads > 0 OR {moves} "
-        "OR excluded.first_seen_at < users.first_seen_at"
-    )
-
-
-def users_upsert(context: BatchContext) -> Following:
-    """Upsert every user the batch touched, in user id order (so concurrent workers
-    lock rows in the same order), then record new referrers."""
-    plain, with_profile = [], []
-    codes = referral_codes(len(context.users) + len(context.users_to_ensure))
-    for user_id, touch in sorted(context.users.items()):
-        row = (user_id, touch.first_seen_at, touch.last_seen_at, touch.downloads, next(codes))
-        if touch.profile is None:
-            plain.append(row)
-        else:
-            profile = touch.profile
-            with_profile.append(
-                (*row, _clip(profile.username, BotUser, "username"),
-                 _clip(profile.first_name, BotUser, "first_name"),
-                 _clip(profile.language_code, BotUser, "language_code"))
-            )  # fmt: skip
-    ensure = sorted(
-        (user_id, at, at, 0, next(codes))
-        for user_id, at in context.users_to_ensure.items()
-        if user_id not in context.users
-    )
-    statements: Following = [
-        sql.Insert(model=BotUser, columns=_TOUCH_COLUMNS, rows=plain, conflict=_touch_update()),
-        sql.Insert(
-            model=BotUser,
-            columns=_TOUCH_COLUMNS + _PROFILE_COLUMNS,
-            rows=with_profile,
-            conflict=_PROFILE_UPDATE,
-        ),
-        sql.Insert(model=BotUser, columns=_TOUCH_COLUMNS, rows=ensure, conflict="DO NOTHING"),
-    ]
-    if context.referred_by:
-        statements.append(_referred_by_set(context.referred_by))
-    return statements
-
-
-_CODE_LENGTH = 10
-# Random bytes map onto the alphabet by their value modulo its size; bytes at or above
-# the largest multiple of the size are dropped, so every letter stays equally likely.
-_CODE_BYTES_KEPT = 256 - 256 % len(REFERRAL_CODE_ALPHABET)
-_CODE_TABLE = bytes(
-    ord(REFERRAL_CODE_ALPHABET[byte % len(REFERRAL_CODE_ALPHABET)]) for byte in range(256)
-)
-_CODE_DROPPED = bytes(range(_CODE_BYTES_KEPT, 256))
-
-
-def referral_codes(count: int) -> Iterator[str]:
-    """``count`` codes like ``referral_code_generate`` makes, from one call to the OS
-    random source: a batch upserts a thousand users and only the new ones keep theirs,
-    so a code per row the slow way cost more than the upsert itself."""
-    letters = b""
-    while len(letters) < count * _CODE_LENGTH:
-        raw = secrets.token_bytes(count * _CODE_LENGTH + 64)
-        letters += raw.translate(_CODE_TABLE, _CODE_DROPPED)
-    text = letters.decode("ascii")
-    return (text[i : i + _CODE_LENGTH] for i in range(0, count * _CODE_LENGTH, _CODE_LENGTH))
-
-
-def _referred_by_set(referred_by: dict[int, int]) -> sql.Statement:
-    cases = " ".join("WHEN %s THEN %s" for _ in referred_by)
-    params: list[int] = [value for pair in sorted(referred_by.items()) for value in pair]
-    ids = sorted(referred_by)
-    return sql.Statement(
-        f"UPDATE users SET referred_by_id = CASE user_id {cases} END "  # noqa: S608
-        f"WHERE referred_by_id IS NULL AND user_id IN ({', '.join(['%s'] * len(ids))})",
-        [*params, *ids],
-    )

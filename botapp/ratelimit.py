@@ -2,7 +2,10 @@
 
 The bot process and each download worker send messages to the same chats, so the
 limits are counted in Redis, shared by all of them: a sliding window per private chat,
-per group and overall (see ``shared/TELEGRAM_LIMITS.md``). A request over a limit waits
+per group and overall (Telegram's published figures: about one message a second per
+private chat with short bursts, 20 a minute per group, 30 a second overall; see
+https://core.telegram.org/bots/faq#my-bot-is-hitting-limits-how-do-i-avoid-this). A
+request over a limit waits
 for its turn instead of failing; a 429 that slips through anyway (another bot on the
 same token, a stricter server) is waited out and retried.
 
@@ -28,7 +31,7 @@ from redis.exceptions import RedisError
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
-from config.redis import get_redis
+from config.redis import get_fast_redis
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +165,7 @@ class RedisRateLimiter(BaseRateLimiter[int]):
 
     def _try(self, key: str, window: Window, member: str) -> int:
         if self._script is None:
-            self._script = get_redis().register_script(_SLIDING_WINDOW)
+            self._script = get_fast_redis().register_script(_SLIDING_WINDOW)
         now_ms = int(time.time() * 1000)
         args = [now_ms, int(window.seconds * 1000), window.limit, member]
         return int(self._script(keys=[key], args=args))
@@ -172,7 +175,7 @@ class RedisRateLimiter(BaseRateLimiter[int]):
             return
         try:
             if self._restamp_script is None:
-                self._restamp_script = get_redis().register_script(_RESTAMP)
+                self._restamp_script = get_fast_redis().register_script(_RESTAMP)
             now_ms = int(time.time() * 1000)
             for key, window, member in slots:
                 args = [now_ms, int(window.seconds * 1000), member]

@@ -2,7 +2,9 @@
 
 PostgreSQL holds the truth; Redis holds a copy so a cache hit costs one Redis GET. A
 file_id can be re-sent forever with no download and no size limit; one that Telegram
-rejects is dropped and the media fetched again.
+rejects is dropped and the media fetched again. Redis is asked through the fast client
+(``config.redis.get_fast_redis``): a hung Redis costs a hit one short wait, then
+PostgreSQL answers.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from dataclasses import asdict, dataclass
 from asgiref.sync import sync_to_async
 from redis.exceptions import RedisError
 
-from config.redis import get_redis
+from analytics.vocabulary import MediaKind
+from config.redis import get_fast_redis
 from downloads.models import CachedMedia
 
 log = logging.getLogger(__name__)
@@ -27,7 +30,7 @@ class CachedFile:
     media_key: str
     format: str
     file_id: str
-    kind: str = "video"
+    kind: str = MediaKind.VIDEO
     file_unique_id: str = ""
     size: int | None = None
     duration: int | None = None
@@ -58,7 +61,7 @@ def _from_row(row: CachedMedia) -> CachedFile:
 def _redis_get(media_key: str, fmt: str) -> CachedFile | bool | None:
     """The Redis copy; False when Redis does not know (or cannot be reached)."""
     try:
-        raw = get_redis().get(_key(media_key, fmt))
+        raw = get_fast_redis().get(_key(media_key, fmt))
     except RedisError:
         log.warning("media cache: Redis unavailable, reading PostgreSQL")
         return False
@@ -67,7 +70,9 @@ def _redis_get(media_key: str, fmt: str) -> CachedFile | bool | None:
 
 def _redis_put(item: CachedFile) -> None:
     try:
-        get_redis().set(_key(item.media_key, item.format), json.dumps(asdict(item)), ex=REDIS_TTL)
+        get_fast_redis().set(
+            _key(item.media_key, item.format), json.dumps(asdict(item)), ex=REDIS_TTL
+        )
     except RedisError:
         log.warning("media cache: Redis unavailable, copy not written")
 
@@ -114,7 +119,7 @@ def cached_file_drop(*, media_key: str, fmt: str, file_id: str) -> None:
     """Forget a file_id Telegram rejected (only that one: a newer upload may exist)."""
     CachedMedia.objects.filter(media_key=media_key, format=fmt, file_id=file_id).delete()
     try:
-        get_redis().delete(_key(media_key, fmt))
+        get_fast_redis().delete(_key(media_key, fmt))
     except RedisError:
         log.warning("media cache: Redis unavailable, stale copy may linger until it expires")
     log.info("media cache: dropped rejected file_id for %s [%s]", media_key, fmt)

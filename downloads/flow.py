@@ -10,7 +10,6 @@ import json
 import logging
 from dataclasses import dataclass
 
-import django_rq
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from redis.exceptions import RedisError
@@ -20,7 +19,6 @@ from telegram.error import TelegramError
 from analytics.events import DownloadFailed
 from analytics.publisher import publish
 from analytics.vocabulary import DownloadSource
-from config.queues import DOWNLOADS
 from config.redis import get_redis
 from downloads import experiments, keyboards, links, platforms, shortlinks, texts
 from downloads.cache import acached_file_get, cached_file_drop
@@ -28,7 +26,7 @@ from downloads.delivery import Target, media_deliver
 from downloads.media.downloader import probe
 from downloads.media.errors import DownloadError, ErrorCategory
 from downloads.models import DownloadRequest, RequestStatus
-from downloads.services import download_request_create, download_request_move
+from downloads.services import download_request_create, download_request_move, downloads_queue
 from users.models import BotUser
 from users.services import user_set_default_quality
 
@@ -185,7 +183,7 @@ def after_delivery_keyboard(language: str, media_key: str, fmt: str, origin: Ori
 
 def _queue_position() -> int:
     try:
-        return django_rq.get_queue(DOWNLOADS).count + 1
+        return downloads_queue().count + 1
     except RedisError:
         return 1
 

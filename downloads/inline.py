@@ -24,7 +24,7 @@ from telegram import (
 from telegram.constants import ParseMode
 
 from analytics.vocabulary import MediaKind, Platform
-from config.redis import get_redis
+from config.redis import get_fast_redis
 from downloads import links, texts
 from downloads.cache import CachedFile
 from downloads.delivery import caption, markup_with_buttons
@@ -64,7 +64,7 @@ def probed_facts(media_key: str) -> dict:
     """What an earlier look at the video left in Redis (title, maybe a thumbnail), or
     {}: an inline answer has 15 s, so it never probes the site itself."""
     try:
-        raw = get_redis().get(f"probe:{media_key}")
+        raw = get_fast_redis().get(f"probe:{media_key}")
         return json.loads(raw) if raw else {}
     except (RedisError, ValueError):
         log.warning("probe cache unreadable for %s", media_key)

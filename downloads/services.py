@@ -14,9 +14,16 @@ from rq.exceptions import NoSuchJobError
 from rq.job import Dependency, Job
 
 from config.queues import DOWNLOADS
+from config.redis import get_fast_redis
 from downloads.models import DownloadRequest, RequestStatus
 
 log = logging.getLogger(__name__)
+
+
+def downloads_queue():
+    """The downloads queue over the fast Redis client: the bot enqueues from the thread
+    its ``sync_to_async`` calls share, where a hung Redis must not hold other users."""
+    return django_rq.get_queue(DOWNLOADS, connection=get_fast_redis())
 
 
 def download_request_create(
@@ -66,7 +73,7 @@ def download_requests_requeue(*, older_than_seconds: int = 30) -> int:
     it (Redis down at the time, data flushed). Safe to run often: the job itself moves
     the request by compare-and-set, so a duplicate job delivers nothing twice."""
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
-    connection = django_rq.get_queue(DOWNLOADS).connection
+    connection = downloads_queue().connection
     requeued = 0
     for request_id, job_id in DownloadRequest.objects.filter(
         status=RequestStatus.QUEUED, created_at__lt=cutoff
@@ -100,7 +107,7 @@ def download_request_enqueue(*, request_id: int) -> str:
         .values_list("job_id", flat=True)
         .first()
     )
-    queue = django_rq.get_queue(DOWNLOADS)
+    queue = downloads_queue()
     depends_on = Dependency(jobs=[previous], allow_failure=True) if previous else None
     job = queue.enqueue(
         "downloads.jobs.download_request_run",

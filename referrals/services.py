@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 
+from analytics.events import UserReferred
+from analytics.publisher import publish
+from referrals.models import Referral
 from users.models import BotUser
 
 log = logging.getLogger(__name__)
@@ -15,10 +18,6 @@ def referral_attribute(*, user_id: int, code: str) -> bool:
     Publishes ``UserReferred``; the analytics worker writes the ``referrals`` row
     idempotently (a second referral of the same user is ignored there too).
     """
-    from analytics.events import UserReferred
-    from analytics.publisher import publish
-    from referrals.models import Referral
-
     referrer_id = (
         BotUser.objects.filter(referral_code=code).values_list("user_id", flat=True).first()
     )

@@ -101,6 +101,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # --- Redis: one connection setting for the cache, the counters and the queues ----
 REDIS_URL = env.str("REDIS_URL", default="")
 REDIS_EMBEDDED = not REDIS_URL
+# Calls made on the bot's event loop (and in the one thread its sync_to_async calls
+# share) wait at most REDIS_LOOP_TIMEOUT, never retry, and then skip Redis for a few
+# seconds (config.redis.get_fast_redis); everything else waits up to REDIS_TIMEOUT.
+REDIS_LOOP_TIMEOUT = env.float("REDIS_LOOP_TIMEOUT", default=0.3)
 _redis_options: dict = {
     "SOCKET_CONNECT_TIMEOUT": env.float("REDIS_CONNECT_TIMEOUT", default=1.0),
     "SOCKET_TIMEOUT": env.float("REDIS_TIMEOUT", default=3.0),
@@ -121,10 +125,8 @@ CACHES = {
 }
 
 # --- Queues ---------------------------------------------------------------------
-RQ_QUEUES = {
-    name: {"USE_REDIS_CACHE": "default", "DEFAULT_TIMEOUT": timeout}
-    for name, timeout in (("downloads", 900), ("events", 300), ("default", 300))
-}
+# One queue: download jobs (events travel on a Redis stream, not through rq).
+RQ_QUEUES = {"downloads": {"USE_REDIS_CACHE": "default", "DEFAULT_TIMEOUT": 900}}
 RQ = {"COMMIT_MODE": "on_db_commit"}
 RQ_SHOW_ADMIN_LINK = True
 # Without a Redis server no rqworker process can share the stand-in, so the bot runs

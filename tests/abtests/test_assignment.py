@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from django.utils import timezone
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from abtests import hashing, kinds, services
 from abtests.models import ABTestAssignment, ABTestExposure, ABTestVariant, ExperimentKind
@@ -190,14 +191,12 @@ def test_free_downloads_follow_the_variant():
 def test_without_redis_a_new_user_gets_the_default(monkeypatch):
     test = experiment()
     known = services.variant_for(user_id=1, kind=test.kind)
-    monkeypatch.setattr(services, "get_redis", _unreachable)
+    monkeypatch.setattr(services, "get_fast_redis", _unreachable)
     assert services.variant_for(user_id=1, kind=test.kind) == known  # resolved before
     assert services.variant_for(user_id=2, kind=test.kind) is None
 
 
 def _unreachable():
-    from redis.exceptions import ConnectionError as RedisConnectionError
-
     raise RedisConnectionError("down")
 
 

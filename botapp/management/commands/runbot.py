@@ -9,6 +9,8 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError
 
+from analytics.worker import start_worker_thread
+from botapp.application import build_application
 from botapp.runner import serve, start_embedded_workers
 from config import queues
 
@@ -24,7 +26,6 @@ class Command(BaseCommand):
 
 
 def run_bot() -> None:
-    from botapp.application import build_application
 
     application = build_application()  # fails early, before threads start, without a token
     workers = start_embedded_workers()
@@ -44,7 +45,6 @@ def start_embedded_analytics():
     stream, so the bot runs the event worker in a thread of its own."""
     if not settings.REDIS_EMBEDDED:
         return None
-    from analytics.worker import start_worker_thread
 
     return start_worker_thread()
 

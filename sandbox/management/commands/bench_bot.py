@@ -31,8 +31,13 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from ads.services import demo_campaign_seed
+from botapp.runner import BackgroundBot
+from config import queues
 from config.redis import get_redis
+from downloads.models import CachedMedia
 from sandbox.experiments_benchmark import experiments_remove, experiments_start
+from sandbox.telegram_process import DoubleProcess
+from sandbox.videosite import VideoSite
 from users.models import BotUser
 
 CACHED_LINKS = (
@@ -67,11 +72,6 @@ class Command(BaseCommand):
         self, *args, requests: int, users: int, rate: float, seconds: float, experiments: bool,
         **options,
     ):  # fmt: skip
-        from botapp.runner import BackgroundBot
-        from config import queues
-        from sandbox.telegram_process import DoubleProcess
-        from sandbox.videosite import VideoSite
-
         # Forked first, while this process has no other thread.
         telegram = DoubleProcess(rate_limits=False, seed=False).start()
         site = VideoSite().start()
@@ -152,8 +152,6 @@ def prepare_users(
 
 
 def drop_cached(media_key: str) -> None:
-    from config.redis import get_redis
-    from downloads.models import CachedMedia
 
     CachedMedia.objects.filter(media_key=media_key).delete()
     for key in get_redis().scan_iter(f"media:{media_key}:*"):

@@ -14,6 +14,10 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from downloads.media.downloader import download
+from downloads.media.errors import DownloadError
+from sandbox.videosite import CATALOGUE, VideoSite
+
 # (media key, quality, timeout): successes in memory and on disk, refusals, a byte cap
 # hit mid-download and a timeout.
 MIX = (
@@ -37,8 +41,6 @@ class Command(BaseCommand):
         parser.add_argument("--downloads", type=int, default=100)
 
     def handle(self, *args, downloads: int, **options) -> None:
-        from sandbox.videosite import CATALOGUE, VideoSite
-
         site = VideoSite().start()
         tmp = Path(tempfile.mkdtemp(prefix="bench-cleanup-"))
         settings.MEDIA_ORIGIN_OVERRIDES = site.origin_overrides()
@@ -63,8 +65,6 @@ class Command(BaseCommand):
 
 
 def run_one(url: str, quality: str, timeout: float | None) -> str:
-    from downloads.media.downloader import download
-    from downloads.media.errors import DownloadError
 
     try:
         media = download(url, quality=quality, timeout=timeout)

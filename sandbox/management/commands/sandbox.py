@@ -10,6 +10,9 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from ads.services import demo_campaign_seed
+from botapp.management.commands.runbot import run_bot
+from sandbox.telegram_api import SEED_GROUP_ID, SEED_USERS, TelegramApiDouble
+from sandbox.videosite import VideoSite, sample_urls
 from sandbox.web import web_start
 
 STORAGE_CHAT_ID = -1001500000999
@@ -26,8 +29,6 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, host: str, port: int, no_rate_limits: bool, **options) -> None:
-        from botapp.management.commands.runbot import run_bot
-
         telegram, site = start_sandbox(host=host, port=port, rate_limits=not no_rate_limits)
         # Ads' buttons lead to the click redirect, served next to the chat page.
         web = web_start(host=host, port=port + 1)
@@ -44,9 +45,6 @@ class Command(BaseCommand):
 
 def start_sandbox(*, host: str = "127.0.0.1", port: int = 8000, rate_limits: bool = True):
     """Starts the offline Telegram and the video site and points the settings at them."""
-    from sandbox.telegram_api import SEED_USERS, TelegramApiDouble
-    from sandbox.videosite import VideoSite
-
     site = VideoSite().start()
     telegram = TelegramApiDouble(host=host, port=port, rate_limits=rate_limits).start()
     telegram.add_group(STORAGE_CHAT_ID, "Video storage", bot_status="administrator")
@@ -62,8 +60,6 @@ def start_sandbox(*, host: str = "127.0.0.1", port: int = 8000, rate_limits: boo
 def group_admin_add(telegram, *, user_id: int, chat_id: int | None = None) -> None:
     """Makes a user of the offline Telegram an administrator of a group (the seed group
     by default), as getChatMember then reports, so group /settings can be tried."""
-    from sandbox.telegram_api import SEED_GROUP_ID
-
     with telegram.state.cond:
         chat = telegram.state.chats[chat_id or SEED_GROUP_ID]
         chat.members.add(user_id)
@@ -72,7 +68,6 @@ def group_admin_add(telegram, *, user_id: int, chat_id: int | None = None) -> No
 
 
 def banner(telegram, site) -> str:
-    from sandbox.videosite import sample_urls
 
     links = "\n".join(f"    {url}" for url in sample_urls(None))
     return (
