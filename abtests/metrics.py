@@ -29,7 +29,6 @@ from django.utils import timezone
 from . import stats
 from .models import ABTest, ABTestExposure
 
-DEFAULT_MIN_SAMPLE = 100  # users per variant before a comparison is shown
 SRM_THRESHOLD = 0.001
 
 
@@ -191,7 +190,7 @@ def results_for(
     """Everything the results page shows, for the experiment's current phase."""
     now = now or timezone.now()
     if min_sample is None:
-        min_sample = getattr(settings, "ABTESTS_MIN_SAMPLE", DEFAULT_MIN_SAMPLE)
+        min_sample = settings.ABTESTS_MIN_SAMPLE
     variants = list(test.variants.order_by("position", "id"))
     exposed = dict(_exposure_counts(test_id=test.pk, phase=test.phase))
     exposures = [

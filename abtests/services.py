@@ -60,7 +60,7 @@ from .selectors import (
 
 log = logging.getLogger(__name__)
 
-SNAPSHOT_SECONDS = float(getattr(settings, "ABTESTS_SNAPSHOT_SECONDS", 5.0))
+SNAPSHOT_SECONDS = float(settings.ABTESTS_SNAPSHOT_SECONDS)
 _STICKY_MAX = 200_000  # resolved users kept per process (about 150 bytes each)
 _EXPOSED_MAX = 200_000
 _REDIS_PAUSE_SECONDS = 5.0
