@@ -157,15 +157,25 @@ def bucket(test: RunningTest, user_id: int) -> VariantChoice | None:
     return test.choices[index] if index >= 0 else None
 
 
-# Assign unless assigned, and publish the assignment event only if this call made it:
-# one round trip for a user this process has not seen. Returns [variant id, created].
+# One round trip for a user this process has not resolved. Refuses (-2) while the
+# phase's hash has not been filled from PostgreSQL (Redis lost its data), so a stored
+# assignment is never contradicted. With no variant offered (outside the coverage) it
+# only reads; else it assigns unless assigned, appending the assignment event only if
+# it made the assignment. Returns [variant id or -1, created].
 _ASSIGN_LUA = """
+if redis.call('EXISTS', KEYS[3]) == 0 then
+  return {'-2', 0}
+end
+if ARGV[2] == '' then
+  return {redis.call('HGET', KEYS[1], ARGV[1]) or '-1', 0}
+end
 if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 1 then
   redis.call('XADD', KEYS[2], '*', ARGV[3], ARGV[4])
   return {ARGV[2], 1}
 end
 return {redis.call('HGET', KEYS[1], ARGV[1]), 0}
 """
+_NOT_WARM = -2
 _assign_scripts: dict[int, Any] = {}
 
 
@@ -179,26 +189,30 @@ def _assign_script():
 
 def _resolve(test: RunningTest, user_id: int) -> tuple[int, bool] | None:
     """(variant id or ``_UNASSIGNED``, whether this call made the assignment), or None
-    when Redis cannot be asked. One round trip."""
+    when Redis cannot be asked. One round trip (two after Redis lost its data)."""
     if not _redis_ok():
         return None
-    key = assignments_key(test.test_id, test.phase)
-    field = str(user_id)
     bucketed = bucket(test, user_id)
-    try:
-        if bucketed is None:  # still in, if they were assigned before (coverage lowered)
-            stored = get_fast_redis().hget(key, field)
-            return (int(stored) if stored is not None else _UNASSIGNED), False
+    args: list = [str(user_id), "", PAYLOAD_FIELD, ""]
+    if bucketed is not None:
         event = ExperimentAssigned(
             user_id=user_id, test_id=test.test_id, phase=test.phase, variant_id=bucketed.variant_id
         )
-        stored, created = _assign_script()(
-            keys=[key, STREAM], args=[field, bucketed.variant_id, PAYLOAD_FIELD, event.to_json()]
-        )
-        return int(stored), bool(created)
+        args[1], args[3] = bucketed.variant_id, event.to_json()
+    keys = [
+        assignments_key(test.test_id, test.phase),
+        STREAM,
+        warm_key(test.test_id, test.phase),
+    ]
+    try:
+        for _attempt in range(2):
+            stored, created = _assign_script()(keys=keys, args=args)
+            if int(stored) != _NOT_WARM:
+                return int(stored), bool(created)
+            _warm(test)
     except RedisError as error:
         _redis_failed(error)
-        return None
+    return None
 
 
 def _sticky_put(key: tuple[int, int, int], variant_id: int) -> None:

@@ -249,3 +249,17 @@ def test_an_ad_text_experiment_naming_a_campaign_covers_that_one_only():
                   ("b", 50, {"campaign": "Coffee", "creative": "y"})],
     )  # fmt: skip
     assert "all variants must name the same campaign" in problems
+
+
+def test_redis_losing_its_data_under_a_fresh_snapshot_moves_nobody():
+    test = experiment()
+    before = _names(test)
+    drain()
+    services.test_stop(test=test)
+    ABTestVariant.objects.filter(test=test, variant_name="control").update(traffic_percentage=1)
+    ABTestVariant.objects.filter(test=test, variant_name="fifteen").update(traffic_percentage=99)
+    services.test_start(test=test)
+    services.snapshot()  # loaded and warmed while Redis still had everything
+    get_redis().flushdb()
+    services._sticky.clear()  # a process that has not resolved these users yet
+    assert _names(test) == before
