@@ -316,13 +316,20 @@ def exposure_record(*, user_id: int, choice: VariantChoice | None, surface: str 
     return True
 
 
+def free_downloads_of(choice: VariantChoice | None, *, default: int) -> int:
+    """The quota's base a free-limit arm gives (``default`` without one)."""
+    if choice is None or "free_downloads" not in choice.config:
+        return default
+    return int(choice.config["free_downloads"])
+
+
 def free_downloads_for(*, user_id: int, default: int) -> tuple[int, VariantChoice | None]:
     """The quota's base for a user under a running free-limit experiment (or
-    ``default``), with the choice to hand to ``quota_exposure_record``."""
+    ``default``), with the arm to hand to ``quota_exposure_record``."""
     choice = variant_for(user_id=user_id, kind=ExperimentKind.FREE_LIMIT)
-    if choice is None or "free_downloads" not in choice.config:
+    if free_downloads_of(choice, default=-1) < 0:
         return default, None
-    return int(choice.config["free_downloads"]), choice
+    return free_downloads_of(choice, default=default), choice
 
 
 def quota_exposure_record(*, user_id: int, choice: VariantChoice | None, position: int) -> bool:
@@ -337,16 +344,14 @@ def quota_exposure_record(*, user_id: int, choice: VariantChoice | None, positio
     return exposure_record(user_id=user_id, choice=choice, surface=kinds.SURFACE_QUOTA)
 
 
-def ad_creative_for(
-    *, user_id: int, campaign_name: str, creative_names: Iterable[str]
+def ad_creative_of(
+    choice: VariantChoice | None, *, campaign_name: str, creative_names: Iterable[str]
 ) -> tuple[str | None, VariantChoice | None]:
-    """For an ad of ``campaign_name`` about to be shown: the creative name the user's
-    ad-text variant asks for (None: the rotation's own pick, a control) and the choice
-    to expose once the ad was shown; ``(None, None)`` when no running ad-text
-    experiment covers this campaign for this user. An experiment covers a campaign
-    that its variants name, or, naming none, any campaign holding every creative its
-    variants name."""
-    choice = variant_for(user_id=user_id, kind=ExperimentKind.AD_TEXT)
+    """For an ad of ``campaign_name`` about to be shown to a user in ad-text arm
+    ``choice``: the creative name the arm asks for (None: the rotation's own pick, a
+    control) and the arm to expose once the ad was shown; ``(None, None)`` when the
+    arm's experiment does not cover this campaign. An experiment covers a campaign that
+    its variants name, or, naming none, any campaign holding every creative they name."""
     if choice is None:
         return None, None
     names = set(creative_names)
@@ -359,6 +364,14 @@ def ad_creative_for(
     if creative is not None and creative not in names:
         return None, None  # the creative was removed from the campaign: default, uncounted
     return creative, choice
+
+
+def ad_creative_for(
+    *, user_id: int, campaign_name: str, creative_names: Iterable[str]
+) -> tuple[str | None, VariantChoice | None]:
+    """``ad_creative_of`` for the user's running ad-text arm (looked up, may do I/O)."""
+    choice = variant_for(user_id=user_id, kind=ExperimentKind.AD_TEXT)
+    return ad_creative_of(choice, campaign_name=campaign_name, creative_names=creative_names)
 
 
 # --- the synchronous API (admin, scripts, tests) -------------------------------------------

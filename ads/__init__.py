@@ -1,4 +1,5 @@
-"""Ads: campaigns shown after a delivery (to come).
+"""Ads: the free quota, campaigns shown after a delivery, their impressions and clicks,
+and the paid tier (Telegram Stars).
 
 Plugs into the way of one link as a delivery policy (``downloads.policy``), registered
 in ``botapp/application.py``. Imports: ``referrals``, ``abtests``, ``users``,

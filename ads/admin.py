@@ -62,8 +62,8 @@ def _count(model) -> Subquery:
 class AdCampaignAdmin(ImportExportModelAdmin):
     resource_classes = [AdCampaignResource]
     list_display = (
-        "name", "advertiser", "is_active", "weight", "languages", "starts_at", "ends_at",
-        "impressions", "clicks", "ctr",
+        "name", "advertiser", "is_active", "running", "weight", "languages", "starts_at",
+        "ends_at", "impressions", "clicks", "ctr",
     )  # fmt: skip
     list_filter = ("is_active", "advertiser")
     search_fields = ("name", "advertiser")
@@ -86,6 +86,10 @@ class AdCampaignAdmin(ImportExportModelAdmin):
             .get_queryset(request)
             .annotate(impression_count=_count(AdImpression), click_count=_count(AdClick))
         )
+
+    @admin.display(boolean=True, description="running now")
+    def running(self, obj: AdCampaign) -> bool:
+        return obj.is_running()
 
     @admin.display(description="impressions", ordering="impression_count")
     def impressions(self, obj: AdCampaign) -> int:

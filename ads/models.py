@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from .telegram_html import TelegramHtmlError, utf16_length, visible_text
 
-# The one reference to the user model (the lead renames it when users move to their app).
+# Users are referred to in this one place (USER_MODEL).
 USER_MODEL = "users.BotUser"
 
 MESSAGE_MAX_LENGTH = 1024  # visible characters of an ad, label and marking included
@@ -249,6 +249,8 @@ class QuotaCount(models.Model):
 
 
 # --- The paid tier: Telegram Stars ------------------------------------------------------
+
+
 class PremiumKind(models.TextChoices):
     ONE_TIME = "one_time", "30 days"
     SUBSCRIPTION = "subscription", "monthly subscription"

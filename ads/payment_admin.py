@@ -46,7 +46,8 @@ class RefundForm(forms.Form):
 
 @admin.register(Payment)
 class PaymentAdmin(HistoryAdmin):
-    change_list_template = "admin/ads/payment/change_list.html"
+    # Extends import-export's export list and adds the refund form to its tools.
+    import_export_change_list_template = "admin/ads/payment/change_list.html"
     list_display = (
         "paid_at",
         "user_id",

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from users.models import BotUser
 
-from .models import StarSubscription, SubscriptionStatus
+from .models import Payment, StarSubscription, SubscriptionStatus
 
 
 def user_paid_until(*, user_id: int) -> dt.datetime | None:
@@ -60,3 +60,14 @@ def premium_status(*, user_id: int) -> PremiumStatus:
         .first()
     )
     return PremiumStatus(paid_until=user_paid_until(user_id=user_id), subscription=subscription)
+
+
+def subscription_active(*, subscription_id: int, user_id: int) -> StarSubscription | None:
+    """The user's subscription if it still renews (what its cancel button may cancel)."""
+    return StarSubscription.objects.filter(
+        pk=subscription_id, user_id=user_id, status=SubscriptionStatus.ACTIVE
+    ).first()
+
+
+def payment_of_charge(*, charge_id: str) -> Payment | None:
+    return Payment.objects.filter(telegram_payment_charge_id=charge_id).first()

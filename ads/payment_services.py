@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import logging
 import secrets
 from collections.abc import Callable
 
@@ -33,6 +34,9 @@ from .models import (
     StarSubscription,
     SubscriptionStatus,
 )
+from .services import paid_status_forget
+
+log = logging.getLogger(__name__)
 
 CURRENCY = "XTR"
 PREMIUM_DAYS = 30
@@ -57,6 +61,24 @@ def invoice_create(*, user_id: int, kind: str) -> PremiumInvoice:
         stars=premium_price(kind=kind),
         days=PREMIUM_DAYS,
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class PremiumOffer:
+    """What /premium shows: the one-off invoice, and a subscription invoice unless the
+    user already has a subscription that renews."""
+
+    one_time: PremiumInvoice
+    subscription: PremiumInvoice | None
+
+
+@transaction.atomic
+def premium_offer_create(*, user_id: int, subscribed: bool) -> PremiumOffer:
+    one_time = invoice_create(user_id=user_id, kind=PremiumKind.ONE_TIME)
+    subscription = (
+        None if subscribed else invoice_create(user_id=user_id, kind=PremiumKind.SUBSCRIPTION)
+    )
+    return PremiumOffer(one_time=one_time, subscription=subscription)
 
 
 def invoice_link_set(*, invoice_id: int, link: str) -> None:
@@ -85,12 +107,18 @@ def checkout_check(
     price_now = premium_price(kind=invoice.kind)
     if currency != CURRENCY or total_amount != invoice.stars or invoice.stars != price_now:
         return CheckoutRefusal.PRICE_CHANGED
-    if (
-        invoice.kind == PremiumKind.SUBSCRIPTION
-        and StarSubscription.objects.filter(invoice=invoice).exists()
-    ):
+    if invoice.kind == PremiumKind.SUBSCRIPTION and _subscribed(user_id=user_id, invoice=invoice):
         return CheckoutRefusal.ALREADY_SUBSCRIBED
     return None
+
+
+def _subscribed(*, user_id: int, invoice: PremiumInvoice) -> bool:
+    """This link was subscribed before, or the user has a subscription that still renews
+    (an old /premium message must not start a second one)."""
+    running = StarSubscription.objects.filter(
+        user_id=user_id, status=SubscriptionStatus.ACTIVE, expires_at__gt=timezone.now()
+    )
+    return StarSubscription.objects.filter(invoice=invoice).exists() or running.exists()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,6 +177,7 @@ def payment_record(*, report: PaymentReport, now: dt.datetime | None = None) -> 
         existing = Payment.objects.get(telegram_payment_charge_id=report.telegram_payment_charge_id)
         return PaymentResult(existing, created=False)
     BotUser.objects.filter(pk=user.pk).update(paid_until=user.paid_until)
+    transaction.on_commit(lambda: paid_status_forget(user_id=user.pk))  # ads stop at once
     if invoice is not None and kind == PremiumKind.SUBSCRIPTION:
         _subscription_extend(invoice=invoice, report=report, now=now)
     event = PaymentCompleted(
@@ -207,22 +236,32 @@ def payment_refund(
 ) -> Payment:
     """An admin's refund: Telegram returns the Stars, then the days are taken back.
 
-    A refunded subscription payment also cancels the subscription, so the user is not
-    charged again for what was just revoked.
+    The user's row stays locked from the check to the revocation, so Telegram's
+    ``refunded_payment`` message, which the bot may receive before this returns, finds
+    the payment already refunded by the admin. A refunded subscription payment also
+    cancels the subscription, so the user is not charged again for what was revoked.
     """
-    payment = Payment.objects.filter(telegram_payment_charge_id=charge_id.strip()).first()
-    if payment is None:
-        raise PaymentRefundError(
-            f"No payment with the charge id {charge_id.strip()!r} is recorded; nothing was "
-            "refunded. Copy the id from the payment's row (users see it in their receipt)."
-        )
-    if payment.status == PaymentStatus.REFUNDED:
-        raise PaymentRefundError(f"The payment {charge_id!r} was already refunded.")
-    refund(payment.user_id, payment.telegram_payment_charge_id)
-    subscription = _subscription_of(payment)
-    if subscription is not None and subscription.status == SubscriptionStatus.ACTIVE:
-        cancel_subscription(payment.user_id, subscription.telegram_payment_charge_id)
-    payment_revoke(charge_id=payment.telegram_payment_charge_id, by=admin)
+    charge_id = charge_id.strip()
+    with transaction.atomic():
+        payment = Payment.objects.filter(telegram_payment_charge_id=charge_id).first()
+        if payment is None:
+            raise PaymentRefundError(
+                f"No payment with the charge id {charge_id!r} is recorded; nothing was "
+                "refunded. Copy the id from the payment's row (users see it in their receipt)."
+            )
+        BotUser.objects.select_for_update().filter(pk=payment.user_id).first()
+        payment.refresh_from_db()
+        if payment.status == PaymentStatus.REFUNDED:
+            raise PaymentRefundError(f"The payment {charge_id!r} was already refunded.")
+        refund(payment.user_id, payment.telegram_payment_charge_id)
+        subscription = _subscription_of(payment)
+        if subscription is not None and subscription.status == SubscriptionStatus.ACTIVE:
+            try:
+                cancel_subscription(payment.user_id, subscription.telegram_payment_charge_id)
+            except PaymentRefundError:
+                # The Stars are back with the user already; the refund must be recorded.
+                log.warning("refunded %s but could not cancel its subscription", charge_id)
+        payment_revoke(charge_id=charge_id, by=admin)
     payment.refresh_from_db()
     return payment
 
@@ -251,6 +290,7 @@ def payment_revoke(*, charge_id: str, by: str, now: dt.datetime | None = None) -
     if user.paid_until is not None:
         user.paid_until -= dt.timedelta(days=payment.days)
         BotUser.objects.filter(pk=user.pk).update(paid_until=user.paid_until)
+        transaction.on_commit(lambda: paid_status_forget(user_id=user.pk))
     subscription = _subscription_of(payment)
     if subscription is not None:
         subscription_mark_canceled(subscription_id=subscription.pk, now=now)

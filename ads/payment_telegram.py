@@ -40,8 +40,9 @@ def _run(call: Callable[[Bot], Awaitable[object]]) -> None:
     except TelegramError as error:
         # The error text is Telegram's; it never contains the token.
         message = str(error.message)
-        explained = next((text for code, text in _EXPLAINED.items() if code in message), "")
-        detail = f"{explained} ({message})" if explained else message
+        # python-telegram-bot capitalises the description ("Charge_not_found").
+        code = next((code for code in _EXPLAINED if code in message.upper()), None)
+        detail = f"{_EXPLAINED[code]} ({code})" if code else message
         raise PaymentRefundError(
             f"Telegram did not refund: {detail}. Nothing was changed."
         ) from None

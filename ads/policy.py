@@ -9,19 +9,29 @@ from asgiref.sync import sync_to_async
 
 from downloads.policy import DeliveryContext, DeliveryPlan, FollowUp, UrlButton
 
-from .services import ad_decide, ad_inline_button_text, ad_refused, ad_shown
+from .services import (
+    ad_decide,
+    ad_decide_from_redis,
+    ad_inline_button_text,
+    ad_refused,
+    ad_shown,
+)
 
-# One thread hop per delivery: the quota decision, and past it the rotation, are a few
-# short Redis calls (PostgreSQL when Redis is down) done together off the event loop.
+# Usually one short Redis call decides a delivery right here on the event loop; when
+# PostgreSQL must answer first (or Redis is down) the decision takes one thread hop.
 _ad_decide = sync_to_async(ad_decide)
 
 
 async def ad_policy(ctx: DeliveryContext) -> DeliveryPlan | None:
     """Every delivery counts against the quota (groups too); only past it does a
     delivery in the private chat or inline carry an ad."""
-    decision = await _ad_decide(
-        user_id=ctx.user_id, language=ctx.language, surface=ctx.chat_type, media_key=ctx.media_key
-    )
+    slot = {
+        "user_id": ctx.user_id,
+        "language": ctx.language,
+        "surface": ctx.chat_type,
+        "media_key": ctx.media_key,
+    }
+    decision = ad_decide_from_redis(**slot) or await _ad_decide(**slot)
     ad = decision.ad
     if ad is None:
         return None

@@ -12,10 +12,12 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import Count, Q
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from redis.exceptions import RedisError
 
+from abtests.models import ExperimentKind
 from abtests.selectors import VariantChoice
-from abtests.services import ad_creative_for, free_downloads_for
+from abtests.services import ad_creative_of, free_downloads_for, variant_for
 from analytics.counters import user_total_key
 from users.models import BotUser
 
@@ -55,6 +57,10 @@ def decided_key(user_id: int) -> str:
     return f"ads:user:{user_id}:decided"
 
 
+def paid_key(user_id: int) -> str:
+    return f"ads:user:{user_id}:paid_until"
+
+
 @dataclasses.dataclass(frozen=True)
 class PaidStatus:
     paid: bool
@@ -75,10 +81,19 @@ def user_paid_status(user_id: int) -> PaidStatus:
     with connection.cursor() as cursor:
         cursor.execute(_PAID_UNTIL_SQL, [user_id])
         row = cursor.fetchone()
-    paid_until = row[0] if row else None
+    paid_until = _aware(row[0]) if row else None
     return PaidStatus(
         paid=paid_until is not None and paid_until > timezone.now(), paid_until=paid_until
     )
+
+
+def _aware(value: dt.datetime | str | None) -> dt.datetime | None:
+    """SQLite (the embedded default) hands a raw query's timestamp back as naive UTC text."""
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is not None and timezone.is_naive(value):
+        value = timezone.make_aware(value, dt.UTC)
+    return value
 
 
 def quota_used(user_id: int) -> int:
@@ -224,33 +239,42 @@ def campaigns_running() -> list[RunningCampaign]:
     return snapshot[1]
 
 
+def campaigns_snapshot() -> list[RunningCampaign] | None:
+    """The snapshot if it is fresh, else None (reloading it reads PostgreSQL)."""
+    snapshot = _snapshot
+    if snapshot is None or time.monotonic() - snapshot[0] > SNAPSHOT_SECONDS:
+        return None
+    return snapshot[1]
+
+
 def campaigns_forget() -> None:
     """Drop the snapshot (after an admin change, in this process)."""
     global _snapshot
     _snapshot = None
 
 
-def creative_pick(campaign: RunningCampaign, user_id: int) -> tuple[Creative, VariantChoice | None]:
-    """The creative a user sees and the ad-text experiment arm behind it (None when no
-    experiment covers the campaign): the arm's creative, or for a control arm (and
-    without an experiment) one of the campaign's creatives, the same one each time for a
-    user, or the campaign's own text."""
-    name, choice = ad_creative_for(
-        user_id=user_id,
-        campaign_name=campaign.name,
-        creative_names=[c.name for c in campaign.creatives],
+def creative_pick(
+    campaign: RunningCampaign, user_id: int, *, arm: VariantChoice | None
+) -> tuple[Creative, VariantChoice | None]:
+    """The creative a user in ad-text arm ``arm`` (or None) sees, and the arm when its
+    experiment covers the campaign (to count the user once the ad is shown): the arm's
+    creative, or for a control arm (and without an experiment) one of the campaign's
+    creatives, the same one each time for a user, or the campaign's own text."""
+    name, covering = ad_creative_of(
+        arm, campaign_name=campaign.name, creative_names=[c.name for c in campaign.creatives]
     )
     if name is not None:
-        return next(c for c in campaign.creatives if c.name == name), choice
+        return next(c for c in campaign.creatives if c.name == name), covering
     if not campaign.creatives:
-        return campaign.default, choice
+        return campaign.default, covering
     index = zlib.crc32(f"{campaign.campaign_id}:{user_id}".encode()) % len(campaign.creatives)
-    return campaign.creatives[index], choice
+    return campaign.creatives[index], covering
 
 
 def creative_choose(campaign: RunningCampaign, user_id: int) -> Creative:
-    """The text a user sees (``creative_pick`` without the experiment arm)."""
-    return creative_pick(campaign, user_id)[0]
+    """The text a user sees (synchronous code: looks the user's ad-text arm up)."""
+    arm = variant_for(user_id=user_id, kind=ExperimentKind.AD_TEXT)
+    return creative_pick(campaign, user_id, arm=arm)[0]
 
 
 def user_shown_today(user_id: int, campaign_ids: list[int], at: dt.datetime) -> dict[int, int]:

@@ -10,13 +10,21 @@ import random
 import uuid
 from html import escape
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
 
 from abtests import kinds
+from abtests.models import ExperimentKind
 from abtests.selectors import VariantChoice
-from abtests.services import exposure_record, quota_exposure_record
+from abtests.services import (
+    exposure_record,
+    free_downloads_of,
+    quota_exposure_record,
+    variant_for,
+    variant_known,
+)
 from analytics.counters import user_total_key
 from analytics.events import AdClicked, AdNoFill, AdShown
 from analytics.publisher import publish
@@ -30,10 +38,11 @@ from .selectors import (
     RunningCampaign,
     campaigns_forget,
     campaigns_running,
+    campaigns_snapshot,
     creative_pick,
     decided_key,
+    paid_key,
     pending_impression_key,
-    quota_base_choice,
     quota_bonus,
     user_paid_status,
     user_shown_today,
@@ -52,29 +61,45 @@ DECIDED_TTL = 3600
 DAY_KEY_TTL = 2 * 86400
 PENDING_IMPRESSION_TTL = 86400
 
+# A user's paid status is kept in Redis for a minute (the payment services drop it when
+# they change ``paid_until``), so a delivery is usually decided by Redis alone, on the
+# event loop, without a thread hop or a PostgreSQL query.
+PAID_TTL = 60
+
 # One round trip decides a delivery: the quota and, past it, the campaign (the same
 # weighted choice as ``rotation.weighted_choice``, with the caller's random number), whose
 # counters it takes at once, so neither the quota nor a cap can be overshot.
-# KEYS: decided, downloads_total, pending impression, then per candidate its total, day
-# and user-day counters. ARGV: seed ('' unless read from PostgreSQL), decided ttl, limit
-# ('' when no ad can be due), random number in [0, 1), day ttl, pending ttl, then per
-# candidate: weight, total cap, daily cap, user daily cap (-1: none), total and today
-# impressions PostgreSQL knows (floors for counters Redis may have lost).
-# Returns {position (-1: seed needed), 0 = no ad due | -1 = no fill | candidate index}.
+# KEYS: decided, downloads_total, pending impression, paid until, then per candidate its
+# total, day and user-day counters. ARGV: decided seed ('' unless read from PostgreSQL),
+# decided ttl, limit ('' when no ad can be due), random number in [0, 1), day ttl,
+# pending ttl, paid-until seed (epoch seconds, 0 for none; '' unless read from
+# PostgreSQL), paid ttl, now (epoch seconds), then per candidate: weight, total cap,
+# daily cap, user daily cap (-1: none), total and today impressions PostgreSQL knows
+# (floors for counters Redis may have lost).
+# Returns {position, outcome, paid}: position -1 or -2 when the decided count or the paid
+# status must first be read from PostgreSQL (nothing was changed); outcome 0 = no ad
+# due, -1 = no fill, else the chosen candidate's index.
 _DECIDE = """
+local paid = redis.call('GET', KEYS[4])
+if not paid then
+  if ARGV[7] == '' then return {-2, 0, 0} end
+  paid = ARGV[7]
+  redis.call('SET', KEYS[4], paid, 'EX', ARGV[8])
+end
+paid = (tonumber(paid) > tonumber(ARGV[9])) and 1 or 0
 if redis.call('EXISTS', KEYS[1]) == 0 then
   local seed = redis.call('GET', KEYS[2])
   if ARGV[1] ~= '' and (not seed or tonumber(ARGV[1]) > tonumber(seed)) then seed = ARGV[1] end
-  if not seed then return {-1, 0} end
+  if not seed then return {-1, 0, paid} end
   redis.call('SET', KEYS[1], seed, 'NX')
 end
 local n = redis.call('INCR', KEYS[1])
 redis.call('EXPIRE', KEYS[1], ARGV[2])
-if ARGV[3] == '' or n <= tonumber(ARGV[3]) then return {n, 0} end
+if paid == 1 or ARGV[3] == '' or n <= tonumber(ARGV[3]) then return {n, 0, paid} end
 local function under(count, cap) return cap < 0 or count < cap end
 local eligible, weights, sum = {}, {}, 0
-for i = 1, (#KEYS - 3) / 3 do
-  local k, a = 3 + (i - 1) * 3, 6 + (i - 1) * 6
+for i = 1, (#KEYS - 4) / 3 do
+  local k, a = 4 + (i - 1) * 3, 9 + (i - 1) * 6
   local total = math.max(tonumber(redis.call('GET', KEYS[k + 1]) or '0'), tonumber(ARGV[a + 5]))
   local today = math.max(tonumber(redis.call('GET', KEYS[k + 2]) or '0'), tonumber(ARGV[a + 6]))
   local user = tonumber(redis.call('GET', KEYS[k + 3]) or '0')
@@ -85,22 +110,23 @@ for i = 1, (#KEYS - 3) / 3 do
     weights[#weights + 1] = sum
   end
 end
-if #eligible == 0 then return {n, -1} end
+if #eligible == 0 then return {n, -1, paid} end
 local point, chosen = tonumber(ARGV[4]) * sum, eligible[#eligible]
 for j = 1, #eligible do
   if point < weights[j] then chosen = eligible[j] break end
 end
-local k = 3 + (chosen - 1) * 3
+local k = 4 + (chosen - 1) * 3
 redis.call('INCR', KEYS[k + 1])
 redis.call('INCR', KEYS[k + 2])
 redis.call('EXPIRE', KEYS[k + 2], ARGV[5])
 redis.call('INCR', KEYS[k + 3])
 redis.call('EXPIRE', KEYS[k + 3], ARGV[5])
 redis.call('SET', KEYS[3], chosen, 'EX', ARGV[6])
-return {n, chosen}
+return {n, chosen, paid}
 """
 _decide_script = None
 NO_AD_DUE, NO_FILL = 0, -1
+NEEDS_COUNT, NEEDS_PAID = -1, -2
 
 
 @dataclasses.dataclass(frozen=True)
@@ -139,6 +165,79 @@ class AdDecision:
 AD_SURFACES = frozenset({"private", "inline"})
 
 
+@dataclasses.dataclass(frozen=True)
+class _Slot:
+    """One delivery to decide: who, where, and the campaigns it could carry."""
+
+    user_id: int
+    language: str
+    surface: str
+    media_key: str
+    at: dt.datetime
+    limit: int
+    candidates: list[RunningCampaign]
+    point: float
+    impression_id: uuid.UUID
+    arms: Arms
+
+
+@dataclasses.dataclass(frozen=True)
+class Arms:
+    """The user's arms of the running experiments a delivery decision depends on."""
+
+    free_limit: VariantChoice | None = None  # the quota's base
+    ad_text: VariantChoice | None = None  # the creative
+
+    @property
+    def base(self) -> int:
+        return free_downloads_of(self.free_limit, default=settings.FREE_DOWNLOADS)
+
+
+def arms_lookup(user_id: int) -> Arms:
+    """The user's arms (synchronous code: may read PostgreSQL and Redis)."""
+    return Arms(
+        free_limit=variant_for(user_id=user_id, kind=ExperimentKind.FREE_LIMIT),
+        ad_text=variant_for(user_id=user_id, kind=ExperimentKind.AD_TEXT),
+    )
+
+
+def arms_known(user_id: int) -> Arms | None:
+    """The user's arms if this process knows them without I/O, else None."""
+    known_limit, free_limit = variant_known(user_id=user_id, kind=ExperimentKind.FREE_LIMIT)
+    known_text, ad_text = variant_known(user_id=user_id, kind=ExperimentKind.AD_TEXT)
+    if not (known_limit and known_text):
+        return None
+    return Arms(free_limit=free_limit, ad_text=ad_text)
+
+
+def _slot(
+    user_id: int,
+    language: str,
+    surface: str,
+    media_key: str,
+    rng: random.Random | None,
+    at: dt.datetime | None,
+    campaigns: list[RunningCampaign],
+    arms: Arms,
+) -> _Slot:
+    at = at or timezone.now()
+    may_carry = surface in AD_SURFACES
+    return _Slot(
+        user_id=user_id,
+        language=language,
+        surface=surface,
+        media_key=media_key,
+        at=at,
+        limit=arms.base + quota_bonus(user_id),
+        candidates=[c for c in campaigns if c.runs_at(at) and c.speaks(language)]
+        if may_carry
+        else [],
+        point=(rng or system_rng).random(),
+        impression_id=uuid.uuid4(),
+        arms=arms,
+    )
+
+
 def quota_decide(*, user_id: int) -> QuotaDecision:
     """Count one delivery for the user, atomically, and say whether it is ad-free."""
     return ad_decide(user_id=user_id, language="", surface="").quota
@@ -155,42 +254,62 @@ def ad_decide(
 ) -> AdDecision:
     """Count the delivery against the quota (every surface) and, past it, choose the ad it
     carries (private chat and inline only; never for a paid user). A delivery due an ad
-    with no campaign eligible goes without one and is counted as a no fill."""
-    at = at or timezone.now()
-    base, free_limit_arm = quota_base_choice(user_id)
-    bonus = quota_bonus(user_id)
-    limit = base + bonus
-    paid = user_paid_status(user_id).paid
-    may_carry = not paid and surface in AD_SURFACES
-    candidates = (
-        [c for c in campaigns_running() if c.runs_at(at) and c.speaks(language)]
-        if may_carry
-        else []
-    )
-    impression_id = uuid.uuid4()
-    point = (rng or system_rng).random()
+    with no campaign eligible goes without one and is counted as a no fill. May read
+    PostgreSQL (synchronous code only; ``ad_decide_from_redis`` is the event loop's)."""
+    arms = arms_lookup(user_id)
+    slot = _slot(user_id, language, surface, media_key, rng, at, campaigns_running(), arms)
+    status = user_paid_status(user_id)
+    paid_seed = status.paid_until.timestamp() if status.paid_until else 0
     outcome = None
     if redis_usable():
         try:
-            outcome = _redis_decide(
-                user_id, limit if may_carry else None, candidates, point, utc_today(at),
-                impression_id,
-            )  # fmt: skip
+            outcome = _redis_decide(slot, paid_seed=paid_seed)
+            if outcome[0] == NEEDS_COUNT:
+                outcome = _redis_decide(slot, paid_seed=paid_seed, seed=_postgres_count(user_id))
         except RedisError as error:
             redis_failed(error)
     if outcome is None:
-        outcome = _postgres_decide(user_id, limit if may_carry else None, candidates, point, at)
-    position, chosen = outcome
-    quota = QuotaDecision(position=position, limit=limit, paid=paid)
-    if may_carry:  # only where an ad may follow does the base change what is seen
-        quota_exposure_record(user_id=user_id, choice=free_limit_arm, position=position - bonus)
+        outcome = _postgres_decide(slot, paid=status.paid)
+    return _decided(slot, *outcome)
+
+
+def ad_decide_from_redis(
+    *, user_id: int, language: str, surface: str, media_key: str = ""
+) -> AdDecision | None:
+    """``ad_decide`` in one short Redis call, for the event loop: None when PostgreSQL
+    must answer first (a user not seen for an hour, the paid status not cached, the
+    campaigns' snapshot due for a reload, Redis down)."""
+    campaigns = campaigns_snapshot()
+    arms = arms_known(user_id)  # an experiment's reload or a new user: the thread hop
+    if arms is None:
+        return None
+    if campaigns is None or not redis_usable():
+        return None
+    slot = _slot(user_id, language, surface, media_key, None, None, campaigns, arms)
+    try:
+        outcome = _redis_decide(slot)
+    except RedisError as error:
+        redis_failed(error)
+        return None
+    if outcome[0] < 0:
+        return None
+    return _decided(slot, *outcome)
+
+
+def _decided(slot: _Slot, position: int, chosen: int, paid: int | bool) -> AdDecision:
+    quota = QuotaDecision(position=position, limit=slot.limit, paid=bool(paid))
+    if not paid and slot.surface in AD_SURFACES:  # only there can the base change what is seen
+        bonus = slot.limit - slot.arms.base
+        quota_exposure_record(
+            user_id=slot.user_id, choice=slot.arms.free_limit, position=position - bonus
+        )
     if chosen == NO_AD_DUE:
         return AdDecision(quota=quota)
     if chosen == NO_FILL:
-        publish(AdNoFill(user_id=user_id, surface=surface, language=language))
+        publish(AdNoFill(user_id=slot.user_id, surface=slot.surface, language=slot.language))
         return AdDecision(quota=quota, no_fill=True)
-    ad = _ad(impression_id, candidates[chosen - 1], user_id, language, surface, media_key)
-    if surface == "inline":
+    ad = _ad(slot, slot.candidates[chosen - 1])
+    if slot.surface == "inline":
         # An inline result goes out with its button at once (Telegram, not the bot, sends
         # the picked result), so the impression counts when the result is served.
         ad_shown(ad)
@@ -198,34 +317,37 @@ def ad_decide(
 
 
 def _redis_decide(
-    user_id: int,
-    limit: int | None,
-    candidates: list[RunningCampaign],
-    point: float,
-    day: dt.date,
-    impression_id: uuid.UUID,
-) -> tuple[int, int]:
+    slot: _Slot, *, paid_seed: float | None = None, seed: int | None = None
+) -> tuple[int, int, int]:
     global _decide_script
     client = ads_redis()
     if _decide_script is None or _decide_script.registered_client is not client:
         _decide_script = client.register_script(_DECIDE)
-    keys = [
-        decided_key(user_id),
-        user_total_key(user_id),
-        pending_impression_key(str(impression_id)),
-    ]
-    args: list = ["", DECIDED_TTL, "" if limit is None else limit, repr(point), DAY_KEY_TTL,
-                  PENDING_IMPRESSION_TTL]  # fmt: skip
-    for c in candidates:
+    user_id, day = slot.user_id, utc_today(slot.at)
+    keys = [decided_key(user_id), user_total_key(user_id),
+            pending_impression_key(str(slot.impression_id)), paid_key(user_id)]  # fmt: skip
+    args: list = [
+        "" if seed is None else seed, DECIDED_TTL,
+        slot.limit if slot.surface in AD_SURFACES else "", repr(slot.point), DAY_KEY_TTL,
+        PENDING_IMPRESSION_TTL, "" if paid_seed is None else repr(paid_seed), PAID_TTL,
+        repr(slot.at.timestamp()),
+    ]  # fmt: skip
+    for c in slot.candidates:
         keys += [_total_key(c.campaign_id), _day_key(c.campaign_id, day),
                  _user_day_key(c.campaign_id, user_id, day)]  # fmt: skip
         args += [c.weight, _cap(c.total_cap), _cap(c.daily_cap), _cap(c.user_daily_cap),
                  c.shown_total, c.shown_today]  # fmt: skip
-    position, chosen = _decide_script(keys=keys, args=args)
-    if position == -1:
-        args[0] = _postgres_count(user_id)
-        position, chosen = _decide_script(keys=keys, args=args)
-    return int(position), int(chosen)
+    position, chosen, paid = _decide_script(keys=keys, args=args)
+    return int(position), int(chosen), int(paid)
+
+
+def paid_status_forget(*, user_id: int) -> None:
+    """The user's ``paid_until`` changed: the next delivery reads it from PostgreSQL."""
+    if redis_usable():
+        try:
+            ads_redis().delete(paid_key(user_id))
+        except RedisError as error:
+            redis_failed(error)
 
 
 def _cap(cap: int | None) -> int:
@@ -239,30 +361,26 @@ def _postgres_count(user_id: int) -> int:
 
 
 @transaction.atomic
-def _postgres_decide(
-    user_id: int,
-    limit: int | None,
-    candidates: list[RunningCampaign],
-    point: float,
-    at: dt.datetime,
-) -> tuple[int, int]:
+def _postgres_decide(slot: _Slot, *, paid: bool) -> tuple[int, int, bool]:
     """The decision without Redis: the user's quota row, locked, counts the delivery; the
     caps are read from the impressions PostgreSQL holds."""
+    user_id = slot.user_id
     QuotaCount.objects.bulk_create([QuotaCount(user_id=user_id)], ignore_conflicts=True)
     row = QuotaCount.objects.select_for_update().get(pk=user_id)
     total = BotUser.objects.filter(pk=user_id).values_list("total_downloads", flat=True).first()
     row.decided = max(row.decided, total or 0) + 1
     row.save(update_fields=["decided", "updated_at"])
-    if limit is None or row.decided <= limit:
-        return row.decided, NO_AD_DUE
-    shown = user_shown_today(user_id, [c.campaign_id for c in candidates], at)
+    if paid or slot.surface not in AD_SURFACES or row.decided <= slot.limit:
+        return row.decided, NO_AD_DUE, paid
+    candidates = slot.candidates
+    shown = user_shown_today(user_id, [c.campaign_id for c in candidates], slot.at)
     eligible = [
         i for i, c in enumerate(candidates, 1) if _under_caps(c, shown.get(c.campaign_id, 0))
     ]
     if not eligible:
-        return row.decided, NO_FILL
+        return row.decided, NO_FILL, paid
     weights = [candidates[i - 1].weight for i in eligible]
-    return row.decided, weighted_pick(eligible, weights, point=point)
+    return row.decided, weighted_pick(eligible, weights, point=slot.point), paid
 
 
 def _under_caps(campaign: RunningCampaign, user_today: int) -> bool:
@@ -273,26 +391,19 @@ def _under_caps(campaign: RunningCampaign, user_today: int) -> bool:
     )
 
 
-def _ad(
-    impression_id: uuid.UUID,
-    campaign: RunningCampaign,
-    user_id: int,
-    language: str,
-    surface: str,
-    media_key: str,
-) -> ChosenAd:
-    creative, arm = creative_pick(campaign, user_id)
+def _ad(slot: _Slot, campaign: RunningCampaign) -> ChosenAd:
+    creative, arm = creative_pick(campaign, slot.user_id, arm=slot.arms.ad_text)
     return ChosenAd(
-        impression_id=impression_id,
-        user_id=user_id,
+        impression_id=slot.impression_id,
+        user_id=slot.user_id,
         campaign_id=campaign.campaign_id,
         creative_id=creative.creative_id,
-        surface=surface,
-        language=language,
-        media_key=media_key,
-        text=ad_text(campaign, creative.message, language),
+        surface=slot.surface,
+        language=slot.language,
+        media_key=slot.media_key,
+        text=ad_text(campaign, creative.message, slot.language),
         button_text=creative.button_text,
-        url=click_url(ClickClaim(impression_id, campaign.campaign_id, user_id)),
+        url=click_url(ClickClaim(slot.impression_id, campaign.campaign_id, slot.user_id)),
         experiment=arm,
     )
 

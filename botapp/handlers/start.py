@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from telegram import Update
-from telegram.constants import ParseMode
 from telegram.ext import ContextTypes
 
 from botapp import deeplinks, experiments, texts
-from botapp.handlers.common import current_user, reply
+from botapp.handlers.common import current_user, reply, reply_html
 from downloads import texts as download_texts
 
 
@@ -36,11 +36,11 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     user = await current_user(update)
     if user is None:
         return
-    sites = texts.render(user.ui_language, download_texts.SUPPORTED_SITES)
-    help_text = texts.render(user.ui_language, texts.HELP, sites=sites, bot=context.bot.username)
+    language = user.ui_language
+    sites = texts.render(language, download_texts.SUPPORTED_SITES)
     free, free_limit_arm = await experiments.free_downloads(user.user_id)
-    ads_text = texts.render(user.ui_language, texts.HELP_ADS, free=free)
-    await update.effective_message.reply_text(
-        f"{help_text}\n\n{ads_text}", parse_mode=ParseMode.HTML, disable_web_page_preview=True
-    )
+    text = texts.render(language, texts.HELP, sites=sites, bot=context.bot.username)
+    text += "\n\n" + texts.render(language, texts.HELP_ADS, free=free)
+    text += "\n\n" + texts.render(language, texts.HELP_PREMIUM, stars=settings.PREMIUM_STARS)
+    await reply_html(update, text)
     experiments.free_downloads_shown(user.user_id, free_limit_arm)

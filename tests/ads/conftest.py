@@ -40,7 +40,7 @@ def campaign_make(name: str = "Shoes", **fields) -> AdCampaign:
     values = {
         "message": f"<b>{name}</b> for everyone",
         "button_text": "Buy",
-        "button_url": f"https://shop.example.com/{name.lower()}",
+        "button_url": f"https://shop.example.com/{name.lower().replace(' ', '-')}",
         "weight": 1,
     }
     values.update(fields)

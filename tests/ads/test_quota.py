@@ -10,7 +10,7 @@ from django.db import connection
 
 from ads import fast_redis
 from ads.selectors import decided_key, quota_for
-from ads.services import ad_decide, quota_decide
+from ads.services import ad_decide, ad_decide_from_redis, paid_status_forget, quota_decide
 from analytics.counters import user_total_key
 from config.redis import get_redis
 from tests.ads.conftest import campaign_make, user_make
@@ -112,3 +112,33 @@ def test_it_still_chooses_an_ad_past_the_quota_when_redis_is_down(settings):
     decision = ad_decide(user_id=8, language="en", surface="private")
     assert decision.quota.position == 6 and decision.ad is not None
     assert not fast_redis.redis_usable()
+
+
+def test_it_decides_from_redis_alone_once_postgresql_has_seeded_it(
+    settings, django_assert_num_queries
+):
+    settings.FREE_DOWNLOADS = 1
+    user_make(9, total_downloads=0)
+    campaign_make("Tea")
+    assert ad_decide_from_redis(user_id=9, language="en", surface="private") is None  # unseeded
+    first = ad_decide(user_id=9, language="en", surface="private")
+    assert first.quota.position == 1 and first.ad is None
+    with django_assert_num_queries(0):
+        second = ad_decide_from_redis(user_id=9, language="en", surface="private")
+    assert second.quota.position == 2 and second.ad is not None
+
+
+def test_a_payment_stops_the_ads_at_once(settings):
+    settings.FREE_DOWNLOADS = 0
+    user = user_make(10)
+    campaign_make("Tea")
+    assert ad_decide(user_id=10, language="en", surface="private").ad is not None
+    user.paid_until = dt.datetime.now(tz=dt.UTC) + dt.timedelta(days=30)
+    user.save()
+    # Cached for a minute unless the payment services say it changed, as they do.
+    assert ad_decide_from_redis(user_id=10, language="en", surface="private").ad is not None
+    paid_status_forget(user_id=10)
+    assert ad_decide_from_redis(user_id=10, language="en", surface="private") is None
+    decision = ad_decide(user_id=10, language="en", surface="private")
+    assert decision.quota.paid and decision.ad is None
+    assert ad_decide_from_redis(user_id=10, language="en", surface="private").quota.paid

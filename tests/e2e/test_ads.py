@@ -10,7 +10,7 @@ import logging
 import pytest
 
 from ads import fast_redis
-from ads.models import AdCampaign, AdClick, AdImpression, QuotaCount
+from ads.models import AdCampaign, AdClick, AdImpression, AdNoFillRecord, QuotaCount
 from ads.selectors import campaigns_forget, decided_key
 from analytics.events import AdShown
 from analytics.publisher import breaker_reset
@@ -239,3 +239,22 @@ def test_redis_down_during_a_delivery_past_the_quota(bot_settings, telegram, tea
     finally:
         runner.stop()
     assert QuotaCount.objects.get(pk=ALICE).decided == 11
+
+
+def test_caps_and_dates_hold_through_the_bot(bot, telegram, transactional_db):
+    now = dt.datetime.now(tz=dt.UTC)
+    campaign_make(
+        "Ended", ends_at=now - dt.timedelta(hours=1), starts_at=now - dt.timedelta(days=9)
+    )
+    campaign_make("Later", starts_at=now + dt.timedelta(days=1))
+    once = campaign_make("Once a day", user_daily_cap=1, advertiser="Once Ltd")
+    seed_cached_video(telegram, REEL_KEY, "best")
+    user_make(BORIS, total_downloads=10)
+    deliver(telegram, BORIS)
+    deliver(telegram, BORIS)
+    settle(telegram, BORIS)
+    [ad] = ads_to(telegram, BORIS)
+    assert "Once Ltd" in ad["payload"]["text"]
+    drain()
+    assert list(AdImpression.objects.values_list("campaign_id", flat=True)) == [once.pk]
+    assert AdNoFillRecord.objects.filter(user_id=BORIS).count() == 1

@@ -76,5 +76,6 @@ def banner(telegram, site) -> str:
         f"After {settings.FREE_DOWNLOADS} downloads a user sees ads (a demo campaign); "
         f"their buttons go through {settings.PUBLIC_BASE_URL}/ads/click/.\n"
         "Alice administers the sandbox group: /settings there switches automatic downloads.\n"
+        "/premium sells 30 days without ads for Stars: the Pay button pays (no real Stars).\n"
         "Ctrl-C stops everything.\n"
     )
