@@ -327,7 +327,7 @@ def free_downloads_for(*, user_id: int, default: int) -> tuple[int, VariantChoic
     """The quota's base for a user under a running free-limit experiment (or
     ``default``), with the arm to hand to ``quota_exposure_record``."""
     choice = variant_for(user_id=user_id, kind=ExperimentKind.FREE_LIMIT)
-    if free_downloads_of(choice, default=-1) < 0:
+    if choice is None or "free_downloads" not in choice.config:
         return default, None
     return free_downloads_of(choice, default=default), choice
 
