@@ -48,6 +48,7 @@ def test_a_person_buys_premium_and_a_subscription_with_the_pay_button(sandbox, s
 
     page.locator(".msg.bot button", has_text="Subscribe: 90 Stars a month").click()
     page.locator(".service", has_text="You paid ⭐90").wait_for()
+    page.locator(".msg.bot", has_text="Premium is active until").nth(1).wait_for()  # recorded
     assert in_thread(lambda: StarSubscription.objects.filter(user_id=ALICE).exists())
     page.locator("#chat-controls button", has_text="Renew subscription now").click()
     page.locator(".service", has_text="subscription renewed").wait_for()
