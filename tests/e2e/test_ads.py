@@ -20,6 +20,7 @@ from config.redis import get_redis
 from tests.ads.conftest import campaign_make, user_make
 from tests.e2e.conftest import ALICE, BORIS, CARMEN, OLENA
 from tests.e2e.published import published, seed_cached_video, wait_until
+from users.models import BotUser
 
 REEL = "https://www.instagram.com/reel/C0ffeeReel1/"
 REEL_KEY = "instagram:C0ffeeReel1"
@@ -258,3 +259,19 @@ def test_caps_and_dates_hold_through_the_bot(bot, telegram, transactional_db):
     drain()
     assert list(AdImpression.objects.values_list("campaign_id", flat=True)) == [once.pk]
     assert AdNoFillRecord.objects.filter(user_id=BORIS).count() == 1
+
+
+def test_buying_premium_stops_the_ads_from_the_next_video(bot, telegram, tea):
+    seed_cached_video(telegram, REEL_KEY, "best")
+    user_make(OLENA, total_downloads=10)
+    deliver(telegram, OLENA)
+    wait_until(lambda: ads_to(telegram, OLENA), timeout=WAIT)
+    telegram.push_private_message(OLENA, "/premium")
+    invoice = telegram.wait_for_call("sendInvoice", to(OLENA), timeout=WAIT, ok=True)
+    assert (
+        telegram.pay_invoice(OLENA, message_id=invoice["result"]["message_id"])["status"] == "paid"
+    )
+    wait_until(lambda: BotUser.objects.get(pk=OLENA).is_paid, timeout=WAIT)
+    deliver(telegram, OLENA)
+    settle(telegram, OLENA)
+    assert len(ads_to(telegram, OLENA)) == 1  # only the one before the payment
