@@ -159,3 +159,17 @@ HELP_ADS = _(
     "marked as one, follows a video here in our chat (never in groups). /stats shows how "
     "many you have left; invite friends for more, or /premium removes ads."
 )
+
+# --- Experiments (abtests): variants of the welcome -------------------------------------
+
+WELCOME_SHORT = _(
+    "Hi, {name}! Send me a link to a YouTube, Instagram or TikTok video and get the video "
+    "back. In any chat: <code>@{bot} link</code>."
+)
+WELCOME_STEPS = _(
+    "Hi, {name}! Three steps:\n"
+    "1. Copy a link to a YouTube, Instagram or TikTok video.\n"
+    "2. Send it to me.\n"
+    "3. Watch the video right here.\n\n"
+    "In any chat, type <code>@{bot} link</code>. /help shows everything I can do."
+)

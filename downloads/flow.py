@@ -20,7 +20,7 @@ from analytics.events import DownloadFailed
 from analytics.publisher import publish
 from analytics.vocabulary import DownloadSource
 from config.redis import get_redis
-from downloads import keyboards, links, platforms, shortlinks, texts
+from downloads import experiments, keyboards, links, platforms, shortlinks, texts
 from downloads.cache import acached_file_get, cached_file_drop
 from downloads.delivery import Target, media_deliver
 from downloads.media.downloader import probe
@@ -266,6 +266,7 @@ async def offer_qualities(bot, user: BotUser, link: links.MediaLink, origin: Ori
         progress_message_id=looking.message_id,
         status=RequestStatus.CHOOSING,
     )
+    variant = await experiments.ui_variant(user.user_id)
     await bot.edit_message_text(
         texts.render(
             language, texts.CHOOSE_QUALITY, title=texts.safe(probed["title"] or link.media_key)
@@ -273,8 +274,11 @@ async def offer_qualities(bot, user: BotUser, link: links.MediaLink, origin: Ori
         chat_id=origin.chat_id,
         message_id=looking.message_id,
         parse_mode=ParseMode.HTML,
-        reply_markup=keyboards.quality_keyboard(language, request.pk, offers),
+        reply_markup=keyboards.quality_keyboard(
+            language, request.pk, offers, **experiments.quality_style(variant)
+        ),
     )
+    experiments.quality_buttons_shown(user.user_id, variant)
 
 
 async def quality_chosen(bot, user: BotUser, request_id: int, quality: str) -> str | None:

@@ -85,3 +85,10 @@ INLINE_PLACEHOLDER_DESCRIPTION = _("The video appears here in a few seconds.")
 INLINE_HELP_TITLE = _("Paste a link to a video")
 INLINE_HELP_DESCRIPTION = _("YouTube, Instagram or TikTok")
 INLINE_HELP_MESSAGE = _("Type <code>@{bot} link</code> with a link to a video from:\n{sites}")
+
+# --- Experiments (abtests): named quality buttons ----------------------------------------
+
+QUALITY_NAMED_360P = _("{quality} · data saver")
+QUALITY_NAMED_480P = _("{quality} · standard")
+QUALITY_NAMED_720P = _("{quality} · high quality")
+QUALITY_NAMED_1080P = _("{quality} · best quality")

@@ -271,3 +271,9 @@ LOGGING = {
         "httpcore": {"level": "WARNING"},
     },
 }
+
+# A/B experiments: how long a process keeps its snapshot of the running experiments (an
+# admin change reaches the bot within it), and the users per variant below which the
+# results page says "not enough data" instead of comparing.
+ABTESTS_SNAPSHOT_SECONDS = env.float("ABTESTS_SNAPSHOT_SECONDS", default=5.0)
+ABTESTS_MIN_SAMPLE = env.int("ABTESTS_MIN_SAMPLE", default=100)
