@@ -253,3 +253,15 @@ class UserSeen(Event):
 class InlineQueried(Event):
     user_id: int
     platform: str = ""
+
+
+@event_type
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class InlineResultChosen(Event):
+    """A user picked the bot's inline result for a video (the funnel's second step).
+    ``from_cache``: the result was the cached video itself, delivered by the pick."""
+
+    user_id: int
+    video_id: str
+    platform: str = ""
+    from_cache: bool = False

@@ -41,6 +41,10 @@ def referral_code_generate() -> str:
     return next(referral_codes(1))
 
 
+class TimezoneSource(models.TextChoices):
+    LOCATION = "location", "shared location"
+
+
 class BotUser(models.Model):
     """A Telegram user who has talked to the bot."""
 
@@ -66,6 +70,11 @@ class BotUser(models.Model):
     )
     default_quality = models.CharField(max_length=16, blank=True)
     send_as = models.CharField(max_length=8, choices=SendAs.choices, default=SendAs.VIDEO)
+    # Only the zone is kept, never the coordinates it was found from.
+    timezone = models.CharField(max_length=64, blank=True, help_text="IANA time zone")
+    timezone_source = models.CharField(
+        max_length=16, choices=TimezoneSource.choices, blank=True
+    )
 
     class Meta:
         db_table = "users"
