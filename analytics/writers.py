@@ -335,11 +335,14 @@ def clicks_write(entries: Sequence[Entry], plan: BatchPlan) -> None:
     )
 
 
+FUNNEL_COLUMNS = ["event_id", "created_at", "user_id", "step", "platform", "url", "reason",
+                  "video_id", "from_cache"]  # fmt: skip
+
+
 def _funnel_insert(rows: list[tuple]) -> sql.Insert:
     return sql.Insert(
         model=FunnelEvent,
-        columns=["event_id", "created_at", "user_id", "step", "platform", "url", "reason",
-                 "video_id", "from_cache"],
+        columns=FUNNEL_COLUMNS,
         rows=rows,
         conflict="(event_id) DO NOTHING",
         returning=["event_id"],

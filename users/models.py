@@ -72,9 +72,7 @@ class BotUser(models.Model):
     send_as = models.CharField(max_length=8, choices=SendAs.choices, default=SendAs.VIDEO)
     # Only the zone is kept, never the coordinates it was found from.
     timezone = models.CharField(max_length=64, blank=True, help_text="IANA time zone")
-    timezone_source = models.CharField(
-        max_length=16, choices=TimezoneSource.choices, blank=True
-    )
+    timezone_source = models.CharField(max_length=16, choices=TimezoneSource.choices, blank=True)
 
     class Meta:
         db_table = "users"

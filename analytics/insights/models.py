@@ -16,6 +16,7 @@ class _Rollup(models.Model):
 
 __all__ = [
     "CohortCell",
+    "CohortDay",
     "CohortSize",
     "Conversion",
     "GeoDay",
@@ -121,15 +122,33 @@ class Journey(_Rollup):
         ]
 
 
+class CohortDay(_Rollup):
+    """Per time zone, kind of activity and local day: the users first seen on local day
+    ``cohort`` who were active that day (retention "on day N" reads day = cohort + N)."""
+
+    tz = models.CharField(max_length=64)
+    activity = models.CharField(max_length=16)
+    day = models.DateField()
+    cohort = models.DateField()
+    users = models.IntegerField()
+
+    class Meta:
+        db_table = "dash_ins_cohort_days"
+        indexes = [
+            models.Index(fields=["tz", "activity", "cohort"], name="dash_ins_cohort_days_key"),
+            models.Index(fields=["tz", "activity", "day"], name="dash_ins_cohort_days_day"),
+        ]
+
+
 class Retention(_Rollup):
-    """Per time zone, kind of activity and first-seen local day: the users active on day
-    N after it, and on or after it (N in ``RETENTION_DAYS``)."""
+    """Per time zone, kind of activity and first-seen local day: the users whose last
+    active local day is N or more days after it (N in ``RETENTION_DAYS``): retention
+    "on or after day N"."""
 
     tz = models.CharField(max_length=64)
     activity = models.CharField(max_length=16)
     cohort_day = models.DateField()
     day_n = models.SmallIntegerField()
-    users_on = models.IntegerField()
     users_after = models.IntegerField()
 
     class Meta:
@@ -158,6 +177,7 @@ class CohortCell(_Rollup):
     grain = models.CharField(max_length=8)
     cohort = models.DateField()
     offset = models.SmallIntegerField()
+    period = models.DateField()  # the week / month of the activity (cohort + offset)
     users = models.IntegerField()
 
     class Meta:

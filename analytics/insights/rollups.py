@@ -1,20 +1,23 @@
 """The insights' rollups, kept by the rollup job (``analytics.rollups.rollups_refresh``
 calls ``insights_refresh`` in its transaction, under its lock).
 
-Every run (cheap, incremental):
+Every run (incremental, a day's worth of rows at most):
 
-- downloads in users' own local time: the UTC days whose download total moved since
-  the last run are regrouped from ``downloads`` (users with a zone from a shared
-  location only);
-- conversions and inline journeys of clicks / inline queries stored since the last run
-  (a cursor on the raw tables' ids): their UTC hours are regrouped.
+- the UTC days whose download total moved since the last run (``dash_ins_days`` against
+  ``dash_utc_days``), and the UTC days of clicks / funnel events stored since (an id
+  cursor), are redone: downloads in users' own local time (users whose zone is known),
+  and per dashboard time zone the users of each first-seen day active on each local
+  day (``CohortDay``: retention "on day N");
+- conversions and inline journeys of the clicks / inline queries stored since the last
+  run: their UTC hours are regrouped.
 
 When the sources moved and ``DASHBOARD_INSIGHTS_SECONDS`` have passed since the last
-time (heavy, full recompute; a few seconds at a million users):
+time (heavier: a pass over users and over each user's newest user-day):
 
 - geography per first-seen UTC day, area, UTC offset and source;
-- retention (day N, "on that day" and "on or after") and cohort cells (week, month) per
-  dashboard time zone and kind of activity;
+- retention "on or after day N" (from each user's last active moment), cohort sizes,
+  and the cohort cells (week, month) of the periods from the oldest local day whose
+  activity moved since;
 - conversions and journeys of the last ``MAX_WINDOW_HOURS`` + 1 day again (a download
   that came after its click was regrouped).
 """
@@ -22,11 +25,17 @@ time (heavy, full recompute; a few seconds at a million users):
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 
 from django.conf import settings
 from django.utils import timezone
 
-from analytics.rollups import dashboard_time_zones, rollup_rebuilder, rollup_refresher
+from analytics.rollups import (
+    dashboard_time_zones,
+    local_day_start,
+    rollup_rebuilder,
+    rollup_refresher,
+)
 
 from .models import Conversion
 
@@ -46,23 +55,26 @@ MEAN_LOCAL_HOUR = 16
 _INSIGHT_TABLES = (
     "dash_ins_state, dash_ins_days, dash_ins_local_hours, dash_ins_geo_days, "
     "dash_ins_conversions, dash_ins_journeys, dash_ins_retention, dash_ins_cohort_sizes, "
-    "dash_ins_cohorts"
+    "dash_ins_cohorts, dash_ins_cohort_days"
 )
 
 
 @rollup_refresher
 def insights_refresh(cursor) -> bool:
-    moved = _local_hours_refresh(cursor)
+    dirty = _dirty_download_days(cursor)
+    _local_hours_refresh(cursor, dirty)
+    event_days = sorted(
+        set(_new_days(cursor, "click_events")) | set(_new_days(cursor, "funnel_events"))
+    )
+    _retention_dirty(cursor, dirty, event_days)
     heavy = _heavy_due(cursor)
     since = timezone.now() - dt.timedelta(hours=MAX_WINDOW_HOURS + 24) if heavy else None
-    moved = _conversions_refresh(cursor, since) or moved
+    moved = _conversions_refresh(cursor, since)
     moved = _journeys_refresh(cursor, since) or moved
     if heavy:
         _geo_refresh(cursor)
-        for tz in dashboard_time_zones():
-            _retention_refresh(cursor, tz)
-        moved = True
-    return moved
+        _retention_heavy(cursor)
+    return moved or heavy or bool(dirty) or bool(event_days)
 
 
 @rollup_rebuilder
@@ -114,14 +126,44 @@ def _heavy_due(cursor) -> bool:
 # --- downloads in users' own local time ------------------------------------------------
 
 
-def _local_hours_refresh(cursor) -> bool:
+def _dirty_download_days(cursor) -> list[dt.date]:
+    """UTC days whose downloads moved since the insights last reflected them (marked
+    reflected at once: the caller redoes them in this transaction)."""
     cursor.execute(
         "SELECT u.day, u.downloads FROM dash_utc_days u "
         "LEFT JOIN dash_ins_days d ON d.day = u.day "
         "WHERE d.downloads IS DISTINCT FROM u.downloads ORDER BY u.day"
     )
     dirty = cursor.fetchall()
-    for day, downloads in dirty:
+    if dirty:
+        cursor.execute(
+            "INSERT INTO dash_ins_days (day, downloads) "
+            "SELECT * FROM unnest(%s::date[], %s::bigint[]) "
+            "ON CONFLICT (day) DO UPDATE SET downloads = excluded.downloads",
+            [[day for day, _ in dirty], [n for _, n in dirty]],
+        )
+    return [day for day, _ in dirty]
+
+
+def _new_days(cursor, table: str) -> list[dt.date]:
+    """UTC days of the rows stored in ``table`` since the last run (an id cursor)."""
+    _, position, _ = _state(cursor, f"days:{table}")
+    cursor.execute(f"SELECT coalesce(max(id), 0) FROM {table}")  # noqa: S608
+    top = cursor.fetchone()[0]
+    if top == position:
+        return []
+    cursor.execute(
+        f"SELECT DISTINCT (created_at AT TIME ZONE 'UTC')::date FROM {table} "  # noqa: S608
+        "WHERE id > %s AND id <= %s",
+        [position, top],
+    )
+    days = [row[0] for row in cursor.fetchall()]
+    _state_save(cursor, f"days:{table}", position=top)
+    return days
+
+
+def _local_hours_refresh(cursor, days: list[dt.date]) -> None:
+    for day in days:
         start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
         bounds = [start, start + dt.timedelta(days=1)]
         cursor.execute("DELETE FROM dash_ins_local_hours WHERE hour >= %s AND hour < %s", bounds)
@@ -137,12 +179,6 @@ def _local_hours_refresh(cursor) -> bool:
             """,
             bounds,
         )
-        cursor.execute(
-            "INSERT INTO dash_ins_days (day, downloads) VALUES (%s, %s) "
-            "ON CONFLICT (day) DO UPDATE SET downloads = excluded.downloads",
-            [day, downloads],
-        )
-    return bool(dirty)
 
 
 # --- conversions and journeys --------------------------------------------------------
@@ -296,75 +332,180 @@ def _geo_refresh(cursor) -> None:
 
 # --- retention and cohorts -----------------------------------------------------------
 
-# A user-day's local days in tz: those of its first and of its last UTC hour (a UTC day
-# spans at most two local days, and its hours' local dates never go back).
-_LOCAL_DAYS_SQL = """
-CREATE TEMP TABLE ins_act_downloads ON COMMIT DROP AS
-SELECT DISTINCT user_id, d FROM (
-    SELECT user_id, ((day + make_interval(hours => position('1' in
-               reverse(hours::bit(24)::text)) - 1))
-               AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date AS d
-    FROM dash_user_days WHERE hours <> 0
-    UNION ALL
-    SELECT user_id, ((day + make_interval(hours => 24 - position('1' in
-               hours::bit(24)::text))) AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date
-    FROM dash_user_days WHERE hours <> 0
-) t
+# The local days (in tz) of users' activity in UTC days first..last: a user-day's local
+# days are those of its first and of its last UTC hour (a UTC day spans at most two
+# local days, and its hours' local dates never go back); "any" adds clicks and funnel
+# events (inline queries, chosen results, failures) from first_at to last_at.
+_ACTIVE_SQL = """
+SELECT user_id, ((day + make_interval(hours => position('1' in
+           reverse(hours::bit(24)::text)) - 1))
+           AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date AS d
+FROM dash_user_days WHERE hours <> 0 AND day BETWEEN %(first)s AND %(last)s
+UNION ALL
+SELECT user_id, ((day + make_interval(hours => 24 - position('1' in hours::bit(24)::text)))
+           AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date
+FROM dash_user_days WHERE hours <> 0 AND day BETWEEN %(first)s AND %(last)s
 """
-_ANY_SQL = """
-CREATE TEMP TABLE ins_act_any ON COMMIT DROP AS
-SELECT user_id, d FROM ins_act_downloads
-UNION
+_ACTIVE_ANY_SQL = (
+    _ACTIVE_SQL
+    + """
+UNION ALL
 SELECT user_id, (created_at AT TIME ZONE %(tz)s)::date FROM click_events
-UNION
+WHERE created_at >= %(first_at)s AND created_at < %(last_at)s
+UNION ALL
 SELECT user_id, (created_at AT TIME ZONE %(tz)s)::date FROM funnel_events
+WHERE created_at >= %(first_at)s AND created_at < %(last_at)s
 """
-_COHORT_SQL = """
-CREATE TEMP TABLE ins_cohort ON COMMIT DROP AS
-SELECT user_id, (first_seen_at AT TIME ZONE %(tz)s)::date AS c FROM users
+)
+_COHORT_DAYS_SQL = """
+INSERT INTO dash_ins_cohort_days (tz, activity, day, cohort, users)
+SELECT %(tz)s, %(activity)s, a.d, (u.first_seen_at AT TIME ZONE %(tz)s)::date, count(*)
+FROM (SELECT DISTINCT user_id, d FROM ({active}) t WHERE d = ANY(%(days)s)) a
+JOIN users u ON u.user_id = a.user_id
+WHERE (u.first_seen_at AT TIME ZONE %(tz)s)::date <= a.d
+GROUP BY 3, 4
 """
-_RETENTION_SQL = """
-INSERT INTO dash_ins_retention (tz, activity, cohort_day, day_n, users_on, users_after)
-SELECT %(tz)s, %(activity)s, p.c, n.n,
-       count(*) FILTER (WHERE n.n = ANY(p.days)), count(*) FILTER (WHERE p.last >= n.n)
+# Weeks: ISO (date_trunc('week') is Monday); an offset counts whole weeks / months.
+_COHORT_CELLS_SQL = """
+INSERT INTO dash_ins_cohorts (tz, activity, grain, cohort, "offset", period, users)
+SELECT %(tz)s, %(activity)s, %(grain)s, cohort,
+       CASE WHEN %(grain)s = 'week' THEN (period - cohort) / 7
+            ELSE (extract(year FROM period)::int - extract(year FROM cohort)::int) * 12
+                 + extract(month FROM period)::int - extract(month FROM cohort)::int END,
+       period, count(*)
 FROM (
-    SELECT a.user_id, k.c, max(a.d - k.c) AS last,
-           array_agg(a.d - k.c) FILTER (WHERE a.d - k.c = ANY(%(days)s)) AS days
-    FROM {table} a JOIN ins_cohort k ON k.user_id = a.user_id
-    WHERE a.d > k.c GROUP BY 1, 2
+    SELECT DISTINCT a.user_id,
+           date_trunc(%(grain)s, (u.first_seen_at AT TIME ZONE %(tz)s)::date)::date AS cohort,
+           date_trunc(%(grain)s, a.d)::date AS period
+    FROM ({active}) a JOIN users u ON u.user_id = a.user_id
+    WHERE a.d >= %(since)s AND a.d >= (u.first_seen_at AT TIME ZONE %(tz)s)::date
+) t GROUP BY 4, 6
+"""
+# Each user's last active moment (UTC): by downloads (the newest user-day's last hour),
+# or by any event (also the newest click and funnel event).
+_LAST_SQL = """
+CREATE TEMP TABLE ins_last_downloads ON COMMIT DROP AS
+SELECT DISTINCT ON (user_id) user_id,
+       (day + make_interval(hours => 24 - position('1' in hours::bit(24)::text)))
+           AT TIME ZONE 'UTC' AS at
+FROM dash_user_days WHERE hours <> 0 ORDER BY user_id DESC, day DESC;
+CREATE TEMP TABLE ins_last_any ON COMMIT DROP AS
+SELECT user_id, max(at) AS at FROM (
+    SELECT user_id, at FROM ins_last_downloads
+    UNION ALL SELECT user_id, max(created_at) FROM click_events GROUP BY 1
+    UNION ALL SELECT user_id, max(created_at) FROM funnel_events GROUP BY 1
+) t GROUP BY 1;
+"""
+_AFTER_SQL = """
+INSERT INTO dash_ins_retention (tz, activity, cohort_day, day_n, users_after)
+SELECT %(tz)s, %(activity)s, c, n.n, count(*) FILTER (WHERE last - c >= n.n)
+FROM (
+    SELECT (u.first_seen_at AT TIME ZONE %(tz)s)::date AS c,
+           (l.at AT TIME ZONE %(tz)s)::date AS last
+    FROM ins_last_{activity} l JOIN users u ON u.user_id = l.user_id
 ) p CROSS JOIN unnest(%(days)s::int[]) AS n(n)
 GROUP BY 3, 4
 """
-_COHORT_CELLS_SQL = """
-INSERT INTO dash_ins_cohorts (tz, activity, grain, cohort, "offset", users)
-SELECT %(tz)s, %(activity)s, %(grain)s, cohort, "offset", count(*) FROM (
-    SELECT DISTINCT a.user_id, date_trunc(%(grain)s, k.c)::date AS cohort,
-        CASE WHEN %(grain)s = 'week'
-             THEN (date_trunc('week', a.d)::date - date_trunc('week', k.c)::date) / 7
-             ELSE (extract(year FROM a.d)::int - extract(year FROM k.c)::int) * 12
-                  + extract(month FROM a.d)::int - extract(month FROM k.c)::int END AS "offset"
-    FROM {table} a JOIN ins_cohort k ON k.user_id = a.user_id
-    WHERE a.d >= k.c
-) t GROUP BY 4, 5
-"""
 
 
-def _retention_refresh(cursor, tz: str) -> None:
-    cursor.execute("DELETE FROM dash_ins_retention WHERE tz = %s", [tz])
-    cursor.execute("DELETE FROM dash_ins_cohorts WHERE tz = %s", [tz])
-    cursor.execute("DELETE FROM dash_ins_cohort_sizes WHERE tz = %s", [tz])
-    cursor.execute(
-        "INSERT INTO dash_ins_cohort_sizes (tz, day, users) "
-        "SELECT %s, (first_seen_at AT TIME ZONE %s)::date, count(*) FROM users GROUP BY 2",
-        [tz, tz],
-    )
-    cursor.execute(_LOCAL_DAYS_SQL, {"tz": tz})
-    cursor.execute(_ANY_SQL, {"tz": tz})
-    cursor.execute(_COHORT_SQL, {"tz": tz})
-    for activity in ACTIVITIES:
-        table = f"ins_act_{activity}"
-        params = {"tz": tz, "activity": activity, "days": list(RETENTION_DAYS)}
-        cursor.execute(_RETENTION_SQL.format(table=table), params)
+def _local_dates(tz: str, utc_days: list[dt.date]) -> list[dt.date]:
+    """The local days of ``tz`` that overlap the UTC days."""
+    zone = zoneinfo.ZoneInfo(tz)
+    dates = set()
+    for day in utc_days:
+        start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+        dates.add(start.astimezone(zone).date())
+        dates.add((start + dt.timedelta(hours=23, minutes=59)).astimezone(zone).date())
+    return sorted(dates)
+
+
+def _range(tz: str, dates: list[dt.date]) -> dict:
+    """The UTC days and instants to read for the local days first..last."""
+    first_at = local_day_start(dates[0], tz)
+    last_at = local_day_start(dates[-1] + dt.timedelta(days=1), tz)
+    return {"tz": tz, "first": first_at.date(), "last": last_at.date(),
+            "first_at": first_at, "last_at": last_at}  # fmt: skip
+
+
+def _cohort_days_refresh(cursor, tz: str, activity: str, dates: list[dt.date]) -> None:
+    """Recount the cohort-day rows of these local days (consecutive runs of them)."""
+    for run in _runs(dates):
+        cursor.execute(
+            "DELETE FROM dash_ins_cohort_days WHERE tz = %s AND activity = %s "
+            "AND day BETWEEN %s AND %s",
+            [tz, activity, run[0], run[-1]],
+        )
+        active = _ACTIVE_SQL if activity == "downloads" else _ACTIVE_ANY_SQL
+        cursor.execute(
+            _COHORT_DAYS_SQL.format(active=active),
+            {**_range(tz, run), "activity": activity, "days": run},
+        )
+
+
+def _runs(dates: list[dt.date]) -> list[list[dt.date]]:
+    runs: list[list[dt.date]] = []
+    for day in sorted(dates):
+        if runs and (day - runs[-1][-1]).days <= 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return runs
+
+
+def _retention_dirty(cursor, utc_days: list[dt.date], event_days: list[dt.date]) -> None:
+    """Every run: the cohort-day rows of the local days whose activity moved, and the
+    oldest such day remembered for the cohort cells (redone when heavy)."""
+    for tz in dashboard_time_zones():
+        by_downloads = _local_dates(tz, utc_days)
+        by_any = sorted(set(by_downloads) | set(_local_dates(tz, event_days)))
+        if by_downloads:
+            _cohort_days_refresh(cursor, tz, "downloads", by_downloads)
+        if by_any:
+            _cohort_days_refresh(cursor, tz, "any", by_any)
+            _, oldest, _ = _state(cursor, f"cells:{tz}")
+            first = by_any[0].toordinal()
+            _state_save(cursor, f"cells:{tz}", position=min(oldest, first) if oldest else first)
+
+
+def _retention_heavy(cursor) -> None:
+    """Retention "on or after" from each user's last active moment, and the cohort cells
+    of the weeks / months from the oldest local day whose activity moved."""
+    cursor.execute("DELETE FROM dash_ins_cohort_sizes")
+    cursor.execute("DELETE FROM dash_ins_retention")
+    cursor.execute(_LAST_SQL)
+    for tz in dashboard_time_zones():
+        cursor.execute(
+            "INSERT INTO dash_ins_cohort_sizes (tz, day, users) "
+            "SELECT %s, (first_seen_at AT TIME ZONE %s)::date, count(*) FROM users GROUP BY 2",
+            [tz, tz],
+        )
+        for activity in ACTIVITIES:
+            cursor.execute(
+                _AFTER_SQL.format(activity=activity),
+                {"tz": tz, "activity": activity, "days": list(RETENTION_DAYS)},
+            )
+        _, oldest, _ = _state(cursor, f"cells:{tz}")
+        if not oldest:
+            continue
         for grain in GRAINS:
-            cursor.execute(_COHORT_CELLS_SQL.format(table=table), {**params, "grain": grain})
-    cursor.execute("DROP TABLE ins_act_downloads, ins_act_any, ins_cohort")
+            since = _grain_floor(dt.date.fromordinal(oldest), grain)
+            cursor.execute("SELECT max(day) FROM dash_user_days")
+            latest = max(cursor.fetchone()[0] or since, timezone.now().date()) + dt.timedelta(1)
+            for activity in ACTIVITIES:
+                cursor.execute(
+                    "DELETE FROM dash_ins_cohorts WHERE tz = %s AND activity = %s "
+                    "AND grain = %s AND period >= %s",
+                    [tz, activity, grain, since],
+                )
+                active = _ACTIVE_SQL if activity == "downloads" else _ACTIVE_ANY_SQL
+                cursor.execute(
+                    _COHORT_CELLS_SQL.format(active=active),
+                    {**_range(tz, [since, latest]), "activity": activity, "grain": grain,
+                     "since": since},
+                )  # fmt: skip
+        _state_save(cursor, f"cells:{tz}", position=0)
+    cursor.execute("DROP TABLE ins_last_downloads, ins_last_any")
+
+
+def _grain_floor(day: dt.date, grain: str) -> dt.date:
+    return day - dt.timedelta(days=day.weekday()) if grain == "week" else day.replace(day=1)

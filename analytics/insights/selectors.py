@@ -198,12 +198,20 @@ def retention(period: Period, mode: str, activity: str) -> dict[str, Any]:
         [period.tz, period.start, period.end],
     ))  # fmt: skip
     active: dict[tuple[dt.date, int], int] = {}
-    column = "users_on" if mode == "on" else "users_after"
-    for cohort_day, day_n, users in fetch_rows(
-        f"SELECT cohort_day, day_n, {column} FROM dash_ins_retention "  # noqa: S608
-        "WHERE tz = %s AND activity = %s AND cohort_day BETWEEN %s AND %s",
-        [period.tz, activity, period.start, period.end],
-    ):
+    if mode == "on":
+        rows = fetch_rows(
+            "SELECT cohort, day - cohort, users FROM dash_ins_cohort_days "
+            "WHERE tz = %s AND activity = %s AND cohort BETWEEN %s AND %s "
+            "AND day - cohort = ANY(%s)",
+            [period.tz, activity, period.start, period.end, list(RETENTION_DAYS)],
+        )
+    else:
+        rows = fetch_rows(
+            "SELECT cohort_day, day_n, users_after FROM dash_ins_retention "
+            "WHERE tz = %s AND activity = %s AND cohort_day BETWEEN %s AND %s",
+            [period.tz, activity, period.start, period.end],
+        )
+    for cohort_day, day_n, users in rows:
         active[(cohort_day, day_n)] = users
     summary, cohorts = [], []
     for n in RETENTION_DAYS:

@@ -24,9 +24,8 @@ def hours(start: dt.date, end: dt.date, tz: str) -> tuple[Counter, Counter]:
     low, high = bounds(start, end, tz)
     zones = dict(BotUser.objects.exclude(timezone="").values_list("user_id", "timezone"))
     viewer, own = Counter(), Counter()
-    for user_id, at in Download.objects.filter(created_at__gte=low, created_at__lt=high).values_list(
-        "user_id", "created_at"
-    ):
+    rows = Download.objects.filter(created_at__gte=low, created_at__lt=high)
+    for user_id, at in rows.values_list("user_id", "created_at"):
         local = _local(at, tz)
         viewer[(local.isoweekday(), local.hour)] += 1
         if user_id in zones:
@@ -62,7 +61,7 @@ def inferred_offsets() -> dict[int, int]:
             continue
         mean = math.degrees(math.atan2(s, c)) / 15
         raw = 16 - mean
-        rounded = int(math.floor(raw + 0.5)) if raw >= 0 else -int(math.floor(-raw + 0.5))
+        rounded = math.floor(raw + 0.5) if raw >= 0 else -math.floor(-raw + 0.5)
         offsets[user_id] = 60 * (((rounded + 12) % 24 + 24) % 24 - 12)
     return offsets
 

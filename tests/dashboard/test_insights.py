@@ -11,7 +11,8 @@ import pytest
 from django.conf import settings
 
 from analytics.dashboard.api import ENDPOINTS
-from analytics.events import DownloadCompleted, InlineQueried, InlineResultChosen, UserSeen
+from analytics.dashboard.params import today_in
+from analytics.events import InlineQueried, InlineResultChosen, UserSeen
 from analytics.events import VideoViewClicked as Click
 from analytics.rollups import rollups_refresh
 from tests.dashboard import insights_recount as recount
@@ -162,7 +163,8 @@ def test_it_counts_clicks_followed_by_a_download_of_the_video(
 def test_a_late_download_converts_with_a_longer_window(insights_dataset, staff_client):
     query = {"start": "2026-03-08", "end": "2026-03-08", "tz": "UTC"}
     deep = lambda w: next(  # noqa: E731
-        r for r in api(staff_client, "conversion", window=w, **query)["by_source"]
+        r
+        for r in api(staff_client, "conversion", window=w, **query)["by_source"]
         if r["source"] == "deep_link"
     )
     assert (deep(24)["clicks"], deep(24)["converted"]) == (1, 0)
@@ -176,7 +178,7 @@ def test_it_recounts_retention(insights_dataset, staff_client, tz, mode, activit
     start, end = dt.date(2025, 3, 1), dt.date(2026, 3, 14)
     answer = api(staff_client, "retention", start=start, end=end, tz=tz, mode=mode,
                  activity=activity)  # fmt: skip
-    expected = recount.retention(start, end, tz, mode, activity, dt.date.today())
+    expected = recount.retention(start, end, tz, mode, activity, today_in(tz))
     for row in answer["days"]:
         n = int(row["day"].split()[1])
         assert (row["users"], row["active"]) == expected[n], row
@@ -196,7 +198,7 @@ def test_it_recounts_cohort_cells(insights_dataset, staff_client, tz, grain):
                 assert row[f"{key}_users"] == cells.get((cohort, int(key[1:])), 0)
                 # a cell is incomplete exactly while its week / month is not over
                 ends = recount.period_end(cohort, grain, int(key[1:]))
-                assert row[f"{key}_incomplete"] is (ends > dt.date.today())
+                assert row[f"{key}_incomplete"] is (ends > today_in(tz))
     assert any(row.get("p1_users") for row in answer["cohorts"])
 
 
@@ -225,7 +227,9 @@ def test_it_recounts_the_funnel(insights_dataset, staff_client, start, end, tz, 
     expected = recount.funnel(dt.date.fromisoformat(start), dt.date.fromisoformat(end), tz,
                               window)  # fmt: skip
     assert (answer["queried"], answer["chosen"], answer["downloaded"]) == (
-        expected["queried"], expected["chosen"], expected["downloaded"]
+        expected["queried"],
+        expected["chosen"],
+        expected["downloaded"],
     )
     for key, seconds in (("median_seconds_to_chosen", "median_to_chosen"),
                          ("median_seconds_to_download", "median_to_download")):  # fmt: skip
@@ -237,9 +241,7 @@ def test_it_recounts_the_funnel(insights_dataset, staff_client, start, end, tz, 
     assert sum(r["queried"] for r in answer["by_language"]) == answer["queried"]
 
 
-def test_steps_out_of_order_or_outside_the_window_are_not_counted(
-    insights_dataset, staff_client
-):
+def test_steps_out_of_order_or_outside_the_window_are_not_counted(insights_dataset, staff_client):
     answer = api(staff_client, "funnel", start="2026-03-01", end="2026-03-14", tz="UTC")
     # users 10..16 queried; chosen after the query within 24 h: 10, 11, 13 (12 chose before,
     # 14 and 15 never chose, 16 chose 26 h after their first query); downloaded: 10, 13
@@ -283,3 +285,42 @@ def test_bad_parameters_are_400(staff_client, name, query):
 def test_the_endpoints_are_registered_for_the_benchmark():
     assert set(INSIGHTS) <= set(ENDPOINTS)
     assert settings.DASHBOARD_INSIGHTS_SECONDS == 0
+
+
+def test_the_rollups_follow_events_stored_later(staff_client):
+    """Refreshed after each of three batches (the last one late: old days), the answers
+    equal a recount of everything."""
+    events = [*dataset_events(), *journey_events()]
+    store(events[: len(events) // 2])
+    store(events[len(events) // 2 :])
+    store([download_event(33, *video(4), at("2026-03-02 21:30")),
+           Click(user_id=33, video_id=video(4)[0], occurred_at=at("2026-03-02 21:00")),
+           InlineQueried(user_id=9, occurred_at=at("2026-03-03 02:00"))])  # fmt: skip
+    start, end = dt.date(2026, 2, 20), dt.date(2026, 3, 14)
+    for tz in ("Europe/Moscow", "America/New_York"):
+        for mode in ("on", "after"):
+            for activity in ("downloads", "any"):
+                answer = api(staff_client, "retention", start=start, end=end, tz=tz, mode=mode,
+                             activity=activity)  # fmt: skip
+                expected = recount.retention(start, end, tz, mode, activity, today_in(tz))
+                got = {int(r["day"].split()[1]): (r["users"], r["active"]) for r in answer["days"]}
+                assert got == expected, (tz, mode, activity)
+        for grain in ("week", "month"):
+            answer = api(staff_client, "cohorts", start=start, end=end, tz=tz, grain=grain,
+                         activity="any")  # fmt: skip
+            cells = recount.cohorts(tz, grain, "any")
+            for row in answer["cohorts"]:
+                cohort = dt.date.fromisoformat(row["cohort"])
+                for key in [k for k in row if k.startswith("p") and k.endswith("_users")]:
+                    assert row[key] == cells.get((cohort, int(key[1:-6])), 0), (tz, grain, key)
+        funnel = api(staff_client, "funnel", start=start, end=end, tz=tz)
+        expected = recount.funnel(start, end, tz, 24)
+        assert (funnel["queried"], funnel["chosen"], funnel["downloaded"]) == (
+            expected["queried"],
+            expected["chosen"],
+            expected["downloaded"],
+        )
+        conversion = api(staff_client, "conversion", start=start, end=end, tz=tz)
+        assert {r["source"]: [r["clicks"], r["converted"]] for r in conversion["by_source"]} == (
+            recount.conversion(start, end, tz, 24)["by_source"]
+        )

@@ -20,7 +20,9 @@ def test_a_chosen_placeholder_is_published_with_its_video(bot, bot_settings, tel
     telegram.choose_inline_result(ALICE, query_id, result["id"], chat_id=SEED_GROUP_ID)
     [event] = wait_published(InlineResultChosen, lambda e: e.user_id == ALICE)
     assert (event.video_id, event.platform, event.from_cache) == (
-        "instagram:C0ffeeReel1", "instagram", False
+        "instagram:C0ffeeReel1",
+        "instagram",
+        False,
     )
     telegram.wait_for_call("editMessageMedia", timeout=120, ok=True)
 

@@ -47,8 +47,10 @@ def share(telegram, user_id: int, point: tuple[float, float]) -> dict:
     telegram.press_button(user_id, "set:tz:ask", message_id=menu["result"]["message_id"])
     prompt = telegram.wait_for_call(
         "sendMessage",
-        lambda c: c["payload"]["chat_id"] == user_id
-        and "keyboard" in (c["payload"].get("reply_markup") or {}),
+        lambda c: (
+            c["payload"]["chat_id"] == user_id
+            and "keyboard" in (c["payload"].get("reply_markup") or {})
+        ),
         timeout=60,
     )
     keyboard = prompt["payload"]["reply_markup"]["keyboard"]
@@ -90,7 +92,8 @@ def test_the_cancel_button_closes_the_keyboard(bot, telegram):
     )
     telegram.press_button(ALICE, "set:tz:ask", message_id=menu["result"]["message_id"])
     telegram.wait_for_call(
-        "sendMessage", lambda c: "keyboard" in (c["payload"].get("reply_markup") or {}),
+        "sendMessage",
+        lambda c: "keyboard" in (c["payload"].get("reply_markup") or {}),
         timeout=60,
     )
     telegram.push_private_message(ALICE, "Cancel")
