@@ -15,7 +15,6 @@ class _Rollup(models.Model):
 
 
 __all__ = [
-    "CohortCell",
     "CohortDay",
     "CohortSize",
     "Conversion",
@@ -124,13 +123,17 @@ class Journey(_Rollup):
 
 class CohortDay(_Rollup):
     """Per time zone, kind of activity and local day: the users first seen on local day
-    ``cohort`` who were active that day (retention "on day N" reads day = cohort + N)."""
+    ``cohort`` who were active that day (retention "on day N" reads day = cohort + N),
+    and how many of them were not active before in that ISO week / month (summed over a
+    week's / month's days: the distinct users of a cohort active in it)."""
 
     tz = models.CharField(max_length=64)
     activity = models.CharField(max_length=16)
     day = models.DateField()
     cohort = models.DateField()
     users = models.IntegerField()
+    first_in_week = models.IntegerField()
+    first_in_month = models.IntegerField()
 
     class Meta:
         db_table = "dash_ins_cohort_days"
@@ -166,22 +169,3 @@ class CohortSize(_Rollup):
     class Meta:
         db_table = "dash_ins_cohort_sizes"
         constraints = [models.UniqueConstraint(fields=["tz", "day"], name="dash_ins_sizes_uniq")]
-
-
-class CohortCell(_Rollup):
-    """Per time zone, activity, grain (week / month) and first-seen period: the distinct
-    users active in the period ``offset`` periods later."""
-
-    tz = models.CharField(max_length=64)
-    activity = models.CharField(max_length=16)
-    grain = models.CharField(max_length=8)
-    cohort = models.DateField()
-    offset = models.SmallIntegerField()
-    period = models.DateField()  # the week / month of the activity (cohort + offset)
-    users = models.IntegerField()
-
-    class Meta:
-        db_table = "dash_ins_cohorts"
-        indexes = [
-            models.Index(fields=["tz", "activity", "grain", "cohort"], name="dash_ins_cohorts_key")
-        ]

@@ -4,20 +4,22 @@ calls ``insights_refresh`` in its transaction, under its lock).
 Every run (incremental, a day's worth of rows at most):
 
 - the UTC days whose download total moved since the last run (``dash_ins_days`` against
-  ``dash_utc_days``), and the UTC days of clicks / funnel events stored since (an id
-  cursor), are redone: downloads in users' own local time (users whose zone is known),
-  and per dashboard time zone the users of each first-seen day active on each local
-  day (``CohortDay``: retention "on day N");
+  ``dash_utc_days``) are redone for downloads in users' own local time (users whose
+  zone is known), and remembered, with the UTC days of clicks / funnel events stored
+  since (an id cursor), for the retention rows;
 - conversions and inline journeys of the clicks / inline queries stored since the last
   run: their UTC hours are regrouped.
 
 When the sources moved and ``DASHBOARD_INSIGHTS_SECONDS`` have passed since the last
-time (heavier: a pass over users and over each user's newest user-day):
+time:
 
+- per dashboard time zone and kind of activity, the cohort-day rows (``CohortDay``) of
+  the local days overlapping the remembered UTC days: users of each first-seen day
+  active that day, and of them those not active before in that week / month (a lookup
+  of each such user's previous active day through the (user, day) indexes);
+- cohort sizes and retention "on or after day N" (from each user's last active moment:
+  one pass over users and over each user's newest user-day);
 - geography per first-seen UTC day, area, UTC offset and source;
-- retention "on or after day N" (from each user's last active moment), cohort sizes,
-  and the cohort cells (week, month) of the periods from the oldest local day whose
-  activity moved since;
 - conversions and journeys of the last ``MAX_WINDOW_HOURS`` + 1 day again (a download
   that came after its click was regrouped).
 """
@@ -55,7 +57,7 @@ MEAN_LOCAL_HOUR = 16
 _INSIGHT_TABLES = (
     "dash_ins_state, dash_ins_days, dash_ins_local_hours, dash_ins_geo_days, "
     "dash_ins_conversions, dash_ins_journeys, dash_ins_retention, dash_ins_cohort_sizes, "
-    "dash_ins_cohorts, dash_ins_cohort_days"
+    "dash_ins_cohort_days"
 )
 
 
@@ -66,7 +68,7 @@ def insights_refresh(cursor) -> bool:
     event_days = sorted(
         set(_new_days(cursor, "click_events")) | set(_new_days(cursor, "funnel_events"))
     )
-    _retention_dirty(cursor, dirty, event_days)
+    _pending_add(cursor, sorted(set(dirty) | set(event_days)))
     heavy = _heavy_due(cursor)
     since = timezone.now() - dt.timedelta(hours=MAX_WINDOW_HOURS + 24) if heavy else None
     moved = _conversions_refresh(cursor, since)
@@ -357,29 +359,44 @@ SELECT user_id, (created_at AT TIME ZONE %(tz)s)::date FROM funnel_events
 WHERE created_at >= %(first_at)s AND created_at < %(last_at)s
 """
 )
+# The previous active local day of a user active on local day d (at most 32 days back),
+# through the indexes on (user_id, day) / (user_id, created_at).
+_PREVIOUS_SQL = """
+SELECT ((ud.day + make_interval(hours => position('1' in
+           reverse(ud.hours::bit(24)::text)) - 1))
+           AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date AS d
+FROM dash_user_days ud
+WHERE ud.user_id = a.user_id AND ud.hours <> 0 AND ud.day BETWEEN a.d - 33 AND a.d
+UNION ALL
+SELECT ((ud.day + make_interval(hours => 24 - position('1' in ud.hours::bit(24)::text)))
+           AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date
+FROM dash_user_days ud
+WHERE ud.user_id = a.user_id AND ud.hours <> 0 AND ud.day BETWEEN a.d - 33 AND a.d
+"""
+_PREVIOUS_ANY_SQL = (
+    _PREVIOUS_SQL
+    + """
+UNION ALL
+SELECT (c.created_at AT TIME ZONE %(tz)s)::date FROM click_events c
+WHERE c.user_id = a.user_id AND c.created_at >= ((a.d - 33)::timestamp AT TIME ZONE %(tz)s)
+  AND c.created_at < (a.d::timestamp AT TIME ZONE %(tz)s)
+UNION ALL
+SELECT (f.created_at AT TIME ZONE %(tz)s)::date FROM funnel_events f
+WHERE f.user_id = a.user_id AND f.created_at >= ((a.d - 33)::timestamp AT TIME ZONE %(tz)s)
+  AND f.created_at < (a.d::timestamp AT TIME ZONE %(tz)s)
+"""
+)
 _COHORT_DAYS_SQL = """
-INSERT INTO dash_ins_cohort_days (tz, activity, day, cohort, users)
-SELECT %(tz)s, %(activity)s, a.d, (u.first_seen_at AT TIME ZONE %(tz)s)::date, count(*)
+INSERT INTO dash_ins_cohort_days (tz, activity, day, cohort, users, first_in_week,
+                                  first_in_month)
+SELECT %(tz)s, %(activity)s, a.d, (u.first_seen_at AT TIME ZONE %(tz)s)::date, count(*),
+       count(*) FILTER (WHERE p.last IS NULL OR p.last < date_trunc('week', a.d)::date),
+       count(*) FILTER (WHERE p.last IS NULL OR p.last < date_trunc('month', a.d)::date)
 FROM (SELECT DISTINCT user_id, d FROM ({active}) t WHERE d = ANY(%(days)s)) a
 JOIN users u ON u.user_id = a.user_id
+CROSS JOIN LATERAL (SELECT max(x.d) AS last FROM ({previous}) x WHERE x.d < a.d) p
 WHERE (u.first_seen_at AT TIME ZONE %(tz)s)::date <= a.d
 GROUP BY 3, 4
-"""
-# Weeks: ISO (date_trunc('week') is Monday); an offset counts whole weeks / months.
-_COHORT_CELLS_SQL = """
-INSERT INTO dash_ins_cohorts (tz, activity, grain, cohort, "offset", period, users)
-SELECT %(tz)s, %(activity)s, %(grain)s, cohort,
-       CASE WHEN %(grain)s = 'week' THEN (period - cohort) / 7
-            ELSE (extract(year FROM period)::int - extract(year FROM cohort)::int) * 12
-                 + extract(month FROM period)::int - extract(month FROM cohort)::int END,
-       period, count(*)
-FROM (
-    SELECT DISTINCT a.user_id,
-           date_trunc(%(grain)s, (u.first_seen_at AT TIME ZONE %(tz)s)::date)::date AS cohort,
-           date_trunc(%(grain)s, a.d)::date AS period
-    FROM ({active}) a JOIN users u ON u.user_id = a.user_id
-    WHERE a.d >= %(since)s AND a.d >= (u.first_seen_at AT TIME ZONE %(tz)s)::date
-) t GROUP BY 4, 6
 """
 # Each user's last active moment (UTC): by downloads (the newest user-day's last hour),
 # or by any event (also the newest click and funnel event).
@@ -435,9 +452,13 @@ def _cohort_days_refresh(cursor, tz: str, activity: str, dates: list[dt.date]) -
             "AND day BETWEEN %s AND %s",
             [tz, activity, run[0], run[-1]],
         )
-        active = _ACTIVE_SQL if activity == "downloads" else _ACTIVE_ANY_SQL
+        active, previous = (
+            (_ACTIVE_SQL, _PREVIOUS_SQL)
+            if activity == "downloads"
+            else (_ACTIVE_ANY_SQL, _PREVIOUS_ANY_SQL)
+        )
         cursor.execute(
-            _COHORT_DAYS_SQL.format(active=active),
+            _COHORT_DAYS_SQL.format(active=active, previous=previous),
             {**_range(tz, run), "activity": activity, "days": run},
         )
 
@@ -452,24 +473,44 @@ def _runs(dates: list[dt.date]) -> list[list[dt.date]]:
     return runs
 
 
-def _retention_dirty(cursor, utc_days: list[dt.date], event_days: list[dt.date]) -> None:
-    """Every run: the cohort-day rows of the local days whose activity moved, and the
-    oldest such day remembered for the cohort cells (redone when heavy)."""
-    for tz in dashboard_time_zones():
-        by_downloads = _local_dates(tz, utc_days)
-        by_any = sorted(set(by_downloads) | set(_local_dates(tz, event_days)))
-        if by_downloads:
-            _cohort_days_refresh(cursor, tz, "downloads", by_downloads)
-        if by_any:
-            _cohort_days_refresh(cursor, tz, "any", by_any)
-            _, oldest, _ = _state(cursor, f"cells:{tz}")
-            first = by_any[0].toordinal()
-            _state_save(cursor, f"cells:{tz}", position=min(oldest, first) if oldest else first)
+def _with_rest_of_month(dates: list[dt.date], tz: str) -> list[dt.date]:
+    """The days and every later day of their week and month up to today: a new active
+    day changes whether the user's later days that week / month were their first."""
+    today = dt.datetime.now(tz=zoneinfo.ZoneInfo(tz)).date()
+    every = set(dates)
+    for day in dates:
+        month_end = (day.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+        week_end = day + dt.timedelta(days=7 - day.weekday())
+        following = day + dt.timedelta(days=1)
+        while following < max(month_end, week_end) and following <= today:
+            every.add(following)
+            following += dt.timedelta(days=1)
+    return sorted(every)
+
+
+def _pending_add(cursor, days: list[dt.date]) -> None:
+    """Remember UTC days whose activity moved until the next heavy run redoes them."""
+    if days:
+        pending = _pending(cursor) | set(days)
+        text = ",".join(sorted(day.isoformat() for day in pending))
+        _state_save(cursor, "pending", fingerprint=text)
+
+
+def _pending(cursor) -> set[dt.date]:
+    text, _, _ = _state(cursor, "pending")
+    return {dt.date.fromisoformat(part) for part in text.split(",") if part}
 
 
 def _retention_heavy(cursor) -> None:
-    """Retention "on or after" from each user's last active moment, and the cohort cells
-    of the weeks / months from the oldest local day whose activity moved."""
+    """The cohort-day rows of the local days whose activity moved since the last time,
+    cohort sizes, and retention "on or after" from each user's last active moment."""
+    pending = sorted(_pending(cursor))
+    for tz in dashboard_time_zones():
+        dates = _with_rest_of_month(_local_dates(tz, pending), tz)
+        for activity in ACTIVITIES:
+            if dates:
+                _cohort_days_refresh(cursor, tz, activity, dates)
+    _state_save(cursor, "pending", fingerprint="")
     cursor.execute("DELETE FROM dash_ins_cohort_sizes")
     cursor.execute("DELETE FROM dash_ins_retention")
     cursor.execute(_LAST_SQL)
@@ -484,28 +525,4 @@ def _retention_heavy(cursor) -> None:
                 _AFTER_SQL.format(activity=activity),
                 {"tz": tz, "activity": activity, "days": list(RETENTION_DAYS)},
             )
-        _, oldest, _ = _state(cursor, f"cells:{tz}")
-        if not oldest:
-            continue
-        for grain in GRAINS:
-            since = _grain_floor(dt.date.fromordinal(oldest), grain)
-            cursor.execute("SELECT max(day) FROM dash_user_days")
-            latest = max(cursor.fetchone()[0] or since, timezone.now().date()) + dt.timedelta(1)
-            for activity in ACTIVITIES:
-                cursor.execute(
-                    "DELETE FROM dash_ins_cohorts WHERE tz = %s AND activity = %s "
-                    "AND grain = %s AND period >= %s",
-                    [tz, activity, grain, since],
-                )
-                active = _ACTIVE_SQL if activity == "downloads" else _ACTIVE_ANY_SQL
-                cursor.execute(
-                    _COHORT_CELLS_SQL.format(active=active),
-                    {**_range(tz, [since, latest]), "activity": activity, "grain": grain,
-                     "since": since},
-                )  # fmt: skip
-        _state_save(cursor, f"cells:{tz}", position=0)
     cursor.execute("DROP TABLE ins_last_downloads, ins_last_any")
-
-
-def _grain_floor(day: dt.date, grain: str) -> dt.date:
-    return day - dt.timedelta(days=day.weekday()) if grain == "week" else day.replace(day=1)

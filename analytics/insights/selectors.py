@@ -261,6 +261,12 @@ def _grain_add(start: dt.date, grain: str, offset: int) -> dt.date:
     return dt.date(start.year + month // 12, month % 12 + 1, 1)
 
 
+def _grain_offset(cohort: dt.date, period: dt.date, grain: str) -> int:
+    if grain == "week":
+        return (period - cohort).days // 7
+    return (period.year - cohort.year) * 12 + period.month - cohort.month
+
+
 def cohorts(period: Period, grain: str, activity: str) -> dict[str, Any]:
     """First-seen weeks (ISO, Monday) or months touching the period, in ``tz``: the users
     active in each later week / month, as counts and shares of the cohort. A cell whose
@@ -274,14 +280,15 @@ def cohorts(period: Period, grain: str, activity: str) -> dict[str, Any]:
         [period.tz, first, _grain_add(last, grain, 1)],
     ):
         sizes[_grain_start(day, grain)] += users
-    cells = {
-        (cohort, offset): users
-        for cohort, offset, users in fetch_rows(
-            'SELECT cohort, "offset", users FROM dash_ins_cohorts WHERE tz = %s '
-            "AND activity = %s AND grain = %s AND cohort BETWEEN %s AND %s",
-            [period.tz, activity, grain, first, last],
-        )
-    }
+    column = "first_in_week" if grain == "week" else "first_in_month"
+    cells: dict[tuple[dt.date, int], int] = defaultdict(int)
+    for cohort_day, day, users in fetch_rows(
+        f"SELECT cohort, day, sum({column}) FROM dash_ins_cohort_days "  # noqa: S608
+        "WHERE tz = %s AND activity = %s AND cohort >= %s AND cohort < %s GROUP BY 1, 2",
+        [period.tz, activity, first, _grain_add(last, grain, 1)],
+    ):
+        cohort = _grain_start(cohort_day, grain)
+        cells[(cohort, _grain_offset(cohort, _grain_start(day, grain), grain))] += int(users)
     starts = []
     cohort = first
     while cohort <= last:
