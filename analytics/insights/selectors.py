@@ -282,13 +282,13 @@ def cohorts(period: Period, grain: str, activity: str) -> dict[str, Any]:
         sizes[_grain_start(day, grain)] += users
     column = "first_in_week" if grain == "week" else "first_in_month"
     cells: dict[tuple[dt.date, int], int] = defaultdict(int)
-    for cohort_day, day, users in fetch_rows(
-        f"SELECT cohort, day, sum({column}) FROM dash_ins_cohort_days "  # noqa: S608
-        "WHERE tz = %s AND activity = %s AND cohort >= %s AND cohort < %s GROUP BY 1, 2",
-        [period.tz, activity, first, _grain_add(last, grain, 1)],
+    for cohort, activity_period, users in fetch_rows(
+        f"SELECT date_trunc(%s, cohort)::date, date_trunc(%s, day)::date, sum({column}) "  # noqa: S608
+        "FROM dash_ins_cohort_days WHERE tz = %s AND activity = %s AND cohort >= %s "
+        "AND cohort < %s GROUP BY 1, 2",
+        [grain, grain, period.tz, activity, first, _grain_add(last, grain, 1)],
     ):
-        cohort = _grain_start(cohort_day, grain)
-        cells[(cohort, _grain_offset(cohort, _grain_start(day, grain), grain))] += int(users)
+        cells[(cohort, _grain_offset(cohort, activity_period, grain))] += int(users)
     starts = []
     cohort = first
     while cohort <= last:

@@ -8,13 +8,13 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.conf import settings
 
 from analytics.dashboard.api import ENDPOINTS
 from analytics.dashboard.params import today_in
 from analytics.events import InlineQueried, InlineResultChosen, UserSeen
 from analytics.events import VideoViewClicked as Click
 from analytics.rollups import rollups_refresh
+from sandbox.dashboard_benchmark import bench_run, bench_table
 from tests.dashboard import insights_recount as recount
 from tests.dashboard.conftest import dataset_events, download_event, store, video
 from users.models import BotUser
@@ -282,9 +282,15 @@ def test_bad_parameters_are_400(staff_client, name, query):
     assert response.json()["error"]
 
 
-def test_the_endpoints_are_registered_for_the_benchmark():
+def test_bench_dashboard_times_the_insights_endpoints(insights_dataset):
     assert set(INSIGHTS) <= set(ENDPOINTS)
-    assert settings.DASHBOARD_INSIGHTS_SECONDS == 0
+    timings = bench_run(time_zones=("UTC", "America/New_York"), repeat=1,
+                        end=dt.date(2026, 3, 14))  # fmt: skip
+    for name in INSIGHTS:
+        assert set(timings[name]) == {1, 30, 365}
+        assert all(len(calls) == 2 for calls in timings[name].values())
+    table = "\n".join(bench_table(timings))
+    assert all(f"\n{name} " in table for name in INSIGHTS)
 
 
 def test_the_rollups_follow_events_stored_later(staff_client):
