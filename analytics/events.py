@@ -5,7 +5,9 @@ An event is a frozen dataclass with an ``event_id`` (UUID, the idempotency key) 
 ``{"type": "DownloadCompleted", "v": 1, "event_id": "...", "occurred_at": "...", ...}``.
 
 Adding an event type is one class here (decorated with ``@event_type``) and one writer
-in ``analytics/writers.py``. A payload written by an older version of a class is
+(``@writer(EventClass)`` from ``analytics.writers``) in the app that owns its table.
+This module is the contract every app may import: it depends on nothing but
+``analytics.vocabulary``. A payload written by an older version of a class is
 upgraded by its ``upgrade`` classmethod; a payload from a newer version than this code
 knows is refused (and dead-lettered by the worker) rather than guessed at.
 """

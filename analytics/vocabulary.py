@@ -51,3 +51,30 @@ class MediaKind(models.TextChoices):
 class ClickType(models.TextChoices):
     BUTTON_CLICK = "button_click", "button click"
     DEEP_LINK = "deep_link", "deep link"
+
+
+class ErrorCategory(models.TextChoices):
+    """Why a download failed, in terms a user understands (``DownloadFailed.reason``)."""
+
+    UNSUPPORTED = "unsupported", _("unsupported link")
+    PRIVATE = "private", _("private video")
+    REMOVED = "removed", _("removed video")
+    SIGN_IN_REQUIRED = "sign_in_required", _("sign-in or age check required")
+    REGION_BLOCKED = "region_blocked", _("not available in this region")
+    LIVE_STREAM = "live_stream", _("live stream")
+    TOO_LARGE = "too_large", _("file too large")
+    RATE_LIMITED = "rate_limited", _("the site refuses requests for now")
+    TIMEOUT = "timeout", _("took too long")
+    INTERNAL = "internal", _("internal error")
+
+
+class Format(models.TextChoices):
+    """The format/quality of a fetch; the key of a cached file next to its media key."""
+
+    P360 = "360p", "360p"
+    P480 = "480p", "480p"
+    P720 = "720p", "720p"
+    P1080 = "1080p", "1080p"
+    AUDIO = "audio", "audio only (M4A)"
+    AUDIO_MP3 = "mp3", "audio only (MP3)"
+    BEST = "best", "best that fits"

@@ -9,7 +9,12 @@ function that interprets the rows its INSERT ... RETURNING reports as newly stor
 Those decide the rest, so nothing counts twice on redelivery: users' and videos'
 ``total_downloads`` grow, and counters move, only by newly stored downloads, and only a
 new referral sets ``referred_by``. The users the batch touched are upserted once, after
-all writers.
+all writers (a ``@batch_finisher``).
+
+Each app registers the writers of its own tables, in its ``writers.py`` imported by its
+``AppConfig.ready``: this module writes analytics' tables (downloads, videos, clicks,
+funnel events); ``users/writers.py`` the users table; ``referrals/writers.py`` the
+referrals table.
 
 ``batch_store`` writes the plan in one transaction. A fresh batch is nearly always new
 from first to last event, so its plan is speculative: it derives the videos and users

@@ -60,7 +60,7 @@ def start_embedded_workers() -> list:
     count = settings.RQ_EMBEDDED_WORKERS
     if count <= 0:
         return []
-    return queues.start_thread_workers([queues.DOWNLOADS, queues.EVENTS, queues.DEFAULT], count)
+    return queues.start_thread_workers([queues.DOWNLOADS], count)
 
 
 class BackgroundBot:

@@ -1,8 +1,9 @@
-"""Queue helpers: enqueueing by purpose, and rq workers inside the bot process.
+"""The one rq queue, ``downloads``, and rq workers inside the bot process.
 
-Production runs ``python manage.py rqworker downloads events`` processes. The embedded
-default has no Redis server another process could reach, so the bot starts the same rq
-workers in threads of its own.
+Production runs ``python manage.py rqworker downloads`` processes (as many as you
+like, on any host). Events do not go through rq: they go to a Redis stream that
+``analytics_worker`` reads. The embedded default has no Redis server another process
+could reach, so the bot starts the same rq workers in threads of its own.
 """
 
 from __future__ import annotations
@@ -20,8 +21,6 @@ from rq.timeouts import TimerDeathPenalty
 log = logging.getLogger(__name__)
 
 DOWNLOADS = "downloads"
-EVENTS = "events"
-DEFAULT = "default"
 
 
 class ThreadWorker(SimpleWorker):

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 from asgiref.sync import sync_to_async
 from redis.exceptions import RedisError
 
+from analytics.vocabulary import MediaKind
 from config.redis import get_fast_redis
 from downloads.models import CachedMedia
 
@@ -29,7 +30,7 @@ class CachedFile:
     media_key: str
     format: str
     file_id: str
-    kind: str = "video"
+    kind: str = MediaKind.VIDEO
     file_unique_id: str = ""
     size: int | None = None
     duration: int | None = None

@@ -2,14 +2,14 @@ from __future__ import annotations
 
 from django.db import models
 
-from analytics.vocabulary import DownloadSource, MediaKind, Platform
+from analytics.vocabulary import DownloadSource, Format, MediaKind, Platform
 
 
 class CachedMedia(models.Model):
     """A video or audio Telegram already holds: (media key, format) -> file_id."""
 
     media_key = models.CharField(max_length=128)
-    format = models.CharField(max_length=32)
+    format = models.CharField(max_length=32, choices=Format.choices)
     file_id = models.CharField(max_length=255)
     file_unique_id = models.CharField(max_length=64, blank=True)
     kind = models.CharField(max_length=16, choices=MediaKind.choices, default=MediaKind.VIDEO)
@@ -56,7 +56,7 @@ class DownloadRequest(models.Model):
     platform = models.CharField(max_length=16, choices=Platform.choices)
     media_key = models.CharField(max_length=128, db_index=True)
     url = models.URLField(max_length=2048)
-    format = models.CharField(max_length=32, blank=True)
+    format = models.CharField(max_length=32, blank=True, choices=Format.choices)
     source = models.CharField(max_length=16, choices=DownloadSource.choices)
     status = models.CharField(
         max_length=16, choices=RequestStatus.choices, default=RequestStatus.QUEUED

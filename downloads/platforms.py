@@ -11,23 +11,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from django.db import models
+from analytics.vocabulary import Format, Platform
 
-from analytics.vocabulary import Platform
-
-__all__ = ["Platform"]  # re-exported: the platform a spec describes
-
-
-class Format(models.TextChoices):
-    """The format/quality of a fetch; the key of a cached file next to its media key."""
-
-    P360 = "360p", "360p"
-    P480 = "480p", "480p"
-    P720 = "720p", "720p"
-    P1080 = "1080p", "1080p"
-    AUDIO = "audio", "audio only (M4A)"
-    AUDIO_MP3 = "mp3", "audio only (MP3)"
-    BEST = "best", "best that fits"
+__all__ = ["Format", "Platform"]  # re-exported: the words a spec is written in
 
 
 VIDEO_QUALITIES: tuple[str, ...] = (Format.P360, Format.P480, Format.P720, Format.P1080)
@@ -49,6 +35,9 @@ class PlatformSpec:
     thumbnail_hosts: tuple[str, ...]  # image hosts an inline result may name
     canonical_url: Callable[[str], str]  # video id -> the URL fetched and shown
     offers_qualities: bool  # YouTube: the user picks a quality; others: the best that fits
+    # Domains of canonical URLs; yt-dlp may use only this platform's own extractor
+    # (named like the platform) for them.
+    page_domains: tuple[str, ...]
 
 
 PLATFORMS: dict[str, PlatformSpec] = {
@@ -80,6 +69,7 @@ PLATFORMS: dict[str, PlatformSpec] = {
             thumbnail_hosts=("ytimg.com", "youtube.com"),
             canonical_url=lambda video_id: f"https://www.youtube.com/watch?v={video_id}",
             offers_qualities=True,
+            page_domains=("youtube.com", "youtu.be"),
         ),
         PlatformSpec(
             platform=Platform.INSTAGRAM,
@@ -92,6 +82,7 @@ PLATFORMS: dict[str, PlatformSpec] = {
             thumbnail_hosts=("cdninstagram.com", "fbcdn.net"),
             canonical_url=lambda video_id: f"https://www.instagram.com/reel/{video_id}/",
             offers_qualities=False,
+            page_domains=("instagram.com",),
         ),
         PlatformSpec(
             platform=Platform.TIKTOK,
@@ -123,6 +114,7 @@ PLATFORMS: dict[str, PlatformSpec] = {
             # "@_" when the user is unknown: what yt-dlp itself builds.
             canonical_url=lambda video_id: f"https://www.tiktok.com/@_/video/{video_id}",
             offers_qualities=False,
+            page_domains=("tiktok.com",),
         ),
     )
 }

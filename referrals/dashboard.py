@@ -31,13 +31,15 @@ def referrals_summary(period: Period, limit: int) -> dict[str, Any]:
             [local_day_bounds(period), *bounds],
         )
     }
+    # Names are looked up for the top rows only, after the grouping.
     top = fetch_rows(
-        "SELECT r.referrer_id, coalesce(u.username, ''), coalesce(u.first_name, ''), count(*), "
-        "count(*) FILTER (WHERE invited.total_downloads > 0) "
-        "FROM referrals r LEFT JOIN users u ON u.user_id = r.referrer_id "
-        "LEFT JOIN users invited ON invited.user_id = r.referred_user_id "
-        "WHERE r.created_at >= %s AND r.created_at < %s "
-        "GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1 LIMIT %s",
+        "SELECT t.referrer_id, coalesce(u.username, ''), coalesce(u.first_name, ''), t.n, t.active "
+        "FROM (SELECT r.referrer_id, count(*) AS n, "
+        "      count(*) FILTER (WHERE invited.total_downloads > 0) AS active "
+        "      FROM referrals r LEFT JOIN users invited ON invited.user_id = r.referred_user_id "
+        "      WHERE r.created_at >= %s AND r.created_at < %s "
+        "      GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT %s) t "
+        "LEFT JOIN users u ON u.user_id = t.referrer_id ORDER BY t.n DESC, t.referrer_id",
         [*bounds, limit],
     )
     return {

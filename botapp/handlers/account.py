@@ -5,7 +5,7 @@ from __future__ import annotations
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from telegram import Update
-from telegram.constants import ParseMode
+from telegram.constants import ChatType, ParseMode
 from telegram.ext import ContextTypes
 
 from analytics.counters import get_user_downloads_count, get_user_downloads_today
@@ -41,7 +41,7 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 
 async def settings_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    if update.effective_chat.type != "private":
+    if update.effective_chat.type != ChatType.PRIVATE:
         await group_settings_command(update, context)
         return
     user = await current_user(update)
@@ -59,7 +59,7 @@ async def settings_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 def _settings_values(user: BotUser) -> dict:
     language = user.ui_language
     quality = user.default_quality or texts.render(language, texts.SETTINGS_ASK_EVERY_TIME)
-    send_as = texts.SEND_AS_FILE if user.send_as == "file" else texts.SEND_AS_VIDEO
+    send_as = texts.SEND_AS_FILE if user.wants_file else texts.SEND_AS_VIDEO
     return {"quality": quality, "send_as": texts.render(language, send_as)}
 
 

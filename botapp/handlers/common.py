@@ -7,7 +7,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from telegram import Update
-from telegram.constants import ParseMode
+from telegram.constants import ChatType, ParseMode
 
 from analytics.events import UserSeen
 from analytics.publisher import publish
@@ -29,7 +29,7 @@ async def current_user(update: Update) -> BotUser | None:
         first_name=tg_user.first_name or "",
         language_code=tg_user.language_code or "",
     )
-    if user.is_blocked and update.effective_chat and update.effective_chat.type == "private":
+    if user.is_blocked and update.effective_chat and update.effective_chat.type == ChatType.PRIVATE:
         await sync_to_async(user_mark_unblocked)(user_id=user.user_id)
         user.is_blocked = False
     publish_user_seen(tg_user)
@@ -54,5 +54,5 @@ async def reply(update: Update, user: BotUser, text: Any, reply_markup=None, **v
         parse_mode=ParseMode.HTML,
         reply_markup=reply_markup,
         disable_web_page_preview=True,
-        do_quote=message.chat.type != "private",
+        do_quote=message.chat.type != ChatType.PRIVATE,
     )

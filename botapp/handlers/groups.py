@@ -11,7 +11,7 @@ import logging
 
 from asgiref.sync import sync_to_async
 from telegram import Update
-from telegram.constants import ChatMemberStatus, ParseMode
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.ext import ContextTypes
 
 from analytics.vocabulary import DownloadSource
@@ -34,7 +34,7 @@ async def on_my_chat_member(update: Update, context: ContextTypes.DEFAULT_TYPE) 
     change = update.my_chat_member
     chat = change.chat
     old, new = change.old_chat_member.status, change.new_chat_member.status
-    if chat.type == "private":
+    if chat.type == ChatType.PRIVATE:
         # The user blocked (kicked) or restarted the bot: no 403 needed to know it.
         service = user_mark_unblocked if new in PRESENT else user_mark_blocked
         await sync_to_async(service)(user_id=chat.id)
@@ -94,7 +94,7 @@ async def dl_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     if not matches:
         await reply(update, user, texts.GROUP_DL_USAGE)
         return
-    if message.chat.type == "private":
+    if message.chat.type == ChatType.PRIVATE:
         origin = flow.Origin(
             chat_id=message.chat_id, source=DownloadSource.MESSAGE, language=user.ui_language
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.constants import ParseMode
+from telegram.constants import ChatType, ParseMode
 from telegram.ext import ContextTypes
 
 from analytics.vocabulary import DownloadSource
@@ -75,9 +75,9 @@ async def on_format_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     origin = flow.Origin(
         chat_id=message.chat.id if message else user.user_id,
         source=DownloadSource.GROUP
-        if message and message.chat.type != "private"
+        if message and message.chat.type != ChatType.PRIVATE
         else DownloadSource.MESSAGE,
-        reply_to=message.message_id if message and message.chat.type != "private" else None,
+        reply_to=message.message_id if message and message.chat.type != ChatType.PRIVATE else None,
         language=user.ui_language,
     )
     await flow.deliver_format(context.bot, user, link, fmt, origin)

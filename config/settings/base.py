@@ -125,10 +125,8 @@ CACHES = {
 }
 
 # --- Queues ---------------------------------------------------------------------
-RQ_QUEUES = {
-    name: {"USE_REDIS_CACHE": "default", "DEFAULT_TIMEOUT": timeout}
-    for name, timeout in (("downloads", 900), ("events", 300), ("default", 300))
-}
+# One queue: download jobs (events travel on a Redis stream, not through rq).
+RQ_QUEUES = {"downloads": {"USE_REDIS_CACHE": "default", "DEFAULT_TIMEOUT": 900}}
 RQ = {"COMMIT_MODE": "on_db_commit"}
 RQ_SHOW_ADMIN_LINK = True
 # Without a Redis server no rqworker process can share the stand-in, so the bot runs

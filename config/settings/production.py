@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import DATABASES, MEDIA_ORIGIN_OVERRIDES, env
+from .base import DATABASES, INSTALLED_APPS, MEDIA_ORIGIN_OVERRIDES, env
 
 SECRET_KEY = env.str("SECRET_KEY")  # no default: a missing key stops the process
 if len(SECRET_KEY) < 50:
@@ -21,6 +21,9 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("Production needs DATABASE_URL pointing at PostgreSQL.")
 if MEDIA_ORIGIN_OVERRIDES:
     raise ImproperlyConfigured("MEDIA_ORIGIN_OVERRIDES is for the sandbox and tests only.")
+# The development sandbox is not in the image; a deployment from a checkout leaves it
+# out all the same.
+INSTALLED_APPS = [app for app in INSTALLED_APPS if app != "sandbox"]
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)

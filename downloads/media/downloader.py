@@ -41,6 +41,7 @@ from django.conf import settings
 from django.utils.text import slugify
 from yt_dlp.utils import DownloadCancelled
 
+from analytics.vocabulary import MediaKind
 from downloads import netsafety
 from downloads.media.errors import (
     DownloadError,
@@ -49,6 +50,7 @@ from downloads.media.errors import (
     exception_chain,
 )
 from downloads.media.origins import is_overridden, override_url
+from downloads.platforms import PLATFORMS, Format
 
 logger = logging.getLogger(__name__)
 
@@ -58,9 +60,9 @@ yt_dlp.globals.plugin_dirs.value = []
 
 MB = 1024 * 1024
 TMP_PREFIX = "videobot-dl-"
-BEST = "best"
-AUDIO = "audio"  # M4A (AAC)
-MP3 = "mp3"
+BEST = Format.BEST
+AUDIO = Format.AUDIO  # M4A (AAC)
+MP3 = Format.AUDIO_MP3
 THUMBNAIL_MAX_SIDE = 320
 THUMBNAIL_MAX_BYTES = 200 * 1000
 _MP3_BITRATE = 160_000  # about what ffmpeg's default VBR quality for MP3 gives
@@ -71,10 +73,7 @@ ProgressCallback = Callable[[int, int | None, float | None, Phase], None]
 
 # Canonical hosts -> the only yt-dlp extractor allowed for them.
 _PLATFORM_EXTRACTORS = {
-    "youtube.com": "youtube",
-    "youtu.be": "youtube",
-    "instagram.com": "instagram",
-    "tiktok.com": "tiktok",
+    domain: str(platform) for platform, spec in PLATFORMS.items() for domain in spec.page_domains
 }
 _H264 = "[vcodec~='^(avc1|h264)']"
 _AAC = "[acodec~='^(mp4a|aac)']"
@@ -111,7 +110,7 @@ class MediaInfo:
 
 @dataclass
 class DownloadedMedia:
-    kind: Literal["video", "audio"]
+    kind: str  # a MediaKind: video or audio
     quality: str
     filename: str
     mime_type: str
@@ -273,7 +272,7 @@ def _describe(info: dict, path: Path, *, quality: str) -> DownloadedMedia:
     facts = _stream_facts(path)
     title = info.get("title") or "video"
     return DownloadedMedia(
-        kind="audio" if quality in (AUDIO, MP3) else "video",
+        kind=MediaKind.AUDIO if quality in (AUDIO, MP3) else MediaKind.VIDEO,
         quality=quality,
         filename=f"{slugify(title, allow_unicode=True)[:60] or 'video'}{path.suffix}",
         mime_type=_MIME_TYPES.get(path.suffix, "application/octet-stream"),

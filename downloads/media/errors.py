@@ -11,21 +11,9 @@ from __future__ import annotations
 import re
 import socket
 
-from django.db import models
-from django.utils.translation import gettext_lazy as _
+from analytics.vocabulary import ErrorCategory
 
-
-class ErrorCategory(models.TextChoices):
-    UNSUPPORTED = "unsupported", _("unsupported link")
-    PRIVATE = "private", _("private video")
-    REMOVED = "removed", _("removed video")
-    SIGN_IN_REQUIRED = "sign_in_required", _("sign-in or age check required")
-    REGION_BLOCKED = "region_blocked", _("not available in this region")
-    LIVE_STREAM = "live_stream", _("live stream")
-    TOO_LARGE = "too_large", _("file too large")
-    RATE_LIMITED = "rate_limited", _("the site refuses requests for now")
-    TIMEOUT = "timeout", _("took too long")
-    INTERNAL = "internal", _("internal error")
+__all__ = ["DownloadError", "ErrorCategory", "classify_exception", "classify_message"]
 
 
 class DownloadError(Exception):

@@ -23,7 +23,7 @@ class Migration(migrations.Migration):
                     fields=[
                         ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                         ('media_key', models.CharField(max_length=128)),
-                        ('format', models.CharField(max_length=32)),
+                        ('format', models.CharField(choices=[('360p', '360p'), ('480p', '480p'), ('720p', '720p'), ('1080p', '1080p'), ('audio', 'audio only (M4A)'), ('mp3', 'audio only (MP3)'), ('best', 'best that fits')], max_length=32)),
                         ('file_id', models.CharField(max_length=255)),
                         ('file_unique_id', models.CharField(blank=True, max_length=64)),
                         ('kind', models.CharField(choices=[('video', 'video'), ('audio', 'audio'), ('document', 'document')], default='video', max_length=16)),
@@ -52,7 +52,7 @@ class Migration(migrations.Migration):
                         ('platform', models.CharField(choices=[('youtube', 'YouTube'), ('instagram', 'Instagram'), ('tiktok', 'TikTok')], max_length=16)),
                         ('media_key', models.CharField(db_index=True, max_length=128)),
                         ('url', models.URLField(max_length=2048)),
-                        ('format', models.CharField(blank=True, max_length=32)),
+                        ('format', models.CharField(blank=True, choices=[('360p', '360p'), ('480p', '480p'), ('720p', '720p'), ('1080p', '1080p'), ('audio', 'audio only (M4A)'), ('mp3', 'audio only (MP3)'), ('best', 'best that fits')], max_length=32)),
                         ('source', models.CharField(choices=[('message', 'private message'), ('inline', 'inline mode'), ('deep_link', 'deep link'), ('group', 'group chat')], max_length=16)),
                         ('status', models.CharField(choices=[('choosing', 'waiting for a quality choice'), ('queued', 'queued'), ('waiting_shared', 'waiting for the same media'), ('running', 'running'), ('done', 'delivered'), ('failed', 'failed')], default='queued', max_length=16)),
                         ('error', models.CharField(blank=True, max_length=32)),

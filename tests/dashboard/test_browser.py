@@ -49,11 +49,11 @@ def test_the_overview_shows_the_numbers_and_tables_export_csv(
     open_page(page, live_server, "/dashboard/?start=2026-03-01&end=2026-03-14&tz=UTC")
     table = page.locator("#downloads-daily table.data")
     assert table.locator("tbody tr").count() == 14
-    assert table.locator("thead th").all_inner_texts() == ["date", "Downloads", "New users"]
+    assert table.locator("thead th").all_inner_texts() == ["Date", "Downloads", "New users"]
     with page.expect_download() as download_info:
         page.locator("#downloads-daily button.csv").click()
     path = download_info.value.path()
     lines = path.read_text(encoding="utf-8").splitlines()
-    assert lines[0] == "date,Downloads,New users"
+    assert lines[0] == "Date,Downloads,New users"
     assert lines[1].startswith("2026-03-01,")
     assert len(lines) == 15

@@ -7,6 +7,7 @@ import logging
 
 import pytest
 
+from downloads import policy as seam
 from downloads.policy import (
     DeliveryContext,
     DeliveryPlan,
@@ -28,6 +29,12 @@ CTX = DeliveryContext(
     fmt="720p",
     cached=True,
 )
+
+
+@pytest.fixture(autouse=True)
+def _only_this_tests_policies(monkeypatch):
+    """The policies the application registers (ads, referrals...) are not this test's."""
+    monkeypatch.setattr(seam, "_policies", [])
 
 
 @pytest.fixture

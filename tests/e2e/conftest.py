@@ -32,7 +32,7 @@ def bot_settings(settings, telegram, video_site, tmp_path):
 
 @pytest.fixture
 def workers(bot_settings, transactional_db):
-    started = queues.start_thread_workers([queues.DOWNLOADS, queues.EVENTS], 2)
+    started = queues.start_thread_workers([queues.DOWNLOADS], 2)
     yield started
     queues.stop_thread_workers(started)
 

@@ -10,6 +10,7 @@ import pytest
 
 from analytics.events import DownloadCompleted
 from analytics.vocabulary import ChatKind
+from downloads import policy as seam
 from downloads.policy import (
     DeliveryContext,
     DeliveryPlan,
@@ -61,6 +62,13 @@ class RecordingPolicy:
             ],
             on_media_sent=[lambda: self.media_sent.append(label)],
         )
+
+
+@pytest.fixture(autouse=True)
+def _only_this_tests_policies(monkeypatch):
+    """The policies the application registers (ads, referrals...) are not this test's:
+    the bot (in its thread) reads the registry this replaces."""
+    monkeypatch.setattr(seam, "_policies", [])
 
 
 @pytest.fixture

@@ -15,7 +15,7 @@ from tests.e2e.conftest import ALICE
 def sandbox(settings, transactional_db, tmp_path):
     settings.DOWNLOAD_TMP_DIR = str(tmp_path)
     telegram, site = start_sandbox(port=0)
-    workers = queues.start_thread_workers([queues.DOWNLOADS, queues.EVENTS], 2)
+    workers = queues.start_thread_workers([queues.DOWNLOADS], 2)
     bot = BackgroundBot(poll_timeout=1).start()
     yield telegram, site
     bot.stop()

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -14,11 +15,10 @@ from config.redis import get_redis
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_rqworker_processes_the_downloads_and_events_queues_against_redis():
-    for queue in ("downloads", "events"):
-        django_rq.get_queue(queue).enqueue("tests.foundation.jobs.mark_done", f"done:{queue}")
+def test_rqworker_processes_the_downloads_queue_against_redis():
+    django_rq.get_queue("downloads").enqueue("tests.foundation.jobs.mark_done", "done:downloads")
     result = subprocess.run(
-        [sys.executable, "manage.py", "rqworker", "downloads", "events", "--burst"],
+        [sys.executable, "manage.py", "rqworker", "downloads", "--burst"],
         cwd=ROOT,
         env=os.environ | {"DJANGO_SETTINGS_MODULE": "config.settings.test"},
         capture_output=True,
@@ -28,7 +28,23 @@ def test_rqworker_processes_the_downloads_and_events_queues_against_redis():
     )
     assert result.returncode == 0, result.stderr
     assert get_redis().get("done:downloads") == b"done"
-    assert get_redis().get("done:events") == b"done"
+
+
+def test_the_only_queue_is_downloads_and_the_docs_say_so(settings, compose):
+    assert set(settings.RQ_QUEUES) == {"downloads"}
+    readme = (ROOT / "README.md").read_text()
+    documented = re.findall(r"(?:manage\.py |`)rqworker((?: [a-z]+)+)", readme)
+    assert documented and all(queues.split() == ["downloads"] for queues in documented)
+    assert compose["services"]["worker"]["command"][-2:] == ["rqworker", "downloads"]
+
+
+def test_the_docker_image_leaves_the_sandbox_and_tests_out():
+    ignored = {
+        line.strip().strip("/")
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    assert {"sandbox", "tests", ".venv", "var"} <= ignored
 
 
 @pytest.fixture(scope="module")

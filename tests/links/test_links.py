@@ -317,6 +317,23 @@ def test_it_resolves_a_short_link_once_and_then_from_the_cache(
     assert get_redis().ttl(key) > SHORTLINK_TTL_SECONDS - 60
 
 
+def test_it_resolves_a_short_link_without_redis_and_asks_again_next_time(
+    short_links: LocalServer, settings
+) -> None:
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": "redis://127.0.0.1:1/0",  # nothing listens on port 1
+            "OPTIONS": {"SOCKET_CONNECT_TIMEOUT": 0.2, "SOCKET_TIMEOUT": 0.2},
+        }
+    }
+    short_links.routes["/ZMeAbCdEf/"] = Route(301, {"Location": VIDEO_URL})
+
+    assert resolve_short_link(SHORT).media_key == TT
+    assert resolve_short_link(SHORT).media_key == TT  # nothing remembered: asked again
+    assert short_links.requests == [("HEAD", "/ZMeAbCdEf/"), ("HEAD", "/ZMeAbCdEf/")]
+
+
 def test_it_falls_back_to_get_when_head_is_refused(short_links: LocalServer) -> None:
     short_links.routes["/ZMeAbCdEf/"] = Route(302, {"Location": VIDEO_URL}, head_status=405)
 

@@ -42,6 +42,7 @@
 
   /* A table of `columns` ({key, title}) over `rows`, with its CSV download. */
   function dataTable(widget, columns, rows) {
+    const wrapper = element("div", { class: "table-wrapper" });
     const box = element("div", { class: "table-box" });
     const table = element("table", { class: "data" });
     table.appendChild(element("caption", {}, widget.title + " (" + spec.query.start + " – " + spec.query.end + ", " + spec.query.tz + ")"));
@@ -61,6 +62,7 @@
       });
     });
     box.appendChild(table);
+    wrapper.appendChild(box);
     const button = element("button", { type: "button", class: "csv" }, "Download CSV");
     button.addEventListener("click", () => {
       const lines = [columns.map((c) => csvQuote(c.title)).join(",")]
@@ -71,12 +73,13 @@
       link.click();
       setTimeout(() => { URL.revokeObjectURL(link.href); link.remove(); }, 0);
     });
-    box.appendChild(button);
-    return box;
+    wrapper.appendChild(button);  // outside the scrolling box: always in sight
+    return wrapper;
   }
 
   function columnsOf(widget) {
-    return [{ key: widget.label, title: widget.label.replace(/_/g, " ") }]
+    const label = widget.label.replace(/_/g, " ");
+    return [{ key: widget.label, title: label.charAt(0).toUpperCase() + label.slice(1) }]
       .concat(widget.series.map((s) => ({ key: s.key, title: s.title })));
   }
 
