@@ -398,6 +398,25 @@ CROSS JOIN LATERAL (SELECT max(x.d) AS last FROM ({previous}) x WHERE x.d < a.d)
 WHERE (u.first_seen_at AT TIME ZONE %(tz)s)::date <= a.d
 GROUP BY 3, 4
 """
+# The same for many days at once (a rebuild, a late batch): the previous active day from
+# one ordered pass over the users' active days from 33 days before the first.
+_COHORT_DAYS_BULK_SQL = """
+INSERT INTO dash_ins_cohort_days (tz, activity, day, cohort, users, first_in_week,
+                                  first_in_month)
+SELECT %(tz)s, %(activity)s, d, c, count(*),
+       count(*) FILTER (WHERE previous IS NULL OR previous < date_trunc('week', d)::date),
+       count(*) FILTER (WHERE previous IS NULL OR previous < date_trunc('month', d)::date)
+FROM (
+    SELECT a.user_id, a.d, lag(a.d) OVER (PARTITION BY a.user_id ORDER BY a.d) AS previous,
+           (u.first_seen_at AT TIME ZONE %(tz)s)::date AS c
+    FROM (SELECT DISTINCT user_id, d FROM ({active}) t) a
+    JOIN users u ON u.user_id = a.user_id
+) x
+WHERE d = ANY(%(days)s) AND c <= d
+GROUP BY 3, 4
+"""
+BULK_DAYS = 4  # from this many consecutive days on, one ordered pass beats the lookups
+
 # Each user's last active moment (UTC): by downloads (the newest user-day's last hour),
 # or by any event (also the newest click and funnel event).
 _LAST_SQL = """
@@ -457,10 +476,17 @@ def _cohort_days_refresh(cursor, tz: str, activity: str, dates: list[dt.date]) -
             if activity == "downloads"
             else (_ACTIVE_ANY_SQL, _PREVIOUS_ANY_SQL)
         )
-        cursor.execute(
-            _COHORT_DAYS_SQL.format(active=active, previous=previous),
-            {**_range(tz, run), "activity": activity, "days": run},
-        )
+        if len(run) >= BULK_DAYS:
+            reach = [run[0] - dt.timedelta(days=33), run[-1]]
+            cursor.execute(
+                _COHORT_DAYS_BULK_SQL.format(active=active),
+                {**_range(tz, reach), "activity": activity, "days": run},
+            )
+        else:
+            cursor.execute(
+                _COHORT_DAYS_SQL.format(active=active, previous=previous),
+                {**_range(tz, run), "activity": activity, "days": run},
+            )
 
 
 def _runs(dates: list[dt.date]) -> list[list[dt.date]]:

@@ -13,6 +13,7 @@ from analytics.dashboard.api import ENDPOINTS
 from analytics.dashboard.params import today_in
 from analytics.events import InlineQueried, InlineResultChosen, UserSeen
 from analytics.events import VideoViewClicked as Click
+from analytics.insights import rollups as insights_rollups
 from analytics.rollups import rollups_refresh
 from sandbox.dashboard_benchmark import bench_run, bench_table
 from tests.dashboard import insights_recount as recount
@@ -293,9 +294,12 @@ def test_bench_dashboard_times_the_insights_endpoints(insights_dataset):
     assert all(f"\n{name} " in table for name in INSIGHTS)
 
 
-def test_the_rollups_follow_events_stored_later(staff_client):
+@pytest.mark.parametrize("bulk_days", [4, 10_000])
+def test_the_rollups_follow_events_stored_later(staff_client, monkeypatch, bulk_days):
     """Refreshed after each of three batches (the last one late: old days), the answers
-    equal a recount of everything."""
+    equal a recount of everything, whether the cohort days are redone in one ordered
+    pass or by looking up each user's previous active day."""
+    monkeypatch.setattr(insights_rollups, "BULK_DAYS", bulk_days)
     events = [*dataset_events(), *journey_events()]
     store(events[: len(events) // 2])
     store(events[len(events) // 2 :])
