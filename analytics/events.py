@@ -351,3 +351,13 @@ class ExperimentViewed(Event):
     phase: int
     variant_name: str
     surface: str = ""
+
+
+class InlineResultChosen(Event):
+    """A user picked the bot's inline result for a video (the funnel's second step).
+    ``from_cache``: the result was the cached video itself, delivered by the pick."""
+
+    user_id: int
+    video_id: str
+    platform: str = ""
+    from_cache: bool = False

@@ -23,7 +23,15 @@ from telegram.ext import (
 
 from ads.policy import ad_policy
 from botapp import keyboards, texts
-from botapp.handlers import account, deeplink_routes, groups, payments, referral, stats
+from botapp.handlers import (
+    account,
+    deeplink_routes,
+    groups,
+    location,
+    payments,
+    referral,
+    stats,
+)
 from botapp.handlers import inline as inline_handlers
 from botapp.handlers.errors import on_error
 from botapp.handlers.links import on_format_button, on_private_text, on_quality_button
@@ -105,6 +113,20 @@ def register_handlers(application: Application) -> None:
         application.add_handler(CallbackQueryHandler(account.on_settings_button, pattern=pattern))
     application.add_handler(
         CallbackQueryHandler(groups.on_group_auto_button, pattern=keyboards.GROUP_AUTO_PATTERN)
+    )
+    application.add_handler(
+        CallbackQueryHandler(
+            location.on_timezone_button, pattern=keyboards.SETTINGS_TIMEZONE_PATTERN
+        )
+    )
+    application.add_handler(
+        MessageHandler(filters.ChatType.PRIVATE & filters.LOCATION, location.on_location)
+    )
+    application.add_handler(
+        MessageHandler(
+            filters.ChatType.PRIVATE & filters.Text(location.cancel_labels(settings.LANGUAGES)),
+            location.on_cancel,
+        )
     )
     application.add_handler(
         CallbackQueryHandler(inline_handlers.on_watch_button, pattern=inline.WATCH_PATTERN)

@@ -173,3 +173,16 @@ WELCOME_STEPS = _(
     "3. Watch the video right here.\n\n"
     "In any chat, type <code>@{bot} link</code>. /help shows everything I can do."
 )
+STATS_PAID = _("You have no limits: downloads are free of ads.")
+
+# --- time zone from a shared location (/settings) -------------------------------------
+TIMEZONE_BUTTON = _("Set my time zone")
+TIMEZONE_PROMPT = _(
+    "Share your location with the button below and I will set your time zone. "
+    "Only the time zone is kept, never the location."
+)
+TIMEZONE_SHARE_BUTTON = _("Share my location")
+TIMEZONE_CANCEL_BUTTON = pgettext_lazy("time zone", "Cancel")
+TIMEZONE_SET = _("Your time zone is now {zone}. The location itself was not stored.")
+TIMEZONE_NOT_FOUND = _("I could not find a time zone for that place. Nothing was stored.")
+TIMEZONE_CANCELLED = _("Nothing changed.")

@@ -246,6 +246,8 @@ DASHBOARD_TIME_ZONES = env.list(
 DASHBOARD_CACHE_SECONDS = env.int("DASHBOARD_CACHE_SECONDS", default=30)
 # How often the analytics worker refreshes the rollups the stream does not keep itself.
 DASHBOARD_ROLLUP_SECONDS = env.float("DASHBOARD_ROLLUP_SECONDS", default=30.0)
+# The insights' full recomputes (geography, retention, cohorts) run at most this often.
+DASHBOARD_INSIGHTS_SECONDS = env.int("DASHBOARD_INSIGHTS_SECONDS", default=600)
 # Log every SQL query slower than this (milliseconds, with its SQL); 0 turns it off.
 SLOW_QUERY_MS = env.int("SLOW_QUERY_MS", default=200)
 
