@@ -46,6 +46,7 @@ from config.redis import get_redis
 
 from . import partitions, publisher
 from .events import EventError, event_from_json
+from .health import persistence_warnings
 from .stream import DEAD_MAXLEN, DEAD_STREAM, GROUP, PAYLOAD_FIELD, STREAM, group_ensure
 from .stream import stream_trim as stream_trim_acknowledged
 from .writers import BatchContext, BatchPlan, Entry, batch_plan, batch_store
@@ -517,6 +518,8 @@ def run_worker(
     if drain_on_stop is None:
         drain_on_stop = settings.REDIS_EMBEDDED
     log.info("analytics worker %s started", worker.consumer)
+    for warning in persistence_warnings():
+        log.warning("%s", warning)
     backoff, next_maintenance, next_partitions = 0.0, 0.0, 0.0
     while not stop_event.is_set():
         now = time.monotonic()

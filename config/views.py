@@ -7,6 +7,7 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from analytics.health import pipeline_health
 from config.redis import redis_ping
 
 log = logging.getLogger(__name__)
@@ -39,4 +40,10 @@ def healthz(request):
         "redis": "ok" if _redis_ok() else "unavailable",
     }
     healthy = all(value == "ok" for value in status.values())
+    if status["redis"] == "ok":
+        # Dead letters and Redis persistence: reported, never a reason to restart.
+        figures, warnings = pipeline_health()
+        status.update(figures)
+        if warnings:
+            status["warnings"] = warnings
     return JsonResponse(status, status=200 if healthy else 503)

@@ -175,6 +175,9 @@ MEDIA_ORIGIN_OVERRIDES = env.json("MEDIA_ORIGIN_OVERRIDES", default={})
 
 # Where events wait when Redis cannot be reached (replayed into the stream later).
 ANALYTICS_SPOOL_DIR = env.path("ANALYTICS_SPOOL_DIR", default=str(VAR_DIR / "spool"))
+# Warn (worker start, /healthz) when Redis would lose or evict the event stream:
+# appendonly off, or a maxmemory-policy other than noeviction. On in production.
+REDIS_PERSISTENCE_CHECK = env.bool("REDIS_PERSISTENCE_CHECK", default=False)
 
 # --- Logging --------------------------------------------------------------------
 LOGGING = {

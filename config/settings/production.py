@@ -22,6 +22,8 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
 if MEDIA_ORIGIN_OVERRIDES:
     raise ImproperlyConfigured("MEDIA_ORIGIN_OVERRIDES is for the sandbox and tests only.")
 
+REDIS_PERSISTENCE_CHECK = env.bool("REDIS_PERSISTENCE_CHECK", default=True)
+
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]

@@ -110,7 +110,7 @@ def test_referral_codes_are_unique_and_generated():
 def test_healthz_reports_postgresql_and_redis(client):
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"database": "ok", "redis": "ok"}
+    assert response.json() == {"database": "ok", "redis": "ok", "dead_letters": 0}
 
 
 @pytest.mark.django_db
@@ -131,7 +131,7 @@ def test_healthz_names_the_database_when_it_is_down(client, monkeypatch):
     monkeypatch.setattr(connection, "ensure_connection", refuse)
     response = client.get("/healthz")
     assert response.status_code == 503
-    assert response.json() == {"database": "unavailable", "redis": "ok"}
+    assert response.json() == {"database": "unavailable", "redis": "ok", "dead_letters": 0}
 
 
 HEALTH_SCRIPT = """
@@ -153,7 +153,7 @@ def test_the_embedded_default_boots_with_no_environment(tmp_path):
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report == {
         "status": 200,
-        "body": {"database": "ok", "redis": "ok"},
+        "body": {"database": "ok", "redis": "ok", "dead_letters": 0},
         "engine": "django.db.backends.sqlite3",
         "embedded_redis": True,
     }
