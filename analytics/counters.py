@@ -22,6 +22,13 @@ from typing import NamedTuple
 
 from config.redis import get_redis
 
+# The event worker marks each event whose downloads it counted (``analytics.worker``),
+# so a second copy of the event, delivered again later, is not counted twice. A copy
+# arrives within minutes (a spool replayed after a timed-out publish) or after a worker
+# outage; a week covers both. The marks cost about 100 bytes of Redis memory per
+# download of that week.
+COUNTED_PREFIX = "analytics:counted:"
+COUNTED_TTL = 7 * 24 * 3600
 DAY_TTL = 3 * 24 * 3600
 MONTH_TTL = 62 * 24 * 3600
 DAY_WINDOW = 3  # days, today included

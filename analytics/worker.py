@@ -11,7 +11,9 @@ its XACK removed it from the pending list, so:
 - a crash between the commit and the script redelivers entries whose downloads are
   already stored; they are counted now, since their entries are still pending;
 - two workers holding the same entry (one reclaimed it from a slow other) count it once:
-  only the first XACK returns 1.
+  only the first XACK returns 1;
+- one event in two entries (published twice), both redelivered, counts once: the script
+  marks each counted event id (``analytics.counters.COUNTED_TTL``) and skips a marked one.
 
 Failures: a batch that PostgreSQL refuses for a data reason is bisected until the bad
 event is alone, and that one goes to the dead-letter stream with the reason; the rest
@@ -45,6 +47,7 @@ from redis.exceptions import RedisError, ResponseError
 from config.redis import get_redis
 
 from . import partitions, publisher
+from .counters import COUNTED_PREFIX, COUNTED_TTL
 from .events import EventError, event_from_json
 from .health import persistence_warnings
 from .stream import DEAD_MAXLEN, DEAD_STREAM, GROUP, PAYLOAD_FIELD, STREAM, group_ensure
@@ -56,34 +59,42 @@ log = logging.getLogger(__name__)
 # Errors that belong to the data of some event in the batch, not to the database's health.
 DATA_ERRORS = (DataError, IntegrityError, EventError, ValueError, TypeError)
 
-# ARGV: group, the number of counter keys, (key, ttl) per key, then per entry: its id
-# and its increments as "keynumber:amount,..." (one argument, not two per increment:
-# encoding thousands of arguments cost more than running the script). Increments of
-# the entries whose XACK removed them from the pending list are summed per key, then
-# applied with one INCRBY (and EXPIRE) per key.
-_ACK_AND_COUNT = """
+# ARGV: group, the number of counter keys, the lifetime of a "counted" mark, (key, ttl)
+# per key, then per entry: its id, its event's id and its increments as
+# "keynumber:amount,..." (one argument, not two per increment: encoding thousands of
+# arguments cost more than running the script). An entry's increments count only if its
+# XACK removed it from the pending list and its event was not counted before: the same
+# event can sit in two entries (published, the publish timed out, the spool replayed
+# it), and both may come back redelivered. Increments are summed per key, then applied
+# with one INCRBY (and EXPIRE) per key.
+_ACK_AND_COUNT = (
+    """
 local stream, group = KEYS[1], ARGV[1]
-local nkeys = tonumber(ARGV[2])
+local nkeys, mark_ttl = tonumber(ARGV[2]), ARGV[3]
 local sums = {}
-local i, acked = 3 + 2 * nkeys, 0
+local i, acked = 4 + 2 * nkeys, 0
 while i <= #ARGV do
   local done = redis.call('XACK', stream, group, ARGV[i])
   acked = acked + done
-  if done == 1 then
-    for k, amount in string.gmatch(ARGV[i + 1], '(%d+):(%d+)') do
+  if done == 1 and ARGV[i + 2] ~= '' and
+     redis.call('SET', '"""
+    + COUNTED_PREFIX
+    + """' .. ARGV[i + 1], '1', 'NX', 'EX', mark_ttl) then
+    for k, amount in string.gmatch(ARGV[i + 2], '(%d+):(%d+)') do
       k = tonumber(k)
       sums[k] = (sums[k] or 0) + tonumber(amount)
     end
   end
-  i = i + 2
+  i = i + 3
 end
 for k, amount in pairs(sums) do
-  local key, ttl = ARGV[1 + 2 * k], ARGV[2 + 2 * k]
+  local key, ttl = ARGV[2 + 2 * k], ARGV[3 + 2 * k]
   redis.call('INCRBY', key, amount)
   if ttl ~= '0' then redis.call('EXPIRE', key, ttl) end
 end
 return acked
 """
+)
 
 
 @dataclasses.dataclass
@@ -372,17 +383,21 @@ class Worker:
         keys: list[str | int] = []
         tail: list[str | int] = []
         for entry in entries:
+            increments = context.counters.get(entry.entry_id)
+            if not increments:
+                tail += [entry.entry_id, "", ""]
+                continue
             spec = []
-            for key, amount, ttl in context.counters.get(entry.entry_id, ()):
+            for key, amount, ttl in increments:
                 number = numbers.get(key)
                 if number is None:
                     number = numbers[key] = len(numbers) + 1
                     keys += [key, ttl]
                 spec.append(f"{number}:{amount}")
-            tail += [entry.entry_id, ",".join(spec)]
+            tail += [entry.entry_id, str(entry.event.event_id), ",".join(spec)]
         if self._redis is None:
             self.redis.ping()  # connects and registers the script
-        self._ack_script(keys=[STREAM], args=[GROUP, len(numbers), *keys, *tail])
+        self._ack_script(keys=[STREAM], args=[GROUP, len(numbers), COUNTED_TTL, *keys, *tail])
 
     def _dead_letter(self, dead: Sequence[tuple[str, str | None, str]]) -> None:
         if not dead:
