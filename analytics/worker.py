@@ -13,7 +13,8 @@ its XACK removed it from the pending list, so:
 - two workers holding the same entry (one reclaimed it from a slow other) count it once:
   only the first XACK returns 1;
 - one event in two entries (published twice), both redelivered, counts once: the script
-  marks each counted event id (``analytics.counters.COUNTED_TTL``) and skips a marked one.
+  adds each counted event id to a set per day (``analytics.counters.counted_set_key``)
+  and skips one already there.
 
 Failures: a batch that PostgreSQL refuses for a data reason is bisected until the bad
 event is alone, and that one goes to the dead-letter stream with the reason; the rest
@@ -56,7 +57,7 @@ from redis.exceptions import RedisError, ResponseError
 from config.redis import get_redis
 
 from . import partitions, publisher
-from .counters import COUNTED_PREFIX, COUNTED_TTL
+from .counters import COUNTED_TTL, counted_set_key
 from .events import EventError, event_from_json
 from .health import persistence_warnings
 from .stream import DEAD_MAXLEN, DEAD_STREAM, GROUP, PAYLOAD_FIELD, STREAM, group_ensure
@@ -68,42 +69,45 @@ log = logging.getLogger(__name__)
 # Errors that belong to the data of some event in the batch, not to the database's health.
 DATA_ERRORS = (DataError, IntegrityError, EventError, ValueError, TypeError)
 
-# ARGV: group, the number of counter keys, the lifetime of a "counted" mark, (key, ttl)
-# per key, then per entry: its id, its event's id and its increments as
-# "keynumber:amount,..." (one argument, not two per increment: encoding thousands of
-# arguments cost more than running the script). An entry's increments count only if its
-# XACK removed it from the pending list and its event was not counted before: the same
-# event can sit in two entries (published, the publish timed out, the spool replayed
-# it), and both may come back redelivered. Increments are summed per key, then applied
-# with one INCRBY (and EXPIRE) per key.
-_ACK_AND_COUNT = (
-    """
+# ARGV: group, the number of keys, (key, ttl) per key, then per entry: its id, the
+# number of the key of its "counted" set and its event's id (both empty when it counts
+# nothing), and its increments as "keynumber:amount,..." (one argument, not two per
+# increment: encoding thousands of arguments cost more than running the script). An
+# entry's increments count only if its XACK removed it from the pending list and SADD
+# adds its event to the counted set: the same event can sit in two entries (published,
+# the publish timed out, the spool replayed it), and both may come back redelivered.
+# Increments are summed per key, then applied with one INCRBY (and EXPIRE) per key.
+_ACK_AND_COUNT = """
 local stream, group = KEYS[1], ARGV[1]
-local nkeys, mark_ttl = tonumber(ARGV[2]), ARGV[3]
-local sums = {}
-local i, acked = 4 + 2 * nkeys, 0
+local nkeys = tonumber(ARGV[2])
+local sums, marked = {}, {}
+local i, acked = 3 + 2 * nkeys, 0
 while i <= #ARGV do
   local done = redis.call('XACK', stream, group, ARGV[i])
   acked = acked + done
-  if done == 1 and ARGV[i + 2] ~= '' and
-     redis.call('SET', '"""
-    + COUNTED_PREFIX
-    + """' .. ARGV[i + 1], '1', 'NX', 'EX', mark_ttl) then
-    for k, amount in string.gmatch(ARGV[i + 2], '(%d+):(%d+)') do
-      k = tonumber(k)
-      sums[k] = (sums[k] or 0) + tonumber(amount)
+  local set = ARGV[i + 1]
+  if done == 1 and set ~= '' then
+    set = tonumber(set)
+    marked[set] = true
+    if redis.call('SADD', ARGV[1 + 2 * set], ARGV[i + 2]) == 1 then
+      for k, amount in string.gmatch(ARGV[i + 3], '(%d+):(%d+)') do
+        k = tonumber(k)
+        sums[k] = (sums[k] or 0) + tonumber(amount)
+      end
     end
   end
-  i = i + 3
+  i = i + 4
 end
 for k, amount in pairs(sums) do
-  local key, ttl = ARGV[2 + 2 * k], ARGV[3 + 2 * k]
+  local key, ttl = ARGV[1 + 2 * k], ARGV[2 + 2 * k]
   redis.call('INCRBY', key, amount)
   if ttl ~= '0' then redis.call('EXPIRE', key, ttl) end
 end
+for k in pairs(marked) do
+  redis.call('EXPIRE', ARGV[1 + 2 * k], ARGV[2 + 2 * k])
+end
 return acked
 """
-)
 
 
 @dataclasses.dataclass
@@ -509,12 +513,12 @@ class Worker:
 
     def _ack(self, entries: Sequence[Entry], context: BatchContext) -> None:
         numbers: dict[str, int] = {}
-        keys: list[str | int] = []
-        tail: list[str | int] = []
+        keys: list[str | int | bytes] = []
+        tail: list[str | int | bytes] = []
         for entry in entries:
             increments = context.counters.get(entry.entry_id)
             if not increments:
-                tail += [entry.entry_id, "", ""]
+                tail += [entry.entry_id, "", "", ""]
                 continue
             spec = []
             for key, amount, ttl in increments:
@@ -523,10 +527,15 @@ class Worker:
                     number = numbers[key] = len(numbers) + 1
                     keys += [key, ttl]
                 spec.append(f"{number}:{amount}")
-            tail += [entry.entry_id, str(entry.event.event_id), ",".join(spec)]
+            counted = counted_set_key(entry.event.occurred_at)
+            number = numbers.get(counted)
+            if number is None:
+                number = numbers[counted] = len(numbers) + 1
+                keys += [counted, COUNTED_TTL]
+            tail += [entry.entry_id, number, entry.event.event_id.bytes, ",".join(spec)]
         if self._redis is None:
             self.redis.ping()  # connects and registers the script
-        self._ack_script(keys=[STREAM], args=[GROUP, len(numbers), COUNTED_TTL, *keys, *tail])
+        self._ack_script(keys=[STREAM], args=[GROUP, len(numbers), *keys, *tail])
 
     def _dead_letter(self, dead: Sequence[tuple[str, str | None, str]]) -> None:
         if not dead:
