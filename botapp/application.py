@@ -24,10 +24,12 @@ from botapp import inline, keyboards, texts
 from botapp.handlers import account, deeplink_routes, groups
 from botapp.handlers import inline as inline_handlers
 from botapp.handlers.errors import on_error
+from botapp.handlers.flood import on_flood
 from botapp.handlers.links import on_format_button, on_private_text, on_quality_button
 from botapp.handlers.start import help_command, start
 from botapp.services import download_requests_requeue
 from botapp.telegram_bot import application_builder
+from botapp.updates import ChatFairUpdateProcessor
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,8 @@ REQUEUE_EVERY_SECONDS = 60
 def build_application() -> Application:
     application = application_builder().post_init(_post_init).build()
     register_handlers(application)
+    if isinstance(application.update_processor, ChatFairUpdateProcessor):
+        application.update_processor.on_overflow = on_flood
     application.job_queue.run_repeating(
         requeue_lost_requests, interval=REQUEUE_EVERY_SECONDS, first=REQUEUE_EVERY_SECONDS
     )

@@ -140,3 +140,10 @@ GROUP_AUTO_TURN_ON = _("Turn automatic downloads on")
 GROUP_AUTO_TURN_OFF = _("Turn automatic downloads off")
 GROUP_ADMINS_ONLY = _("Only group admins can change the settings.")
 STATS_PAID = _("You have no limits: downloads are free of ads.")
+
+# --- Load (one chat flooding) ----------------------------------------------------------
+
+FLOOD_SLOW_DOWN = _(
+    "You are sending messages faster than I can answer. I will finish the ones I already "
+    "have; please send the rest again in a minute."
+)

@@ -178,6 +178,9 @@ ANALYTICS_SPOOL_DIR = env.path("ANALYTICS_SPOOL_DIR", default=str(VAR_DIR / "spo
 # Warn (worker start, /healthz) when Redis would lose or evict the event stream:
 # appendonly off, or a maxmemory-policy other than noeviction. On in production.
 REDIS_PERSISTENCE_CHECK = env.bool("REDIS_PERSISTENCE_CHECK", default=False)
+# Updates of one chat waiting their turn (each chat's run one at a time); past this the
+# chat's further updates are dropped with one "slow down" answer.
+CHAT_UPDATES_BACKLOG = env.int("CHAT_UPDATES_BACKLOG", default=20)
 
 # --- Logging --------------------------------------------------------------------
 LOGGING = {
