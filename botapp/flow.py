@@ -48,6 +48,8 @@ def refusal_text(user: BotUser, refusal: links.RefusedLink) -> str:
         return texts.render(language, texts.ERROR_PLAYLIST)
     if refusal.reason == links.RefusalReason.RESOLUTION_FAILED:
         return texts.render(language, texts.ERROR_REMOVED)
+    if refusal.reason == links.RefusalReason.LIVE_STREAM:
+        return texts.render(language, texts.ERROR_LIVE_CHANNEL)
     sites = texts.render(language, texts.SUPPORTED_SITES)
     return texts.render(language, texts.ERROR_UNSUPPORTED, sites=sites)
 

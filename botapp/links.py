@@ -13,6 +13,9 @@ Decisions:
   ``@_`` when the user is unknown, which is what yt-dlp itself builds. Photo posts are
   ``unsupported``; short links are ``needs_resolution`` (see ``resolve_short_link``).
 - YouTube clips (``/clip/``) are ``unsupported``: their video id needs a request.
+- YouTube ``embed/live_stream?channel=...`` is ``live_stream``: it plays whatever the
+  channel streams at the moment, so there is no video to fetch. ``youtubekids.com`` and
+  ``watch_popup`` links are ordinary videos.
 - A scheme-less token is a link only when its host is one of the platforms' own link
   hosts (``youtu.be/x``), so "see file.txt" is not a refused link; Telegram's ``url``
   and ``text_link`` entities are always taken as links.
@@ -41,6 +44,7 @@ from config.redis import get_redis
 class RefusalReason(enum.StrEnum):
     PLAYLIST_OR_CHANNEL = "playlist_or_channel"  # "send a single video"
     UNSUPPORTED = "unsupported"
+    LIVE_STREAM = "live_stream"  # a channel's current live stream: no video to fetch
     NEEDS_RESOLUTION = "needs_resolution"  # a TikTok short link: call resolve_short_link
     RESOLUTION_FAILED = "resolution_failed"  # resolve_short_link only: try again later
 
@@ -210,6 +214,8 @@ _LINK_HOSTS: dict[str, frozenset[str]] = {
             "www.youtube.com",
             "m.youtube.com",
             "music.youtube.com",
+            "youtubekids.com",
+            "www.youtubekids.com",
             "youtu.be",
             "www.youtu.be",
             "youtube-nocookie.com",
@@ -324,11 +330,15 @@ def _youtube(link: _Url) -> LinkMatch:
     if link.host.endswith("youtu.be"):
         return _youtube_video(link, segments[0] if segments else "")
     first = segments[0].lower() if segments else ""
-    if first == "watch":
+    if first in ("watch", "watch_popup"):
         if link.param("v"):
             return _youtube_video(link, link.param("v"))
         if link.param("list"):
             return link.refuse(RefusalReason.PLAYLIST_OR_CHANNEL, Platform.YOUTUBE, "playlist")
+    elif first == "embed" and len(segments) > 1 and segments[1].lower() == "live_stream":
+        # embed/live_stream?channel=...: whatever the channel streams now; the name
+        # only looks like an 11-character video id.
+        return link.refuse(RefusalReason.LIVE_STREAM, Platform.YOUTUBE, "channel live stream")
     elif first in _YOUTUBE_VIDEO_PATHS and len(segments) > 1 and segments[1] != "videoseries":
         return _youtube_video(link, segments[1])
     elif first == "attribution_link" and link.param("u").startswith("/"):

@@ -147,3 +147,10 @@ FLOOD_SLOW_DOWN = _(
     "You are sending messages faster than I can answer. I will finish the ones I already "
     "have; please send the rest again in a minute."
 )
+
+# --- Link shapes (issue 11) --------------------------------------------------------------
+
+ERROR_LIVE_CHANNEL = _(
+    "That link plays a channel's live stream as it happens, and live streams can't be "
+    "downloaded. When the stream has ended, send me the link to its recording."
+)
