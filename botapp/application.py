@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import connection
 from django.utils import translation
 from redis.exceptions import RedisError
 from telegram import BotCommand
@@ -60,11 +61,21 @@ def build_application() -> Application:
 
 
 async def requeue_lost_requests(context) -> None:
-    """Requests queued while Redis was down (or lost with its data) get their job."""
+    """Requests queued while Redis was down (or lost with its data) get their job.
+
+    In a thread of its own: on the one thread the handlers' ``sync_to_async`` calls
+    share, a long scan would hold up every user's database work meanwhile."""
     try:
-        await sync_to_async(download_requests_requeue)()
+        await asyncio.to_thread(_requeue_in_own_thread)
     except RedisError:
         log.warning("Redis still unavailable: queued requests wait")
+
+
+def _requeue_in_own_thread() -> None:
+    try:
+        download_requests_requeue()
+    finally:
+        connection.close()  # the pool's threads come and go; so does their connection
 
 
 def register_handlers(application: Application) -> None:

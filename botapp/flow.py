@@ -18,6 +18,8 @@ from telegram.constants import ParseMode
 from botapp import keyboards, links, texts
 from botapp.cache import acached_file_get, cached_file_drop
 from botapp.delivery import send_cached
+from botapp.media.downloader import too_long
+from botapp.media.errors import ErrorCategory
 from botapp.models import BotUser, DownloadRequest, Platform, RequestStatus
 from botapp.services import download_request_create, download_request_move
 from config.queues import DOWNLOADS
@@ -236,10 +238,21 @@ def _queue_position() -> int:
         return 1
 
 
-def _has_unfinished(user_id: int) -> bool:
-    return DownloadRequest.objects.filter(
-        user_id=user_id, status__in=[RequestStatus.QUEUED, RequestStatus.RUNNING]
-    ).exists()
+UNFINISHED = (RequestStatus.QUEUED, RequestStatus.RUNNING, RequestStatus.WAITING_SHARED)
+
+
+def admission(user_id: int) -> tuple[str | None, int, int]:
+    """(refusal text or None, the user's unfinished requests, the queue position), in
+    one thread hop."""
+    unfinished = DownloadRequest.objects.filter(user_id=user_id, status__in=UNFINISHED).count()
+    if unfinished >= settings.MAX_QUEUED_PER_USER:
+        return texts.ERROR_TOO_MANY_QUEUED, unfinished, 0
+    if unfinished:  # behind their own request: no position shown, the queue not counted
+        return None, unfinished, 0
+    position = _queue_position()
+    if position > settings.DOWNLOADS_QUEUE_MAX:
+        return texts.ERROR_BUSY, unfinished, position
+    return None, unfinished, position
 
 
 async def queue_download(
@@ -251,10 +264,13 @@ async def queue_download(
     message_id: int | None = None,
 ) -> None:
     language = user.ui_language
-    if await sync_to_async(_has_unfinished)(user.user_id):
+    refusal, unfinished, position = await sync_to_async(admission)(user.user_id)
+    if refusal is not None:
+        text = texts.render(language, refusal, limit=settings.MAX_QUEUED_PER_USER)
+    elif unfinished:
         text = texts.render(language, texts.QUEUED_BEHIND_OWN)
     else:
-        text = texts.render(language, texts.QUEUED, position=await sync_to_async(_queue_position)())
+        text = texts.render(language, texts.QUEUED, position=position)
     if message_id:
         await bot.edit_message_text(text, chat_id=origin.chat_id, message_id=message_id)
     else:
@@ -265,6 +281,8 @@ async def queue_download(
             allow_sending_without_reply=True,
         )
         message_id = sent.message_id
+    if refusal is not None:
+        return
     await sync_to_async(download_request_create)(
         user_id=user.user_id,
         link_platform=link.platform,
@@ -298,6 +316,15 @@ async def offer_qualities(bot, user: BotUser, link: links.MediaLink, origin: Ori
             parse_mode=ParseMode.HTML,
         )
         publish_failed(user.user_id, link, error.category)
+        return
+    if too_long(probed["duration"]):
+        await bot.edit_message_text(
+            error_text(language, ErrorCategory.TOO_LONG),
+            chat_id=origin.chat_id,
+            message_id=looking.message_id,
+            parse_mode=ParseMode.HTML,
+        )
+        publish_failed(user.user_id, link, ErrorCategory.TOO_LONG)
         return
     offers = offers_that_fit(probed["offers"])
     if not offers:
@@ -365,8 +392,6 @@ async def quality_chosen(bot, user: BotUser, request_id: int, quality: str) -> s
 
 
 def error_text(language: str, category: str) -> str:
-    from botapp.media.errors import ErrorCategory
-
     messages = {
         ErrorCategory.UNSUPPORTED: texts.ERROR_UNSUPPORTED,
         ErrorCategory.PRIVATE: texts.ERROR_PRIVATE,
@@ -375,6 +400,7 @@ def error_text(language: str, category: str) -> str:
         ErrorCategory.REGION_BLOCKED: texts.ERROR_REGION,
         ErrorCategory.LIVE_STREAM: texts.ERROR_LIVE,
         ErrorCategory.TOO_LARGE: texts.ERROR_TOO_LARGE,
+        ErrorCategory.TOO_LONG: texts.ERROR_TOO_LONG,
         ErrorCategory.RATE_LIMITED: texts.ERROR_RATE_LIMITED,
         ErrorCategory.TIMEOUT: texts.ERROR_TIMEOUT,
     }
@@ -384,6 +410,7 @@ def error_text(language: str, category: str) -> str:
         text,
         limit=settings.MAX_UPLOAD_MB,
         sites=texts.render(language, texts.SUPPORTED_SITES),
+        minutes=settings.MAX_DURATION_SECONDS // 60,
     )
 
 

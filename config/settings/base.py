@@ -181,6 +181,12 @@ REDIS_PERSISTENCE_CHECK = env.bool("REDIS_PERSISTENCE_CHECK", default=False)
 # Updates of one chat waiting their turn (each chat's run one at a time); past this the
 # chat's further updates are dropped with one "slow down" answer.
 CHAT_UPDATES_BACKLOG = env.int("CHAT_UPDATES_BACKLOG", default=20)
+# Admission control. Requests one user may have waiting or running at once; jobs the
+# downloads queue may hold before new requests are told to come back later; the longest
+# media fetched (seconds, read from the metadata before downloading; 0: no limit).
+MAX_QUEUED_PER_USER = env.int("MAX_QUEUED_PER_USER", default=3)
+DOWNLOADS_QUEUE_MAX = env.int("DOWNLOADS_QUEUE_MAX", default=1000)
+MAX_DURATION_SECONDS = env.int("MAX_DURATION_SECONDS", default=3 * 3600)
 
 # --- Logging --------------------------------------------------------------------
 LOGGING = {
