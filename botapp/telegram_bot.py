@@ -52,7 +52,11 @@ def application_builder() -> ApplicationBuilder:
         .get_updates_request(_request(pool=2, read_timeout=60))
         # 128 updates at once, each chat's one at a time (see botapp.updates).
         .concurrent_updates(
-            ChatFairUpdateProcessor(concurrency=128, backlog=settings.CHAT_UPDATES_BACKLOG)
+            ChatFairUpdateProcessor(
+                concurrency=128,
+                backlog=settings.CHAT_UPDATES_BACKLOG,
+                group_backlog=settings.GROUP_UPDATES_BACKLOG,
+            )
         )
     )
 

@@ -6,8 +6,10 @@ send about one message a second to a chat). So one user forwarding 200 messages 
 every slot with handlers waiting on that one chat, and nobody else was answered for a
 minute. Here each chat has its own line: its updates run one at a time, in order, and
 take a shared slot only when their turn comes, so a flooding chat holds at most one.
-Past ``backlog`` waiting updates a chat's further updates are dropped, and the chat
-gets one polite answer per flood (``on_overflow``).
+Past ``backlog`` waiting updates a private chat's further updates are dropped, and the
+chat gets one polite answer per flood (``on_overflow``). A group's updates come from
+many people, none of whom should lose theirs to another's burst, so its bound is
+``group_backlog``, far higher: the group's send limit paces it anyway.
 """
 
 from __future__ import annotations
@@ -42,11 +44,13 @@ class ChatFairUpdateProcessor(BaseUpdateProcessor):
         *,
         concurrency: int,
         backlog: int,
+        group_backlog: int,
         on_overflow: Callable[[Update], Awaitable[None]] | None = None,
     ) -> None:
         super().__init__(_ACCEPTED_MAX)
         self.concurrency = concurrency
         self.backlog = backlog
+        self.group_backlog = group_backlog
         self.on_overflow = on_overflow
         self._slots: asyncio.Semaphore | None = None
         self._lines: dict[int, _ChatLine] = {}
@@ -71,7 +75,7 @@ class ChatFairUpdateProcessor(BaseUpdateProcessor):
         line = self._lines.get(key)
         if line is None:
             line = self._lines[key] = _ChatLine(asyncio.Lock())
-        if line.waiting >= self.backlog:
+        if line.waiting >= (self.group_backlog if key < 0 else self.backlog):
             _close(coroutine)
             self._overflow(key, line, update)
             return

@@ -178,9 +178,11 @@ ANALYTICS_SPOOL_DIR = env.path("ANALYTICS_SPOOL_DIR", default=str(VAR_DIR / "spo
 # Warn (worker start, /healthz) when Redis would lose or evict the event stream:
 # appendonly off, or a maxmemory-policy other than noeviction. On in production.
 REDIS_PERSISTENCE_CHECK = env.bool("REDIS_PERSISTENCE_CHECK", default=False)
-# Updates of one chat waiting their turn (each chat's run one at a time); past this the
-# chat's further updates are dropped with one "slow down" answer.
+# Updates of one chat waiting their turn (each chat's run one at a time); past this a
+# private chat's further updates are dropped with one "slow down" answer. A group's
+# come from many people: its bound is much higher.
 CHAT_UPDATES_BACKLOG = env.int("CHAT_UPDATES_BACKLOG", default=20)
+GROUP_UPDATES_BACKLOG = env.int("GROUP_UPDATES_BACKLOG", default=500)
 # Admission control. Requests one user may have waiting or running at once; jobs the
 # downloads queue may hold before new requests are told to come back later; the longest
 # media fetched (seconds, read from the metadata before downloading; 0: no limit).
