@@ -186,3 +186,10 @@ TIMEZONE_CANCEL_BUTTON = pgettext_lazy("time zone", "Cancel")
 TIMEZONE_SET = _("Your time zone is now {zone}. The location itself was not stored.")
 TIMEZONE_NOT_FOUND = _("I could not find a time zone for that place. Nothing was stored.")
 TIMEZONE_CANCELLED = _("Nothing changed.")
+
+# --- Load (one chat flooding) ----------------------------------------------------------
+
+FLOOD_SLOW_DOWN = _(
+    "You are sending messages faster than I can answer. I will finish the ones I already "
+    "have; please send the rest again in a minute."
+)

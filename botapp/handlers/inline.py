@@ -86,6 +86,13 @@ async def on_chosen_result(update: Update, context: ContextTypes.DEFAULT_TYPE) -
             inline_message_id=chosen.inline_message_id,
         )
         return
+    refusal, _unfinished, _position = await sync_to_async(flow.admission)(user.user_id)
+    if refusal is not None:  # too many of theirs waiting, or the queue is full
+        await context.bot.edit_message_text(
+            texts.render(user.ui_language, refusal, limit=settings.MAX_QUEUED_PER_USER),
+            inline_message_id=chosen.inline_message_id,
+        )
+        return
     await sync_to_async(download_request_create)(
         user_id=user.user_id,
         link_platform=link.platform,
