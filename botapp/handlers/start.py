@@ -6,8 +6,7 @@ from django.conf import settings
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from ads.selectors import quota_base
-from botapp import deeplinks, texts
+from botapp import deeplinks, experiments, texts
 from botapp.handlers.common import current_user, reply, reply_html
 from downloads import texts as download_texts
 
@@ -27,7 +26,10 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def send_welcome(update: Update, context: ContextTypes.DEFAULT_TYPE, user) -> None:
     name = texts.safe(update.effective_user.first_name or update.effective_user.username or "")
-    await reply(update, user, texts.WELCOME, name=name, bot=context.bot.username)
+    variant = await experiments.ui_variant(user.user_id)
+    welcome = experiments.welcome_text(variant)
+    await reply(update, user, welcome, name=name, bot=context.bot.username)
+    experiments.welcome_shown(user.user_id, variant)
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -36,7 +38,9 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     language = user.ui_language
     sites = texts.render(language, download_texts.SUPPORTED_SITES)
+    free, free_limit_arm = await experiments.free_downloads(user.user_id)
     text = texts.render(language, texts.HELP, sites=sites, bot=context.bot.username)
-    text += "\n\n" + texts.render(language, texts.HELP_ADS, free=quota_base(user.user_id))
+    text += "\n\n" + texts.render(language, texts.HELP_ADS, free=free)
     text += "\n\n" + texts.render(language, texts.HELP_PREMIUM, stars=settings.PREMIUM_STARS)
     await reply_html(update, text)
+    experiments.free_downloads_shown(user.user_id, free_limit_arm)
