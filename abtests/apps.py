@@ -6,5 +6,6 @@ class AbtestsConfig(AppConfig):
     verbose_name = "A/B tests"
 
     def ready(self) -> None:
-        # Registers the event worker's writers for the experiment tables.
-        from abtests import writers  # noqa: F401
+        # Registers the event worker's writers for the experiment tables, and the
+        # dashboard's experiments section with its rollup refresher.
+        from abtests import dashboard, writers  # noqa: F401

@@ -203,20 +203,13 @@ def results_for(
         else 1.0
     )
     tables = set(connection.introspection.table_names())
-    results = []
-    for metric in metrics_all():
-        missing = [t for t in metric.tables if t not in tables]
-        if missing:
-            results.append(
-                MetricResult(metric, False, [], note=f"no data source ({', '.join(missing)})")
-            )
-            continue
-        sums = _sums(metric, test_id=test.pk, phase=test.phase, now=now)
-        results.append(
-            _metric_result(
-                metric, variants, sums, sequential=sequential, alpha=alpha, min_sample=min_sample
-            )
+    results = [
+        _metric_measure(
+            metric, test, variants, tables, now=now, sequential=sequential, alpha=alpha,
+            min_sample=min_sample,
         )
+        for metric in metrics_all()
+    ]  # fmt: skip
     return ExperimentResults(
         test=test,
         phase=test.phase,
@@ -225,6 +218,32 @@ def results_for(
         srm_p_value=srm,
         metrics=results,
         min_sample=min_sample,
+    )
+
+
+def metric_result(
+    *, test: ABTest, key: str, now: dt.datetime | None = None, min_sample: int | None = None
+) -> MetricResult:
+    """One metric of ``results_for`` (fixed horizon, alpha 0.05), e.g. for the dashboard."""
+    metric = next(m for m in metrics_all() if m.key == key)
+    variants = list(test.variants.order_by("position", "id"))
+    return _metric_measure(
+        metric, test, variants, set(connection.introspection.table_names()),
+        now=now or timezone.now(), sequential=False, alpha=0.05,
+        min_sample=settings.ABTESTS_MIN_SAMPLE if min_sample is None else min_sample,
+    )  # fmt: skip
+
+
+def _metric_measure(
+    metric: Metric, test: ABTest, variants, tables: set[str], *, now: dt.datetime,
+    sequential: bool, alpha: float, min_sample: int,
+) -> MetricResult:  # fmt: skip
+    missing = [t for t in metric.tables if t not in tables]
+    if missing:
+        return MetricResult(metric, False, [], note=f"no data source ({', '.join(missing)})")
+    sums = _sums(metric, test_id=test.pk, phase=test.phase, now=now)
+    return _metric_result(
+        metric, variants, sums, sequential=sequential, alpha=alpha, min_sample=min_sample
     )
 
 

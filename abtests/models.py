@@ -189,3 +189,25 @@ class ABTestExposure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id} saw {self.test_id}/{self.variant_name}"
+
+
+class ABTestDashboardSummary(models.Model):
+    """What the staff dashboard shows of an experiment's current phase, a rollup kept by
+    the dashboard's rollup job (``abtests.dashboard``): exposures per variant with the SRM
+    p-value (recounted on every run, at most a minute old) and the main metric per
+    variant (recomputed every few minutes: it reads the exposed users' history)."""
+
+    test = models.OneToOneField(ABTest, on_delete=models.CASCADE, related_name="+")
+    phase = models.PositiveIntegerField()
+    variants = models.JSONField(default=list)  # [{"variant", "traffic_percentage", "exposed"}]
+    srm_p_value = models.FloatField(default=1.0)
+    metric_key = models.CharField(max_length=32, blank=True)
+    metric = models.JSONField(default=list)  # per variant: value, users, lift, p-value
+    exposures_at = models.DateTimeField()
+    metric_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        db_table = "ab_test_dashboard_summaries"
+
+    def __str__(self) -> str:
+        return f"dashboard summary of test {self.test_id}"
