@@ -10,7 +10,15 @@ import random
 
 import pytest
 
-from analytics.events import AdClicked, AdShown, DownloadCompleted, UserReferred, UserSeen
+from abtests.models import ABTest, ABTestVariant, ExperimentKind
+from analytics.events import (
+    AdClicked,
+    AdShown,
+    DownloadCompleted,
+    ExperimentViewed,
+    UserReferred,
+    UserSeen,
+)
 from analytics.publisher import breaker_reset, publish
 from analytics.rollups import rollups_refresh
 from analytics.worker import Worker
@@ -93,8 +101,31 @@ def _spool_in_tmp(settings, tmp_path):
 @pytest.fixture
 def dataset():
     events = dataset_events()
-    store(events)
+    store([*events, *experiment_events()])
     return events
+
+
+def experiment_events() -> list:
+    """A running experiment with its exposures (the abtests app's section; it tests its
+    numbers itself)."""
+    test = ABTest.objects.create(
+        name="dashboard-welcome", kind=ExperimentKind.UI, is_active=True,
+        start_date=dt.datetime(2026, 2, 1, tzinfo=dt.UTC),
+    )  # fmt: skip
+    for position, name in enumerate(("control", "short")):
+        ABTestVariant.objects.create(
+            test=test, variant_name=name, traffic_percentage=50, position=position
+        )
+    return [
+        ExperimentViewed(
+            user_id=user_id,
+            test_id=test.pk,
+            phase=test.phase,
+            variant_name=("control", "short")[user_id % 2],
+            occurred_at=dt.datetime(2026, 3, 1, tzinfo=dt.UTC) + dt.timedelta(hours=user_id),
+        )
+        for user_id in range(1, 31)
+    ]
 
 
 @pytest.fixture
