@@ -4,8 +4,9 @@ exposures per variant, SRM status and main metric, linking to its results page.
 Counting exposures and computing a metric read the experiment's tables, too much for a
 request at scale; a rollup refresher (run by the dashboard's rollup job) keeps them in
 ``ABTestDashboardSummary``: exposures and SRM on every run, the main metric when it is
-older than ``METRIC_SECONDS`` or of another phase. ``rebuild_rollups`` drops them all
-and recomputes them.
+older than ``METRIC_SECONDS`` or of another phase (one experiment per run, the stalest,
+except on the first run, when there is none yet). ``rebuild_rollups`` drops them all,
+so its refresh recomputes every one.
 """
 
 from __future__ import annotations
@@ -70,13 +71,33 @@ def _main_metric(test: ABTest, now: dt.datetime) -> tuple[str, list[dict]]:
     ]  # fmt: skip
 
 
+def _metric_due(summary: ABTestDashboardSummary | None, test: ABTest, now: dt.datetime) -> bool:
+    return (
+        summary is None
+        or summary.phase != test.phase
+        or summary.metric_at is None
+        or (now - summary.metric_at).total_seconds() >= METRIC_SECONDS
+    )
+
+
 @rollup_refresher
 def experiment_summaries_refresh(cursor) -> bool:
-    """Exposures and SRM of every running experiment, its main metric when stale; True
-    if a summary changed."""
+    """Exposures and SRM of every running experiment; the main metric of at most one
+    (the stalest) per run: it reads the exposed users' history, seconds at scale, and
+    the job must keep the other rollups a minute behind at most. With no summary at all
+    (the first run, or after a rebuild) every metric is measured. True if a summary
+    changed."""
     now = timezone.now()
     tests = [test for test in ABTest.objects.filter(is_active=True) if test.is_running(now)]
     counts = _exposures(tests)
+    summaries = {s.test_id: s for s in ABTestDashboardSummary.objects.filter(test__in=tests)}
+    due = [test for test in tests if _metric_due(summaries.get(test.pk), test, now)]
+    oldest = dt.datetime.min.replace(tzinfo=dt.UTC)
+    measured = min(
+        due, key=lambda t: (getattr(summaries.get(t.pk), "metric_at", None) or oldest, t.pk),
+        default=None,
+    )  # fmt: skip
+    measure = set(due) if not summaries else {measured}
     moved = False
     for test in tests:
         variants = list(test.variants.order_by("position", "id"))
@@ -87,17 +108,14 @@ def experiment_summaries_refresh(cursor) -> bool:
         ]  # fmt: skip
         weights = [v["traffic_percentage"] for v in exposed]
         srm = stats.srm_p_value([v["exposed"] for v in exposed], weights) if sum(weights) else 1.0
-        summary = ABTestDashboardSummary.objects.filter(test=test).first()
+        summary = summaries.get(test.pk)
         fields: dict[str, Any] = {"phase": test.phase, "variants": exposed, "srm_p_value": srm}
-        stale = (
-            summary is None
-            or summary.phase != test.phase
-            or summary.metric_at is None
-            or (now - summary.metric_at).total_seconds() >= METRIC_SECONDS
-        )
-        if stale:
+        if test in measure:
             fields["metric_key"], fields["metric"] = _main_metric(test, now)
             fields["metric_at"] = now
+        elif summary is None or summary.phase != test.phase:
+            # Measured on a later run; another phase's metric is not this one's.
+            fields.update(metric_key=MAIN_METRIC.get(test.kind, ""), metric=[], metric_at=None)
         if summary is None or any(getattr(summary, k) != v for k, v in fields.items()):
             ABTestDashboardSummary.objects.update_or_create(
                 test=test, defaults={**fields, "exposures_at": now}

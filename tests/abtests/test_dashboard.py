@@ -9,8 +9,15 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.utils import timezone
 
+from abtests import dashboard as abtests_dashboard
 from abtests import metrics, services, stats
-from abtests.models import ABTest, ABTestAssignment, ABTestExposure, ExperimentKind
+from abtests.models import (
+    ABTest,
+    ABTestAssignment,
+    ABTestDashboardSummary,
+    ABTestExposure,
+    ExperimentKind,
+)
 from analytics.events import DownloadCompleted, ExperimentViewed
 from analytics.publisher import publish
 from analytics.rollups import rollups_rebuild, rollups_refresh
@@ -184,3 +191,25 @@ def test_the_seeded_experiments_are_the_dashboards(owner, monkeypatch):
         assert [(m["variant"], m["users"]) for m in shown["metric"]] == [
             (v.variant_name, v.n) for v in main.values
         ]
+
+
+def test_a_run_measures_one_stale_metric_the_stalest(owner, monkeypatch):
+    first, second = experiment("first"), experiment("second")
+    expose(first, range(1, 11), lambda u: "control")
+    expose(second, range(1, 11), lambda u: "fifteen")
+    rollups_refresh()  # the first run measures both
+    measured = dict(ABTestDashboardSummary.objects.values_list("test_id", "metric_at"))
+    assert set(measured) == {first.pk, second.pk} and None not in measured.values()
+    ABTestDashboardSummary.objects.filter(test=second).update(
+        metric_at=measured[second.pk] - dt.timedelta(minutes=1)
+    )
+    monkeypatch.setattr(abtests_dashboard, "METRIC_SECONDS", 0)  # both are due now
+    assert rollups_refresh() is True
+    after = dict(ABTestDashboardSummary.objects.values_list("test_id", "metric_at"))
+    assert after[first.pk] == measured[first.pk]
+    assert after[second.pk] > measured[second.pk]
+    assert rollups_refresh() is True
+    assert (
+        dict(ABTestDashboardSummary.objects.values_list("test_id", "metric_at"))[first.pk]
+        > measured[first.pk]
+    )
