@@ -1,0 +1,402 @@
+"""The README's GIFs, recorded from the sandbox (``python manage.py record_demo``).
+
+A person is played by playwright in headless Chromium (Debian's, no browser download):
+the real bot runs behind the offline Telegram and the local video site, exactly as
+``python manage.py sandbox`` runs it. Each scene is recorded as a video by playwright
+and turned into an optimised GIF with ffmpeg (a palette made for that clip, then
+used with light dithering); when a GIF comes out larger than the limit it is made again
+with fewer frames, a narrower picture and fewer colours.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.conf import settings
+from playwright.sync_api import sync_playwright
+
+from botapp.runner import BackgroundBot
+from config import queues
+from downloads.cache import cached_file_drop, cached_formats
+from sandbox.management.commands.sandbox import start_sandbox
+from sandbox.telegram_api import SEED_GROUP_ID, SEED_USERS
+from users.services import user_set_default_quality
+
+log = logging.getLogger(__name__)
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--autoplay-policy=no-user-gesture-required",
+]  # fmt: skip
+VIEWPORT = {"width": 1040, "height": 660}
+MAX_GIF_BYTES = 2 * 1024 * 1024
+DEFAULT_OUTPUT = Path(settings.BASE_DIR) / "docs" / "images"
+WAIT_MS = 90_000  # a fresh download on a busy machine
+
+ALICE = SEED_USERS[0]["id"]
+YOUTUBE_SAMPLE = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
+TIKTOK_SAMPLE = "https://www.tiktok.com/@sandbox.user/video/7300000000000000001"
+MEDIA_LINKS = ("youtube:dQw4w9WgXcQ",)
+MEDIA_INLINE = ("tiktok:7300000000000000001",)
+
+# A visible mouse pointer: headless Chromium draws none, and a viewer follows the
+# pointer to see what the person does.
+CURSOR_SCRIPT = """
+addEventListener("DOMContentLoaded", () => {
+  const c = document.createElement("div");
+  c.id = "demo-cursor";
+  c.style.cssText = "position:fixed;left:-40px;top:-40px;width:22px;height:22px;z-index:99999;" +
+    "pointer-events:none;transition:transform .1s;transform-origin:0 0;background:no-repeat " +
+    "url(\\"data:image/svg+xml;utf8,<svg xmlns='http://www.w3.org/2000/svg' " +
+    "width='22' height='22'><path d='M2 2 L2 18 L7 13 L11 21 L14 20 L10 12 L17 12 Z' " +
+    "fill='black' stroke='white' stroke-width='1.5'/></svg>\\")";
+  document.body.append(c);
+  addEventListener("mousemove", e => {
+    c.style.left = e.clientX + "px"; c.style.top = e.clientY + "px";
+  }, true);
+  addEventListener("mousedown", () => c.style.transform = "scale(.8)", true);
+  addEventListener("mouseup", () => c.style.transform = "", true);
+});
+"""
+
+
+@dataclass(frozen=True)
+class GifSettings:
+    fps: int
+    width: int
+    colors: int
+
+
+# Tried in order until the GIF fits under the limit.
+GIF_LADDER = (
+    GifSettings(fps=10, width=880, colors=128),
+    GifSettings(fps=8, width=800, colors=96),
+    GifSettings(fps=6, width=720, colors=64),
+    GifSettings(fps=5, width=640, colors=48),
+)
+SHORT_GIF_LADDER = (GifSettings(fps=6, width=480, colors=48),)
+
+
+class Camera:
+    """Screenshots of the page at a steady rate while the person acts or waits.
+
+    playwright's own video recording needs a browser-side ffmpeg it would download;
+    screenshots need nothing more than Chromium. Each frame keeps the moment it was
+    taken, so the GIF plays in real time however long a screenshot took."""
+
+    def __init__(self, page, folder: Path, *, fps: float) -> None:
+        self.page = page
+        self.folder = folder
+        self.interval = 1 / fps
+        self.frames: list[tuple[float, Path]] = []
+        self._last = 0.0
+        folder.mkdir(parents=True, exist_ok=True)
+
+    def shoot(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last < self.interval:
+            return
+        self._last = now
+        path = self.folder / f"{len(self.frames):05d}.png"
+        self.page.screenshot(path=str(path), animations="allow", caret="initial")
+        self.frames.append((now, path))
+
+    def idle(self, seconds: float) -> None:
+        """Waits ``seconds``, shooting all along."""
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            self.shoot()
+            self.page.wait_for_timeout(min(left, self.interval) * 1000)
+
+    def until(self, locator, timeout: float = WAIT_MS / 1000) -> None:
+        """Shoots until ``locator`` is visible (a reply, a video...)."""
+        end = time.monotonic() + timeout
+        while not locator.is_visible():
+            if time.monotonic() > end:
+                raise TimeoutError(f"{locator} did not show within {timeout:.0f} s")
+            self.shoot()
+            self.page.wait_for_timeout(self.interval * 500)
+        self.shoot(force=True)
+
+    def concat_list(self, path: Path) -> Path:
+        """An ffmpeg concat list: each frame lasts until the next was taken."""
+        lines = []
+        for (taken, frame), (following, _next) in zip(self.frames, self.frames[1:], strict=False):
+            lines += [f"file '{frame}'", f"duration {max(following - taken, 0.01):.3f}"]
+        lines += [f"file '{self.frames[-1][1]}'", "duration 1.5", f"file '{self.frames[-1][1]}'"]
+        path.write_text("\n".join(lines) + "\n")
+        return path
+
+
+class Person:
+    """Moves the pointer, types and waits like someone trying the bot, with a camera
+    rolling; ``pace`` < 1 hurries every pause."""
+
+    def __init__(self, page, camera: Camera, *, pace: float = 1.0) -> None:
+        self.page = page
+        self.camera = camera
+        self.pace = pace
+
+    def pause(self, seconds: float) -> None:
+        self.camera.idle(seconds * self.pace)
+
+    def wait_for(self, locator) -> None:
+        self.camera.until(locator)
+
+    def point_at(self, locator) -> None:
+        locator.scroll_into_view_if_needed()
+        box = locator.bounding_box()
+        if not box:
+            return
+        target = (box["x"] + min(box["width"] / 2, 40), box["y"] + box["height"] / 2)
+        steps = max(2, int(8 * self.pace))
+        for step in range(1, steps + 1):
+            x = self._x + (target[0] - self._x) * step / steps
+            y = self._y + (target[1] - self._y) * step / steps
+            self.page.mouse.move(x, y)
+            self.camera.shoot(force=True)
+        self._x, self._y = target
+
+    _x, _y = VIEWPORT["width"] / 2, VIEWPORT["height"] / 2
+
+    def click(self, locator) -> None:
+        self.point_at(locator)
+        self.pause(0.25)
+        locator.click()
+        self.camera.shoot(force=True)
+
+    def type(self, text: str) -> None:
+        box = self.page.locator("#text")
+        self.click(box)
+        for char in text:
+            box.press_sequentially(char)
+            self.camera.idle(0.05 * self.pace)
+
+    def paste_sample(self, url: str) -> None:
+        """Clicks the sample link in the page's list: it lands in the message box."""
+        self.click(self.page.locator(f".sample[data-url='{url}']"))
+        self.pause(0.6)
+
+    def send(self) -> None:
+        self.click(self.page.locator("#send"))
+
+    def play_last_video(self, scope) -> None:
+        video = scope.locator("video").last
+        self.wait_for(video)
+        self.point_at(video)
+        video.evaluate("v => { v.muted = true; v.loop = true; return v.play(); }")
+
+
+def open_chat(page) -> None:
+    page.locator("body[data-ready='1']").wait_for()
+    page.locator(".msg, #messages").first.wait_for()
+
+
+def scene_links(person: Person) -> None:
+    """A YouTube link: the quality buttons, the progress, the video; again: at once."""
+    page = person.page
+    person.pause(0.8)
+    person.type("/start")
+    person.send()
+    person.wait_for(page.locator(".msg.bot", has_text="Send me a link"))
+    person.pause(1.2)
+    person.paste_sample(YOUTUBE_SAMPLE)
+    person.send()
+    quality = page.locator(".msg.bot .kb button", has_text="720p")
+    person.wait_for(quality)
+    person.pause(1.5)
+    person.click(quality)
+    person.wait_for(page.locator(".msg.bot video").first)
+    person.play_last_video(page.locator(".msg.bot"))
+    person.pause(3.5)
+    person.paste_sample(YOUTUBE_SAMPLE)
+    person.send()
+    person.wait_for(page.locator(".msg.bot video").nth(1))
+    person.play_last_video(page.locator(".msg.bot"))
+    person.pause(3.0)
+
+
+def scene_inline(person: Person) -> None:
+    """Inline mode in the group: a placeholder that becomes the video."""
+    page = person.page
+    person.pause(0.6)
+    person.click(page.locator(f".chat-item[data-chat-id='{SEED_GROUP_ID}']"))
+    person.pause(1.0)
+    person.type("@SandboxVideoBot ")
+    person.paste_sample(TIKTOK_SAMPLE)
+    result = page.locator(".inline-result[data-result-id]").first
+    person.wait_for(result)
+    person.pause(1.5)
+    person.click(result)
+    posted = page.locator(".msg.mine", has_text="via @SandboxVideoBot").last
+    person.wait_for(posted)
+    person.point_at(posted)
+    person.wait_for(posted.locator("video"))
+    person.pause(0.6)
+    person.play_last_video(posted)
+    person.pause(3.5)
+
+
+@dataclass(frozen=True)
+class Scene:
+    name: str
+    title: str
+    play: Callable[[Person], None]
+    media_keys: tuple[str, ...] = ()  # forgotten first, so the scene shows a real download
+
+    @property
+    def filename(self) -> str:
+        return f"demo-{self.name}.gif"
+
+
+SCENES: dict[str, Scene] = {
+    scene.name: scene
+    for scene in (
+        Scene("links", "A link, a quality, the video; again: at once", scene_links, MEDIA_LINKS),
+        Scene("inline", "Inline mode in a group", scene_inline, MEDIA_INLINE),
+    )
+}
+
+
+def demo_state_reset(scene: Scene) -> None:
+    """Makes a scene start as it does for a newcomer: the media it downloads is not
+    cached yet and Alice has no remembered quality (so the buttons show)."""
+    for media_key in scene.media_keys:
+        for fmt, item in cached_formats(media_key=media_key).items():
+            cached_file_drop(media_key=media_key, fmt=fmt, file_id=item.file_id)
+    user_set_default_quality(user_id=ALICE, quality="")
+
+
+def _outside_the_loop(function: Callable[[], None]) -> None:
+    """Runs ORM work from a thread of its own: playwright's sync API keeps an event loop
+    running in this thread, and Django refuses database calls from one."""
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            function()
+        except BaseException as error:  # handed to the caller below
+            errors.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+
+
+def gif_make(frames: Path, gif: Path, *, ladder: tuple[GifSettings, ...]) -> int:
+    """Encodes the frames of an ffmpeg concat list as a GIF under ``MAX_GIF_BYTES``;
+    returns its size. Each rung resamples to a steady rate, makes its own palette
+    (``stats_mode=diff`` favours what moves) and redraws only the changed rectangle
+    of each frame."""
+    for rung in ladder:
+        chain = (
+            f"fps={rung.fps},scale={rung.width}:-2:flags=lanczos,split[a][b];"
+            f"[a]palettegen=max_colors={rung.colors}:stats_mode=diff[p];"
+            "[b][p]paletteuse=dither=bayer:bayer_scale=4:diff_mode=rectangle"
+        )
+        command = [
+            _tool("ffmpeg"), "-v", "error", "-y", "-f", "concat", "-safe", "0",
+            "-i", str(frames), "-filter_complex", chain, "-loop", "0", str(gif),
+        ]  # fmt: skip
+        subprocess.run(command, check=True, timeout=600)  # noqa: S603 (our own arguments)
+        size = gif.stat().st_size
+        if size <= MAX_GIF_BYTES:
+            return size
+        log.info("%s: %d bytes at %s, trying smaller", gif.name, size, rung)
+    gif.unlink()
+    raise RuntimeError(f"{gif.name} stays above {MAX_GIF_BYTES} bytes; shorten the scene")
+
+
+@dataclass(frozen=True)
+class Recorded:
+    scene: str
+    path: Path
+    size: int
+    frames: int
+    seconds: float
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name)
+    if not found:
+        raise RuntimeError(f"{name} is not installed; recording the demos needs it")
+    return found
+
+
+def gif_facts(path: Path) -> tuple[int, float]:
+    """(frames, duration in seconds) as ffprobe decodes the whole GIF: a broken file
+    fails here."""
+    command = [
+        _tool("ffprobe"), "-v", "error", "-count_frames", "-print_format", "json",
+        "-show_entries", "stream=codec_name,nb_read_frames:format=duration", str(path),
+    ]  # fmt: skip
+    result = subprocess.run(command, check=True, capture_output=True, timeout=120)  # noqa: S603
+    facts = json.loads(result.stdout)
+    stream = facts["streams"][0]
+    if stream.get("codec_name") != "gif":
+        raise ValueError(f"{path} is not a GIF: {stream}")
+    return int(stream["nb_read_frames"]), float(facts["format"]["duration"])
+
+
+def demos_record(
+    *,
+    scenes: list[str],
+    output: Path,
+    short: bool = False,
+    report: Callable[[str], None] = log.info,
+) -> list[Recorded]:
+    """Starts the sandbox, plays each scene in Chromium and writes its GIF to ``output``."""
+    output.mkdir(parents=True, exist_ok=True)
+    telegram, site = start_sandbox(port=0)
+    workers = queues.start_thread_workers([queues.DOWNLOADS], 2)
+    bot = BackgroundBot(poll_timeout=1).start()
+    recorded: list[Recorded] = []
+    try:
+        with tempfile.TemporaryDirectory(prefix="demo-") as tmp, sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            for name in scenes:
+                scene = SCENES[name]
+                _outside_the_loop(lambda scene=scene: demo_state_reset(scene))
+                frames = _scene_record(browser, telegram.page_url, scene, Path(tmp), short)
+                gif = output / scene.filename
+                ladder = SHORT_GIF_LADDER if short else GIF_LADDER
+                size = gif_make(frames, gif, ladder=ladder)
+                count, seconds = gif_facts(gif)
+                recorded.append(Recorded(name, gif, size, count, seconds))
+                report(f"{gif}: {size / 1024:.0f} KB, {count} frames, {seconds:.1f} s")
+            browser.close()
+    finally:
+        bot.stop()
+        queues.stop_thread_workers(workers)
+        telegram.stop()
+        site.stop()
+    return recorded
+
+
+def _scene_record(browser, url: str, scene: Scene, tmp: Path, short: bool) -> Path:
+    """Plays one scene in a fresh browser context; returns the frames' concat list."""
+    context = browser.new_context(viewport=VIEWPORT)
+    context.add_init_script(CURSOR_SCRIPT)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(WAIT_MS)
+        page.goto(url)
+        open_chat(page)
+        camera = Camera(page, tmp / scene.name, fps=4 if short else 10)
+        scene.play(Person(page, camera, pace=0.35 if short else 1.0))
+    finally:
+        context.close()
+    return camera.concat_list(tmp / f"{scene.name}.txt")
