@@ -195,7 +195,13 @@ class Person:
         video = scope.locator("video").last
         self.wait_for(video)
         self.point_at(video)
-        video.evaluate("v => { v.muted = true; v.loop = true; return v.play(); }")
+        # The page redraws its messages on every edit (a keyboard added, a progress
+        # message deleted), and a redrawn <video> starts paused: press play again.
+        for _attempt in range(4):
+            video.evaluate("v => { v.muted = true; v.loop = true; v.play().catch(() => {}); }")
+            self.camera.idle(0.6)
+            if video.evaluate("v => !v.paused"):
+                return
 
 
 def open_chat(page) -> None:

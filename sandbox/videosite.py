@@ -177,7 +177,7 @@ def sample_urls(kind: VideoKind | None = VideoKind.NORMAL) -> list[str]:
 # One line per kind for a newcomer: what pasting such a link shows (the chat page's
 # list of samples and the sandbox banner).
 KIND_HINTS: dict[VideoKind, str] = {
-    VideoKind.NORMAL: "a normal video: quality buttons on YouTube, then the video",
+    VideoKind.NORMAL: "a normal video: quality buttons, then the video",
     VideoKind.PRIVATE: "a private video: the bot explains it cannot fetch it",
     VideoKind.REMOVED: "a removed video: the bot says it is gone",
     VideoKind.SIGN_IN_REQUIRED: "needs a sign-in: the bot says so",
@@ -199,10 +199,20 @@ def samples() -> list[dict[str, str]]:
             "platform": video.platform,
             "kind": str(video.kind),
             "title": video.title,
-            "hint": KIND_HINTS[video.kind],
+            "hint": _hint(video),
         }
         for video in _SAMPLES
     ]
+
+
+def _hint(video: SampleVideo) -> str:
+    if video.kind != VideoKind.NORMAL:
+        return KIND_HINTS[video.kind]
+    if video.platform != "youtube":
+        return "a normal video: the best quality that fits, at once"
+    if not video.has_thumbnail:
+        return "a normal video without a thumbnail: the bot makes one"
+    return KIND_HINTS[video.kind]
 
 
 # (status, reason phrase, page text) a real site answers for each failure. yt-dlp
