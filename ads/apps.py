@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class AdsConfig(AppConfig):
     name = "ads"
     verbose_name = "Ads"
+
+    def ready(self) -> None:
+        # The event worker writes this app's tables through writers registered here.
+        from ads import payment_writers
+
+        assert payment_writers

@@ -255,3 +255,39 @@ class UserSeen(Event):
 class InlineQueried(Event):
     user_id: int
     platform: str = ""
+
+
+# --- The paid tier (Telegram Stars) -----------------------------------------------------
+
+_PREMIUM_KINDS = frozenset({"one_time", "subscription"})
+
+
+@event_type
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class PaymentCompleted(Event):
+    """A Stars payment was stored (once per charge id); ``paid_until`` is the user's
+    premium end after it."""
+
+    choices: ClassVar[dict[str, frozenset[str]]] = {"kind": _PREMIUM_KINDS}
+
+    user_id: int
+    telegram_payment_charge_id: str
+    stars: int
+    kind: str
+    days: int
+    is_recurring: bool = False
+    paid_until: dt.datetime | None = None
+
+
+@event_type
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class PaymentRefunded(Event):
+    """A stored payment was refunded and the days it bought taken back."""
+
+    choices: ClassVar[dict[str, frozenset[str]]] = {"kind": _PREMIUM_KINDS}
+
+    user_id: int
+    telegram_payment_charge_id: str
+    stars: int
+    kind: str
+    paid_until: dt.datetime | None = None

@@ -17,11 +17,12 @@ from telegram.ext import (
     CommandHandler,
     InlineQueryHandler,
     MessageHandler,
+    PreCheckoutQueryHandler,
     filters,
 )
 
 from botapp import keyboards, texts
-from botapp.handlers import account, deeplink_routes, groups
+from botapp.handlers import account, deeplink_routes, groups, payments
 from botapp.handlers import inline as inline_handlers
 from botapp.handlers.errors import on_error
 from botapp.handlers.links import on_format_button, on_private_text, on_quality_button
@@ -44,6 +45,8 @@ COMMANDS = (
     ("settings", texts.COMMAND_SETTINGS),
     ("language", texts.COMMAND_LANGUAGE),
     ("dl", texts.COMMAND_DL),
+    ("premium", texts.COMMAND_PREMIUM),
+    ("paysupport", texts.COMMAND_PAYSUPPORT),
 )
 
 
@@ -88,6 +91,7 @@ def register_handlers(application: Application) -> None:
     application.add_handler(CommandHandler("settings", account.settings_command))
     application.add_handler(CommandHandler("language", account.language_command))
     application.add_handler(CommandHandler("dl", groups.dl_command))
+    register_payment_handlers(application)
     application.add_handler(
         CallbackQueryHandler(account.on_language_button, pattern=keyboards.LANGUAGE_PATTERN)
     )
@@ -123,6 +127,21 @@ def register_handlers(application: Application) -> None:
         )
     )
     application.add_error_handler(on_error)
+
+
+def register_payment_handlers(application: Application) -> None:
+    application.add_handler(CommandHandler("premium", payments.premium_command))
+    application.add_handler(CommandHandler("paysupport", payments.paysupport_command))
+    application.add_handler(PreCheckoutQueryHandler(payments.on_pre_checkout))
+    application.add_handler(
+        MessageHandler(filters.SUCCESSFUL_PAYMENT, payments.on_successful_payment)
+    )
+    application.add_handler(
+        MessageHandler(filters.StatusUpdate.REFUNDED_PAYMENT, payments.on_refunded_payment)
+    )
+    application.add_handler(
+        CallbackQueryHandler(payments.on_cancel_button, pattern=keyboards.PREMIUM_CANCEL_PATTERN)
+    )
 
 
 async def _post_init(application: Application) -> None:

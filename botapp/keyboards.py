@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from django.conf import settings
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from analytics.vocabulary import SendAs
@@ -70,4 +71,27 @@ def group_settings_keyboard(language: str, auto_download: bool) -> InlineKeyboar
         button = InlineKeyboardButton(
             texts.render(language, texts.GROUP_AUTO_TURN_ON), callback_data="set:auto:on"
         )
+    return InlineKeyboardMarkup([[button]])
+
+
+# --- Premium ----------------------------------------------------------------------------
+
+PREMIUM_CANCEL_PATTERN = re.compile(r"^premium:cancel:(\d{1,18})$")
+
+
+def premium_keyboard(
+    language: str, *, subscribe_link: str | None, subscription_id: int | None
+) -> InlineKeyboardMarkup | None:
+    """Subscribe (a Stars invoice link), or cancel the running subscription."""
+    if subscription_id is not None:
+        button = InlineKeyboardButton(
+            texts.render(language, texts.PREMIUM_CANCEL_BUTTON),
+            callback_data=f"premium:cancel:{subscription_id}",
+        )
+    elif subscribe_link:
+        stars = settings.PREMIUM_SUBSCRIPTION_STARS
+        text = texts.render(language, texts.PREMIUM_SUBSCRIBE_BUTTON, stars=stars)
+        button = InlineKeyboardButton(text, url=subscribe_link)
+    else:
+        return None
     return InlineKeyboardMarkup([[button]])

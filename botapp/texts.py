@@ -5,6 +5,9 @@ settings, groups), through Django's gettext. The way of one link has its own tex
 
 from __future__ import annotations
 
+import datetime as dt
+
+from django.utils import formats, translation
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import pgettext_lazy
 
@@ -76,3 +79,68 @@ GROUP_AUTO_TURN_ON = _("Turn automatic downloads on")
 GROUP_AUTO_TURN_OFF = _("Turn automatic downloads off")
 GROUP_ADMINS_ONLY = _("Only group admins can change the settings.")
 STATS_PAID = _("You have no limits: downloads are free of ads.")
+
+# --- Premium with Telegram Stars, and payment support -----------------------------------
+
+
+def moment(language: str, value: dt.datetime) -> str:
+    """A date and time in the user's language, in UTC (the bot does not know their zone)."""
+    with translation.override(language):
+        return formats.date_format(value.astimezone(dt.UTC), "DATETIME_FORMAT") + " UTC"
+
+
+COMMAND_PREMIUM = pgettext_lazy("bot command", "No ads: premium for Stars")
+COMMAND_PAYSUPPORT = pgettext_lazy("bot command", "Help with a payment")
+HELP_PREMIUM = _(
+    "<b>No ads</b>: /premium removes ads for 30 days for {stars} Telegram Stars, or every "
+    "month with a subscription. Questions about a payment: /paysupport."
+)
+PREMIUM_OFFER = _(
+    "<b>Premium: videos without ads</b>\n"
+    "• 30 days for {stars} Stars: pay the invoice below. Paying again adds 30 more days.\n"
+    "• A monthly subscription for {subscription_stars} Stars every 30 days; cancel any time."
+)
+PREMIUM_NOT_ACTIVE = _("You don't have premium right now.")
+PREMIUM_ACTIVE = _("Premium is active until {until}.")
+PREMIUM_RENEWS = _("Your subscription renews on {date}.")
+PREMIUM_SUBSCRIBE_BUTTON = _("Subscribe: {stars} Stars a month")
+PREMIUM_CANCEL_BUTTON = _("Cancel the subscription")
+PREMIUM_CANCELLED = _(
+    "The subscription is cancelled: there will be no more charges. Premium stays until {until}."
+)
+PREMIUM_CANCEL_GONE = _("This subscription is not active any more.")
+PREMIUM_PRIVATE_ONLY = _("Send /premium to me in a private chat.")
+INVOICE_TITLE = _("Premium: 30 days, no ads")
+INVOICE_DESCRIPTION = _(
+    "Every video arrives without ads for 30 days. Starts now, or extends the premium you "
+    "already have."
+)
+INVOICE_PRICE_LABEL = _("30 days without ads")
+SUBSCRIPTION_TITLE = _("Premium: monthly, no ads")
+SUBSCRIPTION_DESCRIPTION = _(
+    "Videos without ads, renewed every 30 days. Cancel any time: premium lasts to the end "
+    "of the paid period."
+)
+CHECKOUT_UNKNOWN = _("This invoice is no longer valid. Send /premium for a new one.")
+CHECKOUT_OTHER_USER = _("This invoice was made for someone else. Send /premium to get your own.")
+CHECKOUT_PRICE_CHANGED = _(
+    "The price has changed since this invoice was made. Send /premium for a new invoice."
+)
+CHECKOUT_ALREADY_SUBSCRIBED = _("You already have this subscription.")
+CHECKOUT_UNAVAILABLE = _("Payments can't be accepted right now. Please try again in a minute.")
+PAYMENT_THANKS = _("Thank you! Premium is active until {until}: no ads until then.")
+PAYMENT_RENEWED = _("Your subscription was renewed: premium is active until {until}.")
+PAYMENT_REFUNDED = _("Your payment of {stars} Stars was refunded, and premium ended.")
+PAYMENT_REFUNDED_STILL_ACTIVE = _(
+    "Your payment of {stars} Stars was refunded; premium is active until {until}."
+)
+PAYSUPPORT = _(
+    "<b>Help with payments</b>\n"
+    "For any problem with a payment made in this bot (premium, subscriptions, refunds), "
+    "write to {contact}. Please include your Telegram ID <code>{user_id}</code>, the date "
+    "of the payment and, if you can, the transaction ID from the receipt. We answer within "
+    "3 days.\n\n"
+    "If premium did not work as promised, ask within 14 days of the payment and we refund "
+    "the Stars.\n\n"
+    "Telegram support and @BotSupport cannot help with purchases made in this bot."
+)

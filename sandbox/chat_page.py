@@ -14,6 +14,10 @@ simulation API and polls a chat's history. Endpoints:
   ``POST inline_choose {user_id, chat_id, query_id, result_id}``.
 - ``POST group_bot {user_id, chat_id, action: add|add_admin|remove}``
 - ``POST block {user_id, blocked: true|false}``
+- ``POST pay {user_id, chat_id, message_id}`` or ``{user_id, link}``: pay an invoice with
+  Stars; answers once the bot confirmed or refused at checkout (or its 10 s ran out).
+- ``GET subscriptions?user_id=``; ``POST subscription {user_id, charge_id?, action:
+  renew|cancel}``: the next period is charged now, or the user cancels in Telegram.
 """
 
 from __future__ import annotations
@@ -121,6 +125,32 @@ def _block(double: TelegramApiDouble, params: dict) -> dict:
     return double.unblock_bot(user_id)
 
 
+def _pay(double: TelegramApiDouble, params: dict) -> dict:
+    user_id = int(params["user_id"])
+    if params.get("link"):
+        result = double.pay_invoice(user_id, link=str(params["link"]))
+    else:
+        result = double.pay_invoice(
+            user_id, chat_id=int(params["chat_id"]), message_id=int(params["message_id"])
+        )
+    return {key: value for key, value in result.items() if key != "message"}
+
+
+def _subscriptions(double: TelegramApiDouble, params: dict) -> dict:
+    return {"subscriptions": double.star_subscriptions(int(params["user_id"]))}
+
+
+def _subscription(double: TelegramApiDouble, params: dict) -> dict:
+    user_id, charge_id = int(params["user_id"]), params.get("charge_id") or None
+    action = params.get("action")
+    if action == "renew":
+        result = double.renew_subscription(user_id, charge_id)
+        return {key: value for key, value in result.items() if key != "message"}
+    if action == "cancel":
+        return double.cancel_subscription(user_id, charge_id)
+    raise ValueError(f"unknown action {action!r}")
+
+
 _VIEWS = {
     ("GET", "state"): _state,
     ("GET", "history"): _history,
@@ -131,4 +161,7 @@ _VIEWS = {
     ("POST", "inline_choose"): _inline_choose,
     ("POST", "group_bot"): _group_bot,
     ("POST", "block"): _block,
+    ("POST", "pay"): _pay,
+    ("GET", "subscriptions"): _subscriptions,
+    ("POST", "subscription"): _subscription,
 }

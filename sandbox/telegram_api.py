@@ -16,7 +16,10 @@ Methods: getMe, getUpdates, setWebhook, deleteWebhook, getWebhookInfo, setMyComm
 getMyCommands, deleteMyCommands, sendMessage, sendVideo, sendAudio, sendDocument,
 sendPhoto, sendChatAction, editMessageText, editMessageCaption, editMessageReplyMarkup,
 editMessageMedia, deleteMessage, answerCallbackQuery, answerInlineQuery, getFile (and
-downloads under ``base_file_url``), getChat, getChatMember, leaveChat, logOut, close.
+downloads under ``base_file_url``), getChat, getChatMember, leaveChat, logOut, close, and
+Telegram Stars payments (``telegram_payments``: sendInvoice, createInvoiceLink,
+answerPreCheckoutQuery, refundStarPayment, editUserStarSubscription; users pay, renew
+and cancel through ``pay_invoice``, ``renew_subscription``, ``cancel_subscription``).
 Bodies may be query strings, JSON, urlencoded or multipart (with ``attach://`` parts).
 
 What it enforces, with Telegram's status and wording:
@@ -50,9 +53,9 @@ What it enforces, with Telegram's status and wording:
 
 What it does not do: fetch anything by URL (sending by HTTP URL answers ``failed to get
 HTTP URL content``), POST updates to a webhook, channels, forum topics, media groups,
-payments, stickers, polls, probing media (width/height/duration are what the bot sent,
-else 0), per-day or per-minute server-side limits beyond those above. getUpdates calls
-are not in the call log (there would be thousands).
+payment providers other than Stars, stickers, polls, probing media (width/height/duration
+are what the bot sent, else 0), per-day or per-minute server-side limits beyond those
+above. getUpdates calls are not in the call log (there would be thousands).
 """
 
 from __future__ import annotations
@@ -109,6 +112,7 @@ class TelegramApiDouble:
         privacy_mode: bool = True,
         inline_feedback: bool = True,
         query_answer_timeout: float = 15.0,
+        pre_checkout_timeout: float = 10.0,
         seed: bool = True,
     ) -> None:
         self.token = token
@@ -135,6 +139,7 @@ class TelegramApiDouble:
             get_file_limit=get_file_limit,
             query_answer_timeout=query_answer_timeout,
             inline_feedback=inline_feedback,
+            pre_checkout_timeout=pre_checkout_timeout,
         )
         flood = FloodControl(enabled=rate_limits, private_burst=private_burst)
         self.api = BotApi(self.state, config, flood)
@@ -402,6 +407,49 @@ class TelegramApiDouble:
         with self.state.cond:
             self.state.blocked.discard(user_id)
             return self._private_status_change(user_id, "kicked", "member")
+
+    def pay_invoice(
+        self,
+        user_id: int,
+        *,
+        message_id: int | None = None,
+        chat_id: int | None = None,
+        link: str | None = None,
+    ) -> dict:
+        """The user pays an invoice message (in ``chat_id``, default their private chat)
+        or an invoice link. Blocks until the bot answers the pre-checkout query, or its
+        deadline passes; returns ``{"status": "paid"|"refused"|"expired", ...}`` with
+        ``charge_id`` and the ``successful_payment`` message when paid."""
+        with self.state.cond:
+            return self.api.pay(
+                user_id,
+                timeout=self.api.config.pre_checkout_timeout,
+                chat_id=chat_id,
+                message_id=message_id,
+                link=link,
+            )
+
+    def renew_subscription(self, user_id: int, charge_id: str | None = None) -> dict:
+        """A subscription's period ends: the next one is charged unless it was cancelled
+        (``{"status": "ended"}``)."""
+        with self.state.cond:
+            return self.api.renew(user_id, charge_id)
+
+    def cancel_subscription(self, user_id: int, charge_id: str | None = None) -> dict:
+        """The user cancels in Telegram's settings (the bot gets no update)."""
+        with self.state.cond:
+            return self.api.cancel(user_id, charge_id)
+
+    def star_subscriptions(self, user_id: int) -> list[dict]:
+        with self.state.cond:
+            return self.api.subscriptions_of(user_id)
+
+    def redeliver(self, update: dict) -> dict:
+        """Send an update again under a new update_id, as Telegram does when the bot did
+        not acknowledge it (a restart between handling and the next getUpdates)."""
+        kind = next(key for key in update if key != "update_id")
+        with self.state.cond:
+            return copy.deepcopy(self.state.push_update(kind, copy.deepcopy(update[kind])))
 
     def store_file(
         self,

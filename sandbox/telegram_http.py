@@ -43,6 +43,8 @@ _JSON_FIELDS = {
     "reply_parameters",
     "link_preview_options",
     "button",
+    "prices",
+    "suggested_tip_amounts",
 }
 _INT_FIELDS = {
     "message_id",
@@ -57,6 +59,8 @@ _INT_FIELDS = {
     "cache_time",
     "message_thread_id",
     "max_connections",
+    "subscription_period",
+    "max_tip_amount",
 }
 _BOOL_FIELDS = {
     "disable_notification",
@@ -70,6 +74,8 @@ _BOOL_FIELDS = {
     "allow_sending_without_reply",
     "disable_content_type_detection",
     "show_caption_above_media",
+    "ok",
+    "is_canceled",
 }
 
 

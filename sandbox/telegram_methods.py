@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from sandbox.telegram_formatting import FormattingError, parse_formatted
 from sandbox.telegram_limits import FloodControl
+from sandbox.telegram_payments import PAYMENT_METHODS, PaymentMethods, StarLedger
 from sandbox.telegram_state import (
     PRIVATE,
     ApiError,
@@ -69,13 +70,15 @@ class ApiConfig:
     get_file_limit: int = 20 * MB
     query_answer_timeout: float = 15.0
     inline_feedback: bool = True
+    pre_checkout_timeout: float = 10.0
 
 
-class BotApi:
+class BotApi(PaymentMethods):
     def __init__(self, state: SandboxState, config: ApiConfig, flood: FloodControl) -> None:
         self.state = state
         self.config = config
         self.flood = flood
+        self.ledger = StarLedger()
         self._methods: dict[str, Callable[[dict], object]] = {}
         for name in [
             "getMe",
@@ -105,6 +108,7 @@ class BotApi:
             "getChat",
             "getChatMember",
             "leaveChat",
+            *PAYMENT_METHODS,
         ]:
             self._methods[name.lower()] = getattr(self, "m_" + name)
 

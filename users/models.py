@@ -5,6 +5,7 @@ from collections.abc import Iterator
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from analytics.vocabulary import SendAs
 
@@ -54,7 +55,9 @@ class BotUser(models.Model):
     first_seen_at = models.DateTimeField(db_index=True)
     last_seen_at = models.DateTimeField(db_index=True)
     total_downloads = models.PositiveIntegerField(default=0)
-    is_paid = models.BooleanField(default=False)
+    # Premium (no ads) lasts until this moment; ``is_paid`` is derived from it, so it
+    # can never outlive the period. Written only by ads.payment_services.
+    paid_until = models.DateTimeField(null=True, blank=True, db_index=True)
     is_blocked = models.BooleanField(default=False, help_text="The user blocked the bot")
     referral_code = models.CharField(max_length=32, unique=True, default=referral_code_generate)
     referred_by = models.ForeignKey(
@@ -76,6 +79,11 @@ class BotUser(models.Model):
         if self.username:
             return f"@{self.username}"
         return f"{self.first_name or 'user'} ({self.user_id})"
+
+    @property
+    def is_paid(self) -> bool:
+        """True exactly while a paid period is running."""
+        return self.paid_until is not None and self.paid_until > timezone.now()
 
     @property
     def ui_language(self) -> str:

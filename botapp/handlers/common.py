@@ -48,9 +48,14 @@ def publish_user_seen(tg_user: Any) -> None:
 
 
 async def reply(update: Update, user: BotUser, text: Any, reply_markup=None, **values: Any):
+    return await reply_html(update, texts.render(user.ui_language, text, **values), reply_markup)
+
+
+async def reply_html(update: Update, html: str, reply_markup=None):
+    """Answer with text already rendered in the user's language."""
     message = update.effective_message
     return await message.reply_text(
-        texts.render(user.ui_language, text, **values),
+        html,
         parse_mode=ParseMode.HTML,
         reply_markup=reply_markup,
         disable_web_page_preview=True,

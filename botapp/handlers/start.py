@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from telegram import Update
 from telegram.ext import ContextTypes
 
 from botapp import deeplinks, texts
-from botapp.handlers.common import current_user, reply
+from botapp.handlers.common import current_user, reply, reply_html
 from downloads import texts as download_texts
 
 
@@ -32,5 +33,8 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     user = await current_user(update)
     if user is None:
         return
-    sites = texts.render(user.ui_language, download_texts.SUPPORTED_SITES)
-    await reply(update, user, texts.HELP, sites=sites, bot=context.bot.username)
+    language = user.ui_language
+    sites = texts.render(language, download_texts.SUPPORTED_SITES)
+    text = texts.render(language, texts.HELP, sites=sites, bot=context.bot.username)
+    text += "\n\n" + texts.render(language, texts.HELP_PREMIUM, stars=settings.PREMIUM_STARS)
+    await reply_html(update, text)

@@ -169,6 +169,12 @@ TELEGRAM_LOCAL_MODE = env.bool("TELEGRAM_LOCAL_MODE", default=bool(TELEGRAM_API_
 # throughput benchmarks against the offline API with its limits off.
 TELEGRAM_FLOOD_LIMITS = env.bool("TELEGRAM_FLOOD_LIMITS", default=True)
 FREE_DOWNLOADS = env.int("FREE_DOWNLOADS", default=10)
+# The paid tier, in Telegram Stars (XTR): 30 days without ads, once or every month.
+# An invoice issued at another price is refused at checkout once the price changes.
+PREMIUM_STARS = env.int("PREMIUM_STARS", default=100)
+PREMIUM_SUBSCRIPTION_STARS = env.int("PREMIUM_SUBSCRIPTION_STARS", default=90)
+# Where /paysupport sends users with a payment problem (Telegram's terms ask for it).
+PAYMENTS_SUPPORT_CONTACT = env.str("PAYMENTS_SUPPORT_CONTACT", default="support@example.org")
 MAX_UPLOAD_MB = env.int("MAX_UPLOAD_MB", default=2000 if TELEGRAM_LOCAL_MODE else 50)
 # Files under this size go from yt-dlp to Telegram in memory, never touching disk.
 IN_MEMORY_MAX_MB = env.int("IN_MEMORY_MAX_MB", default=20)

@@ -67,5 +67,6 @@ def banner(telegram, site) -> str:
         f"\nSandbox ready: open {telegram.page_url} and chat with @{telegram.bot_user['username']}"
         f"\nVideos come from the local video site at {site.origin}. Links to paste:\n{links}\n"
         "Alice administers the sandbox group: /settings there switches automatic downloads.\n"
+        "/premium sells 30 days without ads for Stars: the Pay button pays (no real Stars).\n"
         "Ctrl-C stops everything.\n"
     )
