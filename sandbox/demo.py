@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -28,8 +29,7 @@ from botapp.runner import BackgroundBot
 from config import queues
 from downloads.cache import cached_file_drop, cached_formats
 from sandbox.management.commands.sandbox import start_sandbox
-from sandbox.telegram_api import SEED_GROUP_ID, SEED_USERS
-from users.services import user_set_default_quality
+from sandbox.telegram_api import SEED_GROUP_ID
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,10 @@ MAX_GIF_BYTES = 2 * 1024 * 1024
 DEFAULT_OUTPUT = Path(settings.BASE_DIR) / "docs" / "images"
 WAIT_MS = 90_000  # a fresh download on a busy machine
 
-ALICE = SEED_USERS[0]["id"]
+# Each scene's people are new to the bot (a random id each time), so a scene looks the
+# same however often the demos are recorded against the same database: no remembered
+# quality, the whole free quota, no premium, never invited before.
+NEWCOMER_IDS = range(7_000_000_000, 8_000_000_000)
 YOUTUBE_SAMPLE = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
 TIKTOK_SAMPLE = "https://www.tiktok.com/@sandbox.user/video/7300000000000000001"
 MEDIA_LINKS = ("youtube:dQw4w9WgXcQ",)
@@ -139,14 +142,39 @@ class Camera:
         return path
 
 
+@dataclass(frozen=True)
+class Newcomer:
+    user_id: int
+    first_name: str
+
+
+def newcomer_add(telegram, first_name: str) -> Newcomer:
+    """A new user of the offline Telegram, also a member of the sandbox group."""
+    user_id = NEWCOMER_IDS.start + secrets.randbelow(len(NEWCOMER_IDS))
+    username = f"{first_name.lower()}_{user_id % 10_000}"
+    telegram.add_user(user_id, first_name, username=username, language_code="en")
+    with telegram.state.cond:
+        telegram.state.chats[SEED_GROUP_ID].members.add(user_id)
+        telegram.state.changed()
+    return Newcomer(user_id, first_name)
+
+
 class Person:
     """Moves the pointer, types and waits like someone trying the bot, with a camera
-    rolling; ``pace`` < 1 hurries every pause."""
+    rolling; ``pace`` < 1 hurries every pause. ``cast`` are the scene's people, the
+    first one at the keyboard when the page opens."""
 
-    def __init__(self, page, camera: Camera, *, pace: float = 1.0) -> None:
+    def __init__(self, page, camera: Camera, *, cast: list[Newcomer], pace: float = 1.0) -> None:
         self.page = page
         self.camera = camera
+        self.cast = cast
         self.pace = pace
+
+    def become(self, newcomer: Newcomer) -> None:
+        """Switches the page to another user (the "You are" list), their chat opens."""
+        self.point_at(self.page.locator("#user-select"))
+        self.page.select_option("#user-select", str(newcomer.user_id))
+        self.pause(1.0)
 
     def pause(self, seconds: float) -> None:
         self.camera.idle(seconds * self.pace)
@@ -260,6 +288,7 @@ class Scene:
     title: str
     play: Callable[[Person], None]
     media_keys: tuple[str, ...] = ()  # forgotten first, so the scene shows a real download
+    cast: tuple[str, ...] = ("Ana",)  # first names of the scene's newcomers
 
     @property
     def filename(self) -> str:
@@ -276,12 +305,10 @@ SCENES: dict[str, Scene] = {
 
 
 def demo_state_reset(scene: Scene) -> None:
-    """Makes a scene start as it does for a newcomer: the media it downloads is not
-    cached yet and Alice has no remembered quality (so the buttons show)."""
+    """The media a scene downloads is not cached yet, so the scene shows a download."""
     for media_key in scene.media_keys:
         for fmt, item in cached_formats(media_key=media_key).items():
             cached_file_drop(media_key=media_key, fmt=fmt, file_id=item.file_id)
-    user_set_default_quality(user_id=ALICE, quality="")
 
 
 def _outside_the_loop(function: Callable[[], None]) -> None:
@@ -376,7 +403,8 @@ def demos_record(
             for name in scenes:
                 scene = SCENES[name]
                 _outside_the_loop(lambda scene=scene: demo_state_reset(scene))
-                frames = _scene_record(browser, telegram.page_url, scene, Path(tmp), short)
+                cast = [newcomer_add(telegram, name) for name in scene.cast]
+                frames = _scene_record(browser, telegram.page_url, scene, cast, Path(tmp), short)
                 gif = output / scene.filename
                 ladder = SHORT_GIF_LADDER if short else GIF_LADDER
                 size = gif_make(frames, gif, ladder=ladder)
@@ -392,17 +420,21 @@ def demos_record(
     return recorded
 
 
-def _scene_record(browser, url: str, scene: Scene, tmp: Path, short: bool) -> Path:
+def _scene_record(
+    browser, url: str, scene: Scene, cast: list[Newcomer], tmp: Path, short: bool
+) -> Path:
     """Plays one scene in a fresh browser context; returns the frames' concat list."""
     context = browser.new_context(viewport=VIEWPORT)
     context.add_init_script(CURSOR_SCRIPT)
+    # The page opens as the first of the cast (it remembers its user in localStorage).
+    context.add_init_script(f"localStorage.setItem('sandbox-user', '{cast[0].user_id}')")
     try:
         page = context.new_page()
         page.set_default_timeout(WAIT_MS)
         page.goto(url)
         open_chat(page)
         camera = Camera(page, tmp / scene.name, fps=4 if short else 10)
-        scene.play(Person(page, camera, pace=0.35 if short else 1.0))
+        scene.play(Person(page, camera, cast=cast, pace=0.35 if short else 1.0))
     finally:
         context.close()
     return camera.concat_list(tmp / f"{scene.name}.txt")
