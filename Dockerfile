@@ -16,7 +16,8 @@ COPY . .
 RUN SECRET_KEY=collectstatic-only-$(head -c 48 /dev/urandom | base64 | tr -d '/+=') \
     DATABASE_URL=postgres://build@localhost/build REDIS_URL=redis://localhost:6379/0 \
     ALLOWED_HOSTS=localhost python manage.py collectstatic --noinput \
- && mkdir -p var && chown -R app:app var
+ && mkdir -p var/spool && chown -R app:app var
+# A new named volume mounted at var/spool copies this directory, owner included.
 
 USER app
 EXPOSE 8000

@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
-import os
 import sys
+
+from config.startup import settings_module_select
 
 
 def main() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+    # Production settings unless a development command or DJANGO_SETTINGS_MODULE says
+    # otherwise (config/startup.py explains why).
+    settings_module_select(sys.argv)
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

@@ -1,14 +1,13 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from import_export.admin import ExportActionModelAdmin
 
 from analytics.models import ClickEvent, Download, Video
-from config.admin_mixins import HistoryAdmin
+from config.admin_mixins import ExportAdmin, HistoryAdmin
 
 
 @admin.register(Video)
-class VideoAdmin(ExportActionModelAdmin):
+class VideoAdmin(ExportAdmin):
     list_display = ("video_id", "platform", "title", "total_downloads", "last_download_at")
     list_filter = ("platform", "first_seen_at")
     search_fields = ("video_id", "title", "url")

@@ -12,10 +12,18 @@ After a failure the publisher stops trying Redis for ``_BREAKER_SECONDS`` and sp
 directly, so an outage costs the handlers one short timeout, not one per event. It
 publishes through ``config.redis.get_fast_redis()`` (short timeouts, no retries) for
 the same reason.
+
+The spool is bounded: its files together stay under ``ANALYTICS_SPOOL_MAX_MB``. At the
+cap a new event is dropped, not written: the events already spooled (the oldest) are
+kept for replay, the bot goes on answering, and the loss is logged as an ERROR with
+the running count at most once a minute (``spool_dropped_count()`` has it too). A
+disk filled by an outage that outlasts the cap would otherwise stop the cache, the
+database and every other process on the host; the cap is sized for hours of traffic.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import logging
 import os
@@ -37,11 +45,15 @@ log = logging.getLogger(__name__)
 _BREAKER_SECONDS = 5.0
 _REPLAY_CHECK_SECONDS = 1.0
 _REPLAY_CHUNK = 500
+_DROP_LOG_SECONDS = 60.0
 SPOOL_FILE = "events.jsonl"
+MB = 1024 * 1024
 
 _lock = threading.Lock()
 _breaker_open_until = 0.0
 _next_replay_check = 0.0
+_dropped = 0
+_next_drop_log = 0.0
 
 
 def spool_dir() -> Path:
@@ -71,7 +83,8 @@ def publish(event: Event) -> None:
     spool_append([payload])
 
 
-def spool_append(payloads: list[str]) -> None:
+def spool_append(payloads: list[str]) -> bool:
+    """Append events to the spool; False when the spool is full and they were dropped."""
     directory = spool_dir()
     directory.mkdir(parents=True, exist_ok=True)
     data = "".join(line + "\n" for line in payloads).encode()
@@ -83,11 +96,47 @@ def spool_append(payloads: list[str]) -> None:
             # A replay may have renamed the file between open and lock; writing into the
             # renamed one could be after it was read, so start over on the new file.
             if live.exists() and os.fstat(fd).st_ino == live.stat().st_ino:
+                # Measured under the lock, so concurrent appenders cannot overshoot it.
+                if spool_size(directory) + len(data) > spool_limit_bytes():
+                    _spool_dropped(len(payloads))
+                    return False
                 os.write(fd, data)
                 os.fsync(fd)
-                return
+                return True
         finally:
             os.close(fd)
+
+
+def spool_limit_bytes() -> int:
+    return int(float(getattr(settings, "ANALYTICS_SPOOL_MAX_MB", 512)) * MB)
+
+
+def spool_size(directory: Path | None = None) -> int:
+    """Bytes in the spool's files (live and waiting for replay)."""
+    total = 0
+    for path in (directory or spool_dir()).glob("*.jsonl"):
+        with contextlib.suppress(FileNotFoundError):  # replayed and removed meanwhile
+            total += path.stat().st_size
+    return total
+
+
+def spool_dropped_count() -> int:
+    """Events this process dropped because the spool was full."""
+    return _dropped
+
+
+def _spool_dropped(count: int) -> None:
+    global _dropped, _next_drop_log
+    _dropped += count
+    now = time.monotonic()
+    if now >= _next_drop_log:
+        _next_drop_log = now + _DROP_LOG_SECONDS
+        log.error(
+            "event spool full (%s MB, ANALYTICS_SPOOL_MAX_MB): new events are dropped until"
+            " Redis is back and the spool replays; %d dropped by this process so far",
+            settings.ANALYTICS_SPOOL_MAX_MB,
+            _dropped,
+        )
 
 
 def _maybe_replay() -> None:

@@ -203,7 +203,7 @@ def column_defaults(model: type[models.Model], given: Sequence[str]) -> list[mod
 
 
 def _per_row_defaults(model: type[models.Model], given: Sequence[str]) -> list[models.Field]:
-    # A callable default (a random referral code) differs per row, so it travels with
+    # A callable default (a random token, say) differs per row, so it travels with
     # the rows; a constant one travels once, as a parameter of the statement.
     return [
         field

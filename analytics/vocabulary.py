@@ -60,6 +60,9 @@ class ErrorCategory(models.TextChoices):
     PRIVATE = "private", _("private video")
     REMOVED = "removed", _("removed video")
     SIGN_IN_REQUIRED = "sign_in_required", _("sign-in or age check required")
+    # The platform asks the server itself to sign in ("confirm you're not a bot"): no
+    # video of it can be fetched until the operator acts (cookies, proxy, yt-dlp).
+    BOT_CHECK = "bot_check", _("the site demands a sign-in from the server (bot check)")
     REGION_BLOCKED = "region_blocked", _("not available in this region")
     LIVE_STREAM = "live_stream", _("live stream")
     TOO_LARGE = "too_large", _("file too large")

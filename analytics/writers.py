@@ -7,14 +7,13 @@ and run in registration order: it records in the ``BatchContext`` what its event
 for users, and plans one insert of its own table, idempotent on the event UUID, with a
 function that interprets the rows its INSERT ... RETURNING reports as newly stored.
 Those decide the rest, so nothing counts twice on redelivery: users' and videos'
-``total_downloads`` grow, and counters move, only by newly stored downloads, and only a
-new referral sets ``referred_by``. The users the batch touched are upserted once, after
-all writers (a ``@batch_finisher``).
+``total_downloads`` grow, and counters move, only by newly stored downloads. The users
+the batch touched are upserted once, after all writers (a ``@batch_finisher``).
 
 Each app registers the writers of its own tables, in its ``writers.py`` imported by its
 ``AppConfig.ready``: this module writes analytics' tables (downloads, videos, clicks,
-funnel events); ``users/writers.py`` the users table; ``referrals/writers.py`` the
-referrals table.
+funnel events); ``users/writers.py`` the users table; ``referrals/writers.py`` only
+makes sure referred users exist (the referrals app writes its rows itself).
 
 ``batch_store`` writes the plan in one transaction. A fresh batch is nearly always new
 from first to last event, so its plan is speculative: it derives the videos and users
@@ -77,7 +76,6 @@ class BatchContext:
     redelivered: bool = False
     users: dict[int, UserTouch] = dataclasses.field(default_factory=dict)
     users_to_ensure: dict[int, dt.datetime] = dataclasses.field(default_factory=dict)
-    referred_by: dict[int, int] = dataclasses.field(default_factory=dict)
     counters: dict[str, list[CounterIncrement]] = dataclasses.field(
         default_factory=lambda: defaultdict(list)
     )

@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from import_export.admin import ExportActionModelAdmin
 
 from botapp.models import GroupChat
+from config.admin_mixins import ExportAdmin
 
 
 @admin.register(GroupChat)
-class GroupChatAdmin(ExportActionModelAdmin):
+class GroupChatAdmin(ExportAdmin):
     list_display = ("chat_id", "title", "auto_download", "is_member", "added_at")
     list_filter = ("auto_download", "is_member")
     search_fields = ("chat_id", "title")

@@ -22,7 +22,7 @@ from telegram.ext import (
 )
 
 from botapp import keyboards, texts
-from botapp.handlers import account, deeplink_routes, groups, payments
+from botapp.handlers import account, deeplink_routes, groups, payments, referral
 from botapp.handlers import inline as inline_handlers
 from botapp.handlers.errors import on_error
 from botapp.handlers.links import on_format_button, on_private_text, on_quality_button
@@ -34,6 +34,7 @@ from downloads import keyboards as download_keyboards
 from downloads.bots import bot_factory_register
 from downloads.policy import Policy, policy_register
 from downloads.services import download_requests_requeue
+from referrals import texts as referral_texts
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ COMMANDS = (
     ("stats", texts.COMMAND_STATS),
     ("settings", texts.COMMAND_SETTINGS),
     ("language", texts.COMMAND_LANGUAGE),
+    ("referral", referral_texts.COMMAND_REFERRAL),
     ("dl", texts.COMMAND_DL),
     ("premium", texts.COMMAND_PREMIUM),
     ("paysupport", texts.COMMAND_PAYSUPPORT),
@@ -56,7 +58,7 @@ REQUEUE_EVERY_SECONDS = 60
 # What follows a delivery (see downloads.policy): each feature's policy, in the order
 # their plans are merged. A feature plugs in with one line here, e.g.
 # ``ads.policies.ad_policy``. Registered in every process (the bot and rq workers).
-POLICIES: tuple[Policy, ...] = ()
+POLICIES: tuple[Policy, ...] = (referral.referral_policy,)
 
 
 def wire() -> None:
@@ -94,6 +96,9 @@ def register_handlers(application: Application) -> None:
     application.add_handler(CommandHandler("language", account.language_command))
     application.add_handler(CommandHandler("dl", groups.dl_command))
     register_payment_handlers(application)
+    application.add_handler(
+        CommandHandler("referral", referral.referral_command, filters=filters.ChatType.PRIVATE)
+    )
     application.add_handler(
         CallbackQueryHandler(account.on_language_button, pattern=keyboards.LANGUAGE_PATTERN)
     )

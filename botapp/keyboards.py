@@ -8,6 +8,7 @@ defined next to the keyboard that makes it and matched anchored by the handlers.
 from __future__ import annotations
 
 import re
+from urllib.parse import urlencode
 
 from django.conf import settings
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
@@ -15,6 +16,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from analytics.vocabulary import SendAs
 from botapp import texts
 from downloads.platforms import VIDEO_QUALITIES
+from referrals import texts as referral_texts
 
 # --- /language, /settings, group settings ------------------------------------------------
 
@@ -94,4 +96,12 @@ def premium_keyboard(
         button = InlineKeyboardButton(text, url=subscribe_link)
     else:
         return None
+    return InlineKeyboardMarkup([[button]])
+
+
+def referral_share_keyboard(language: str, link: str) -> InlineKeyboardMarkup:
+    """Telegram's share dialog with the personal link and a ready text."""
+    query = urlencode({"url": link, "text": texts.render(language, referral_texts.SHARE_TEXT)})
+    share = f"https://t.me/share/url?{query}"
+    button = InlineKeyboardButton(texts.render(language, referral_texts.SHARE_BUTTON), url=share)
     return InlineKeyboardMarkup([[button]])

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-import os
-
 from django.core.asgi import get_asgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+from config.startup import settings_module_select
+
+settings_module_select()  # production unless DJANGO_SETTINGS_MODULE says otherwise
 application = get_asgi_application()

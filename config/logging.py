@@ -9,11 +9,14 @@ from django.conf import settings
 
 # Bot API URLs embed the token as /bot<id>:<secret>/; mask any such shape, known or not.
 _TOKEN_SHAPE = re.compile(r"\d{5,}:[A-Za-z0-9_-]{30,}")
+# user:password@ in any URL, e.g. a proxy's (YTDLP_PROXY=http://user:password@host).
+_URL_CREDENTIALS = re.compile(r"(?<=://)[^/\s@:]+:[^/\s@]+(?=@)")
 
 
 def redact(text: str) -> str:
     for secret in _secrets():
         text = text.replace(secret, "[REDACTED]")
+    text = _URL_CREDENTIALS.sub("[REDACTED]", text)
     return _TOKEN_SHAPE.sub("[REDACTED]", text)
 
 

@@ -16,14 +16,47 @@ from collections.abc import Iterable
 import django_rq
 from django.db import connections
 from rq import SimpleWorker
+from rq import Worker as RQWorker
+from rq.job import Job
 from rq.timeouts import TimerDeathPenalty
+
+from config.logging import redact
 
 log = logging.getLogger(__name__)
 
 DOWNLOADS = "downloads"
 
 
-class ThreadWorker(SimpleWorker):
+class RedactingJob(Job):
+    """A job whose stored failure never contains a secret.
+
+    rq keeps a failed job's traceback text for days (the failure result, the failed
+    registry, webhooks) and the queue dashboard shows it; an exception such as
+    python-telegram-bot's ``InvalidToken`` quotes the bot token in its message. Every
+    failure rq records goes through here, from workers and from synchronous queues.
+    """
+
+    def _handle_failure(self, exc_string: str, *args, **kwargs):
+        return super()._handle_failure(redact(exc_string or ""), *args, **kwargs)
+
+
+class _RedactingWorkerMixin:
+    """Jobs of the redacting class, and failure text redacted before rq passes it on
+    (retries and webhooks see the same text as the stored result)."""
+
+    job_class = RedactingJob
+
+    def handle_job_failure(self, job, queue, started_job_registry=None, exc_string="", **kwargs):
+        return super().handle_job_failure(
+            job, queue, started_job_registry, exc_string=redact(exc_string or ""), **kwargs
+        )
+
+
+class Worker(_RedactingWorkerMixin, RQWorker):
+    """The rqworker processes' class (``RQ["WORKER_CLASS"]``)."""
+
+
+class ThreadWorker(_RedactingWorkerMixin, SimpleWorker):
     """An rq worker that can run outside the main thread (no signal handlers)."""
 
     thread: threading.Thread | None = None

@@ -7,6 +7,7 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from config import platform_alerts, ytdlp
 from config.redis import redis_ping
 
 log = logging.getLogger(__name__)
@@ -39,4 +40,8 @@ def healthz(request):
         "redis": "ok" if _redis_ok() else "unavailable",
     }
     healthy = all(value == "ok" for value in status.values())
+    # Facts for the operator that do not make the process unhealthy.
+    status["yt_dlp"] = ytdlp.ytdlp_version()
+    if status["redis"] == "ok":
+        status["sign_in_demanded"] = [d.platform for d in platform_alerts.signin_demands()]
     return JsonResponse(status, status=200 if healthy else 503)

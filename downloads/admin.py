@@ -1,13 +1,13 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from import_export.admin import ExportActionModelAdmin
 
+from config.admin_mixins import ExportAdmin
 from downloads.models import CachedMedia
 
 
 @admin.register(CachedMedia)
-class CachedMediaAdmin(ExportActionModelAdmin):
+class CachedMediaAdmin(ExportAdmin):
     list_display = ("media_key", "format", "kind", "size", "duration", "created_at", "last_used_at")
     list_filter = ("format", "kind")
     search_fields = ("media_key", "title", "file_unique_id")

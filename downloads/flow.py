@@ -322,6 +322,7 @@ def error_text(language: str, category: str) -> str:
         ErrorCategory.LIVE_STREAM: texts.ERROR_LIVE,
         ErrorCategory.TOO_LARGE: texts.ERROR_TOO_LARGE,
         ErrorCategory.RATE_LIMITED: texts.ERROR_RATE_LIMITED,
+        ErrorCategory.BOT_CHECK: texts.ERROR_BOT_CHECK,
         ErrorCategory.TIMEOUT: texts.ERROR_TIMEOUT,
     }
     text = messages.get(category, texts.ERROR_INTERNAL)

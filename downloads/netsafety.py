@@ -28,7 +28,11 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from yt_dlp.downloader import get_suitable_downloader
-from yt_dlp.downloader.external import ExternalFD
+from yt_dlp.downloader.common import FileDownloader
+from yt_dlp.downloader.dash import DashSegmentsFD
+from yt_dlp.downloader.fragment import HttpQuietDownloader
+from yt_dlp.downloader.hls import HlsFD
+from yt_dlp.downloader.http import HttpFD
 from yt_dlp.networking._helper import create_connection
 from yt_dlp.networking._urllib import HTTPHandler, RedirectHandler, UrllibRH
 from yt_dlp.networking.exceptions import RequestError
@@ -86,8 +90,9 @@ class UnsafeReason(enum.StrEnum):
 class UnsafeURLError(Exception):
     """A URL the server must not fetch; ``reason`` is an ``UnsafeReason``."""
 
-    def __init__(self, reason: UnsafeReason, url: str = "") -> None:
-        super().__init__(f"{reason}: {url}" if url else str(reason))
+    def __init__(self, reason: UnsafeReason, url: str = "", *, detail: str = "") -> None:
+        text = " ".join(part for part in (detail, url) if part)
+        super().__init__(f"{reason}: {text}" if text else str(reason))
         self.reason = reason
         self.url = url
 
@@ -251,12 +256,23 @@ def _public_addresses(host: str, url: str) -> tuple[str, ...]:
 # --- yt-dlp -----------------------------------------------------------------------
 
 
+# yt-dlp's downloaders that fetch through its own networking layer (so through
+# ``GuardedUrllibRH``) and run no other program. Exact classes: yt-dlp's external
+# downloaders (ffmpeg, curl, aria2c...) subclass FragmentFD too, and RtmpFD (rtmpdump)
+# or F4mFD/IsmFD are no "external downloader" at all, so a deny-list misses them.
+NATIVE_DOWNLOADERS: frozenset[type[FileDownloader]] = frozenset(
+    {HttpFD, HttpQuietDownloader, HlsFD, DashSegmentsFD}
+)
+_GUARDED = "_netsafety_guarded"
+
+
 def guard_ytdlp(ydl: YoutubeDL) -> None:
     """Make every request ``ydl`` issues, redirects included, pass ``validate_url``.
 
     Call right after creating the ``YoutubeDL``. It then sends through one request
-    handler only, ``GuardedUrllibRH``, and refuses to start external downloaders
-    (ffmpeg, aria2c...), which would fetch URLs outside yt-dlp's networking layer.
+    handler only, ``GuardedUrllibRH``, and downloads only with ``NATIVE_DOWNLOADERS``:
+    any other downloader (ffmpeg, rtmpdump, aria2c...) would resolve and fetch URLs
+    outside yt-dlp's networking layer, where no check applies.
     """
     stock_build = ydl.build_request_director
 
@@ -271,7 +287,12 @@ def guard_ytdlp(ydl: YoutubeDL) -> None:
         ydl.__dict__.pop("_request_director").close()
     # HLS that is not live can always go through the native (guarded) downloader.
     ydl.params["hls_prefer_native"] = True
-    ydl.dl = _refusing_external_downloaders(ydl, ydl.dl)  # type: ignore[method-assign]
+    ydl.dl = _refusing_foreign_downloaders(ydl, ydl.dl)  # type: ignore[method-assign]
+    setattr(ydl, _GUARDED, True)
+
+
+def is_guarded(ydl: Any) -> bool:
+    return bool(getattr(ydl, _GUARDED, False))
 
 
 def _check_for_ytdlp(url: str) -> None:
@@ -283,17 +304,43 @@ def _check_for_ytdlp(url: str) -> None:
         raise GuardBlockedRequest(unsafe) from unsafe
 
 
-def _refusing_external_downloaders(ydl: YoutubeDL, stock_dl: Callable[..., Any]) -> Any:
+def _refuse_downloader(downloader: type, url: str) -> GuardBlockedRequest:
+    return GuardBlockedRequest(
+        UnsafeURLError(UnsafeReason.EXTERNAL_DOWNLOADER, url, detail=downloader.__name__)
+    )
+
+
+def _refusing_foreign_downloaders(ydl: YoutubeDL, stock_dl: Callable[..., Any]) -> Any:
     def dl(name: str, info: dict, subtitle: bool = False, test: bool = False) -> Any:
         # Same choice as YoutubeDL.dl makes; test downloads run without the user params.
+        # Refusing here, before yt-dlp starts, leaves no partial file behind.
         params = {} if test else ydl.params
         downloader = get_suitable_downloader(info, params, to_stdout=(name == "-"))
-        if downloader is not None and issubclass(downloader, ExternalFD):
-            unsafe = UnsafeURLError(UnsafeReason.EXTERNAL_DOWNLOADER, str(info.get("url", "")))
-            raise GuardBlockedRequest(unsafe)
+        if downloader not in NATIVE_DOWNLOADERS:
+            raise _refuse_downloader(downloader or type(None), str(info.get("url", "")))
         return stock_dl(name, info, subtitle=subtitle, test=test)
 
     return dl
+
+
+def _guarded_downloader_init(stock_init: Callable[..., None]) -> Callable[..., None]:
+    # yt-dlp also builds downloaders itself, past YoutubeDL.dl: HlsFD hands a stream it
+    # cannot decrypt natively (SAMPLE-AES; AES-128 without pycryptodomex) to a new
+    # FFmpegFD, which would fetch the key and segments with ffmpeg's own resolver. Every
+    # downloader is constructed with its YoutubeDL, so this is where a guarded run can
+    # refuse them all; unguarded YoutubeDL objects are untouched.
+    @functools.wraps(stock_init)
+    def init(self: FileDownloader, ydl: Any, params: Any) -> None:
+        if is_guarded(ydl) and type(self) not in NATIVE_DOWNLOADERS:
+            raise _refuse_downloader(type(self), "")
+        stock_init(self, ydl, params)
+
+    init.netsafety_hook = True  # type: ignore[attr-defined]
+    return init
+
+
+if not getattr(FileDownloader.__init__, "netsafety_hook", False):
+    FileDownloader.__init__ = _guarded_downloader_init(FileDownloader.__init__)  # type: ignore[method-assign]
 
 
 class GuardedUrllibRH(UrllibRH):

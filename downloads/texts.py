@@ -67,6 +67,10 @@ ERROR_TOO_LARGE_NO_CHOICE = _(
 ERROR_RATE_LIMITED = _(
     "The site is refusing downloads right now. Please try again in a few minutes."
 )
+ERROR_BOT_CHECK = _(
+    "The site is asking my server to sign in before it hands out videos, so I can't "
+    "download this right now. The admins have been alerted; please try again later."
+)
 ERROR_TIMEOUT = _("The download took too long and was stopped. Please try again later.")
 ERROR_INTERNAL = _("Something went wrong on our side. Please try again in a minute.")
 ERROR_BUTTON_EXPIRED = _("This button has expired. Send the link again.")

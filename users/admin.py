@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.utils import timezone
-from import_export.admin import ImportExportModelAdmin
 
+from config.admin_mixins import ImportExportAdmin, ProtectedHistoryMixin
 from users.models import BotUser
 
 
@@ -26,7 +26,7 @@ class PaidFilter(admin.SimpleListFilter):
 
 
 @admin.register(BotUser)
-class BotUserAdmin(ImportExportModelAdmin):
+class BotUserAdmin(ProtectedHistoryMixin, ImportExportAdmin):
     list_display = (
         "user_id",
         "username",
@@ -40,7 +40,7 @@ class BotUserAdmin(ImportExportModelAdmin):
         "last_seen_at",
     )
     list_filter = (PaidFilter, "is_blocked", "language_code", "first_seen_at")
-    search_fields = ("user_id", "username", "first_name", "referral_code")
+    search_fields = ("user_id", "username", "first_name")
     readonly_fields = ("user_id", "first_seen_at", "last_seen_at", "total_downloads")
     raw_id_fields = ("referred_by",)
     date_hierarchy = "first_seen_at"

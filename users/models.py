@@ -1,45 +1,10 @@
 from __future__ import annotations
 
-import secrets
-from collections.abc import Iterator
-
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from analytics.vocabulary import SendAs
-
-# The one generator of referral codes: the model's default and the event writer's
-# batches (users.writers) both draw from it; ``referrals`` reads the codes. 10
-# characters of a 31-letter alphabet (no 0/o, 1/l/i): collisions are negligible, and
-# the unique constraint catches the rest.
-REFERRAL_CODE_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
-REFERRAL_CODE_LENGTH = 10
-# Random bytes map onto the alphabet by their value modulo its size; bytes at or above
-# the largest multiple of the size are dropped, so every letter stays equally likely.
-_CODE_BYTES_KEPT = 256 - 256 % len(REFERRAL_CODE_ALPHABET)
-_CODE_TABLE = bytes(
-    ord(REFERRAL_CODE_ALPHABET[byte % len(REFERRAL_CODE_ALPHABET)]) for byte in range(256)
-)
-_CODE_DROPPED = bytes(range(_CODE_BYTES_KEPT, 256))
-
-
-def referral_codes(count: int) -> Iterator[str]:
-    """``count`` fresh codes from one call to the OS random source: a batch of the
-    event writer upserts a thousand users and only the new ones keep theirs, so a code
-    per row the slow way cost more than the upsert itself."""
-    length = REFERRAL_CODE_LENGTH
-    letters = b""
-    while len(letters) < count * length:
-        raw = secrets.token_bytes(count * length + 64)
-        letters += raw.translate(_CODE_TABLE, _CODE_DROPPED)
-    text = letters.decode("ascii")
-    return (text[i : i + length] for i in range(0, count * length, length))
-
-
-def referral_code_generate() -> str:
-    """One fresh referral code (the default of ``BotUser.referral_code``)."""
-    return next(referral_codes(1))
 
 
 class BotUser(models.Model):
@@ -59,7 +24,6 @@ class BotUser(models.Model):
     # can never outlive the period. Written only by ads.payment_services.
     paid_until = models.DateTimeField(null=True, blank=True, db_index=True)
     is_blocked = models.BooleanField(default=False, help_text="The user blocked the bot")
-    referral_code = models.CharField(max_length=32, unique=True, default=referral_code_generate)
     referred_by = models.ForeignKey(
         "self",
         null=True,
@@ -69,6 +33,10 @@ class BotUser(models.Model):
     )
     default_quality = models.CharField(max_length=16, blank=True)
     send_as = models.CharField(max_length=8, choices=SendAs.choices, default=SendAs.VIDEO)
+
+    # True only on the instance ``user_get_or_create`` has just created: this update is
+    # the user's first contact with the bot (a referral link counts only then).
+    first_contact = False
 
     class Meta:
         db_table = "users"

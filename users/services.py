@@ -24,7 +24,7 @@ def user_get_or_create(
     now = timezone.now()
     try:
         with transaction.atomic():
-            return BotUser.objects.create(
+            user = BotUser.objects.create(
                 user_id=user_id,
                 username=username[:64],
                 first_name=first_name[:128],
@@ -34,6 +34,8 @@ def user_get_or_create(
             )
     except IntegrityError:  # created meanwhile by a concurrent update or the worker
         return BotUser.objects.get(pk=user_id)
+    user.first_contact = True
+    return user
 
 
 def user_mark_blocked(*, user_id: int) -> bool:

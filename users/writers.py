@@ -3,8 +3,8 @@
 
 Every event says a user was there; the batch remembers each user once
 (``BatchContext.user_seen``) and this finisher upserts them all in one statement per
-kind, in user id order, with their profile when a ``UserSeen`` came, their new
-downloads, and their referrer when the referrals writer stored a new referral.
+kind, in user id order, with their profile when a ``UserSeen`` came and their new
+downloads (``referred_by`` is written by the referrals app when it attributes a user).
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from analytics.writers import (
     clip,
     writer,
 )
-from users.models import BotUser, referral_codes
+from users.models import BotUser
 
 
 @writer(UserSeen)
@@ -42,7 +42,7 @@ def users_seen_write(entries: Sequence[Entry], plan: BatchPlan) -> None:
 # only total_downloads can be a HOT update. A profile still moves last_seen_at exactly,
 # which is what keeps an older profile from overwriting a newer one.
 LAST_SEEN_GRANULARITY_SECONDS = 60
-_TOUCH_COLUMNS = ["user_id", "first_seen_at", "last_seen_at", "total_downloads", "referral_code"]
+_TOUCH_COLUMNS = ["user_id", "first_seen_at", "last_seen_at", "total_downloads"]
 _PROFILE_COLUMNS = ["username", "first_name", "language_code"]
 _FIRST_AND_TOTAL = (
     "(user_id) DO UPDATE SET "
@@ -82,11 +82,10 @@ def _touch_update() -> str:
 @batch_finisher
 def users_upsert(context: BatchContext) -> Following:
     """Upsert every user the batch touched, in user id order (so concurrent workers
-    lock rows in the same order), then record new referrers."""
+    lock rows in the same order)."""
     plain, with_profile = [], []
-    codes = referral_codes(len(context.users) + len(context.users_to_ensure))
     for user_id, touch in sorted(context.users.items()):
-        row = (user_id, touch.first_seen_at, touch.last_seen_at, touch.downloads, next(codes))
+        row = (user_id, touch.first_seen_at, touch.last_seen_at, touch.downloads)
         if touch.profile is None:
             plain.append(row)
         else:
@@ -97,7 +96,7 @@ def users_upsert(context: BatchContext) -> Following:
                  clip(profile.language_code, BotUser, "language_code"))
             )  # fmt: skip
     ensure = sorted(
-        (user_id, at, at, 0, next(codes))
+        (user_id, at, at, 0)
         for user_id, at in context.users_to_ensure.items()
         if user_id not in context.users
     )
@@ -111,17 +110,4 @@ def users_upsert(context: BatchContext) -> Following:
         ),
         sql.Insert(model=BotUser, columns=_TOUCH_COLUMNS, rows=ensure, conflict="DO NOTHING"),
     ]
-    if context.referred_by:
-        statements.append(_referred_by_set(context.referred_by))
     return statements
-
-
-def _referred_by_set(referred_by: dict[int, int]) -> sql.Statement:
-    cases = " ".join("WHEN %s THEN %s" for _ in referred_by)
-    params: list[int] = [value for pair in sorted(referred_by.items()) for value in pair]
-    ids = sorted(referred_by)
-    return sql.Statement(
-        f"UPDATE users SET referred_by_id = CASE user_id {cases} END "  # noqa: S608
-        f"WHERE referred_by_id IS NULL AND user_id IN ({', '.join(['%s'] * len(ids))})",
-        [*params, *ids],
-    )

@@ -12,6 +12,7 @@ from analytics.counters import get_user_downloads_count, get_user_downloads_toda
 from botapp import keyboards, texts
 from botapp.handlers.common import current_user, reply
 from botapp.handlers.groups import group_settings_command
+from referrals.selectors import referral_bonus_total
 from users.models import BotUser
 from users.services import user_set_default_quality, user_set_language, user_set_send_as
 
@@ -35,7 +36,8 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if user.is_paid:
         text += "\n" + texts.render(user.ui_language, texts.STATS_PAID)
     else:
-        left = max(settings.FREE_DOWNLOADS - total, 0)
+        bonus = await sync_to_async(referral_bonus_total)(user_id=user.user_id)
+        left = max(settings.FREE_DOWNLOADS + bonus - total, 0)
         text += "\n" + texts.render(user.ui_language, texts.STATS_FREE_LEFT, left=left)
     await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML)
 

@@ -5,13 +5,11 @@ Importing the module registers the routes (``botapp.application`` does).
 
 from __future__ import annotations
 
-from asgiref.sync import sync_to_async
-
 from analytics.vocabulary import ClickType, DownloadSource
 from botapp.deeplinks import route
 from botapp.handlers.inline import publish_clicked
+from botapp.handlers.referral import referral_link_opened
 from downloads import flow, inline
-from referrals.services import referral_attribute
 
 
 @route("v_")
@@ -30,6 +28,6 @@ async def open_video(update, context, user, argument: str) -> bool:
 
 @route("ref_")
 async def referral(update, context, user, argument: str) -> bool:
-    """Recorded if the code names another user; the welcome follows either way."""
-    await sync_to_async(referral_attribute)(user_id=user.user_id, code=argument)
-    return False
+    """Attributed on a first contact if the code names another user; the welcome
+    follows either way."""
+    return await referral_link_opened(update, context, user, argument)

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
 # Docker image; where it exists its management commands are available.
 if importlib.util.find_spec("sandbox") is not None:
     INSTALLED_APPS.append("sandbox")
+INSTALLED_APPS.append("config.apps.BackOfficeConfig")  # last: adjusts the admin registrations
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -81,6 +82,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "config.admin_access.back_office_context",
             ],
         },
     },
@@ -127,7 +129,12 @@ CACHES = {
 # --- Queues ---------------------------------------------------------------------
 # One queue: download jobs (events travel on a Redis stream, not through rq).
 RQ_QUEUES = {"downloads": {"USE_REDIS_CACHE": "default", "DEFAULT_TIMEOUT": 900}}
-RQ = {"COMMIT_MODE": "on_db_commit"}
+RQ = {
+    "COMMIT_MODE": "on_db_commit",
+    # Failures are stored (and shown on the dashboard) with secrets redacted.
+    "JOB_CLASS": "config.queues.RedactingJob",
+    "WORKER_CLASS": "config.queues.Worker",
+}
 RQ_SHOW_ADMIN_LINK = True
 # Without a Redis server no rqworker process can share the stand-in, so the bot runs
 # its workers in threads instead.
@@ -158,6 +165,13 @@ if DEBUG:
 LOGIN_URL = "admin:login"
 IMPORT_EXPORT_FORMATS = [CSV, XLSX]
 EXPORT_FORMATS = [CSV, XLSX]
+# Export and import each need their own permission per model (<app>.export_<model>,
+# <app>.import_<model>; superusers have all), not just access to the admin.
+IMPORT_EXPORT_EXPORT_PERMISSION_CODE = "export"
+IMPORT_EXPORT_IMPORT_PERMISSION_CODE = "import"
+# Exports run inside the web request: more rows than this are refused with a message
+# (about 5 s of work; gunicorn stops a request after 30 s).
+EXPORT_MAX_ROWS = env.int("EXPORT_MAX_ROWS", default=20000)
 
 # --- The bot --------------------------------------------------------------------
 TELEGRAM_BOT_TOKEN = env.str("TELEGRAM_BOT_TOKEN", default="")
@@ -175,6 +189,12 @@ PREMIUM_STARS = env.int("PREMIUM_STARS", default=100)
 PREMIUM_SUBSCRIPTION_STARS = env.int("PREMIUM_SUBSCRIPTION_STARS", default=90)
 # Where /paysupport sends users with a payment problem (Telegram's terms ask for it).
 PAYMENTS_SUPPORT_CONTACT = env.str("PAYMENTS_SUPPORT_CONTACT", default="support@example.org")
+# Referrals: ad-free downloads a referrer earns when a friend completes a first download,
+# the optional gift to the friend, and how many paid bonuses one referrer may collect.
+REFERRAL_BONUS = env.int("REFERRAL_BONUS", default=5)
+REFERRAL_WELCOME_BONUS = env.int("REFERRAL_WELCOME_BONUS", default=0)
+REFERRAL_MAX_PER_DAY = env.int("REFERRAL_MAX_PER_DAY", default=10)
+REFERRAL_MAX_TOTAL = env.int("REFERRAL_MAX_TOTAL", default=100)
 MAX_UPLOAD_MB = env.int("MAX_UPLOAD_MB", default=2000 if TELEGRAM_LOCAL_MODE else 50)
 # Files under this size go from yt-dlp to Telegram in memory, never touching disk.
 IN_MEMORY_MAX_MB = env.int("IN_MEMORY_MAX_MB", default=20)
@@ -184,12 +204,31 @@ ENABLED_PLATFORMS = env.list("ENABLED_PLATFORMS", default=["youtube", "instagram
 # A private channel or chat the bot can post to; inline downloads are uploaded there to
 # obtain a file_id.
 TELEGRAM_STORAGE_CHAT_ID = env.int("TELEGRAM_STORAGE_CHAT_ID", default=0)
+# yt-dlp from a server (config/ytdlp.py): a Netscape cookies file of a signed-in account
+# per platform (read-only, never logged), and an outbound proxy for everything yt-dlp
+# fetches (the network guard still checks every URL it is asked for).
+YOUTUBE_COOKIES_FILE = env.str("YOUTUBE_COOKIES_FILE", default="")
+INSTAGRAM_COOKIES_FILE = env.str("INSTAGRAM_COOKIES_FILE", default="")
+TIKTOK_COOKIES_FILE = env.str("TIKTOK_COOKIES_FILE", default="")
+YTDLP_COOKIES_FILES = {
+    "youtube": YOUTUBE_COOKIES_FILE,
+    "instagram": INSTAGRAM_COOKIES_FILE,
+    "tiktok": TIKTOK_COOKIES_FILE,
+}
+YTDLP_PROXY = env.str("YTDLP_PROXY", default="")
+# A platform refusing this many downloads with a bot check within the window raises
+# the admin alert (config/platform_alerts.py).
+SIGNIN_ALERT_THRESHOLD = env.int("SIGNIN_ALERT_THRESHOLD", default=3)
+SIGNIN_ALERT_WINDOW_SECONDS = env.int("SIGNIN_ALERT_WINDOW_SECONDS", default=3600)
 # Maps a platform's real origin to the local video site (sandbox and tests only).
 # production.py refuses any value here.
 MEDIA_ORIGIN_OVERRIDES = env.json("MEDIA_ORIGIN_OVERRIDES", default={})
 
 # Where events wait when Redis cannot be reached (replayed into the stream later).
 ANALYTICS_SPOOL_DIR = env.path("ANALYTICS_SPOOL_DIR", default=str(VAR_DIR / "spool"))
+# The spool's size limit; at it new events are dropped (logged), the spooled ones kept.
+# About 1.5 million events (an event is about 350 bytes).
+ANALYTICS_SPOOL_MAX_MB = env.int("ANALYTICS_SPOOL_MAX_MB", default=512)
 
 # --- Logging --------------------------------------------------------------------
 LOGGING = {

@@ -42,6 +42,7 @@ from django.utils.text import slugify
 from yt_dlp.utils import DownloadCancelled
 
 from analytics.vocabulary import MediaKind
+from config import platform_alerts, ytdlp
 from downloads import netsafety
 from downloads.media.errors import (
     DownloadError,
@@ -155,7 +156,7 @@ class DownloadedMedia:
 def probe(url: str, *, timeout: float | None = None) -> MediaInfo:
     """What the page at canonical ``url`` offers, without downloading media."""
     deadline = _Deadline(timeout or settings.DOWNLOAD_TIMEOUT_SECONDS)
-    with _translated_errors(deadline), _youtube_dl(url, deadline=deadline) as ydl:
+    with _translated_errors(deadline, url), _youtube_dl(url, deadline=deadline) as ydl:
         info = _extract(ydl, url)
     return MediaInfo(
         url=url,
@@ -185,7 +186,7 @@ def download(
     deadline = _Deadline(timeout or settings.DOWNLOAD_TIMEOUT_SECONDS)
     tmpdir = _make_tmpdir()
     try:
-        with _translated_errors(deadline):
+        with _translated_errors(deadline, url):
             return _download_into(
                 tmpdir,
                 url,
@@ -420,9 +421,18 @@ def _youtube_dl(
         options["writethumbnail"] = True
         options["paths"] = {"home": str(tmpdir), "temp": str(tmpdir)}
         options["outtmpl"] = {"default": "media.%(ext)s", "thumbnail": "thumbnail.%(ext)s"}
+    if proxy := ytdlp.proxy_url():
+        options["proxy"] = proxy
     with yt_dlp.YoutubeDL(options) as ydl:
-        _guard_network(ydl)
+        # Always: a downloader without the guard would fetch whatever a page points at.
+        netsafety.guard_ytdlp(ydl)
+        # Into the jar, not as yt-dlp's "cookiefile", which it would write back.
+        ytdlp.cookies_load(ydl.cookiejar, netsafety.platform_for_host(_host(url)) or "")
         yield ydl
+
+
+def _host(url: str) -> str:
+    return (urlsplit(url).hostname or "").lower()
 
 
 def _allowed_extractors(url: str) -> list[str]:
@@ -437,11 +447,6 @@ def _allowed_extractors(url: str) -> list[str]:
     raise DownloadError(ErrorCategory.UNSUPPORTED, "not a link to a supported platform")
 
 
-def _guard_network(ydl: yt_dlp.YoutubeDL) -> None:
-    """Let ``downloads.netsafety`` vet every request yt-dlp makes."""
-    netsafety.guard_ytdlp(ydl)
-
-
 def _extract(ydl: yt_dlp.YoutubeDL, url: str) -> dict:
     info = ydl.extract_info(override_url(url), download=False)
     if info.get("_type") == "playlist":  # a carousel post: its first video
@@ -453,10 +458,11 @@ def _extract(ydl: yt_dlp.YoutubeDL, url: str) -> dict:
 
 
 @contextlib.contextmanager
-def _translated_errors(deadline: _Deadline) -> Iterator[None]:
+def _translated_errors(deadline: _Deadline, url: str) -> Iterator[None]:
     try:
         yield
-    except DownloadError:
+    except DownloadError as error:
+        _note_bot_check(error.category, url)
         raise
     except Exception as exc:
         abort = next((e for e in exception_chain(exc) if isinstance(e, _Abort)), None)
@@ -467,7 +473,14 @@ def _translated_errors(deadline: _Deadline) -> Iterator[None]:
             category = ErrorCategory.TIMEOUT
         if category == ErrorCategory.INTERNAL:
             logger.exception("download failed")
+        _note_bot_check(category, url)
         raise DownloadError(category, str(exc)) from exc
+
+
+def _note_bot_check(category: ErrorCategory, url: str) -> None:
+    if category == ErrorCategory.BOT_CHECK:
+        platform = netsafety.platform_for_host(_host(url)) or ""
+        platform_alerts.signin_demand_record(platform=platform)
 
 
 class _YtDlpLogger:
@@ -592,8 +605,16 @@ def _moov_first(path: Path) -> bool:
 def _remux_faststart(path: Path) -> None:
     """Rewrite an MP4 in place with its index up front (yt-dlp's ffmpeg steps already do)."""
     tmp = path.with_name(f"faststart-{path.name}")
-    _ffmpeg("-i", str(path), "-map", "0", "-c", "copy", "-movflags", "+faststart", str(tmp))
+    _ffmpeg("-i", _local(path), "-map", "0", "-c", "copy", "-movflags", "+faststart", str(tmp))
     os.replace(tmp, path)
+
+
+def _local(path: Path) -> str:
+    """An ffmpeg input that can only be a local file: with "file:" ffmpeg never reads it
+    as a URL, and files it opens may refer to nothing but files (its default protocol
+    whitelist for them), so a downloaded "video" that is really a playlist of internal
+    URLs fetches nothing. yt-dlp's ffmpeg steps pass their inputs the same way."""
+    return f"file:{path}"
 
 
 def _ffmpeg(*args: str) -> None:
@@ -613,7 +634,7 @@ def _stream_facts(path: Path) -> dict:
         [
             _binary("ffprobe"),
             *["-v", "error", "-print_format", "json", "-show_format", "-show_streams"],
-            str(path),
+            _local(path),
         ]
     )
     facts = json.loads(result.stdout)
@@ -634,10 +655,10 @@ def _stream_facts(path: Path) -> dict:
 
 def _thumbnail_jpeg(tmpdir: Path, media_path: Path, facts: dict) -> bytes | None:
     """The site's thumbnail, or a frame of the video, as a JPEG Telegram accepts."""
-    sources = [["-i", str(p)] for p in sorted(tmpdir.glob("thumbnail.*"))]
+    sources = [["-i", _local(p)] for p in sorted(tmpdir.glob("thumbnail.*"))]
     if facts["vcodec"]:
         second = min(1.0, (facts["duration"] or 0) / 2)
-        sources.append(["-ss", f"{second:.2f}", "-i", str(media_path)])
+        sources.append(["-ss", f"{second:.2f}", "-i", _local(media_path)])
     output = tmpdir / "telegram-thumbnail.jpg"
     box = f"min({THUMBNAIL_MAX_SIDE},iw)"
     scale = f"scale='{box}':'{box.replace('iw', 'ih')}':force_original_aspect_ratio=decrease"

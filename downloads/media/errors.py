@@ -26,13 +26,19 @@ class DownloadError(Exception):
 
 
 # Checked in order: the first category whose pattern matches the message wins, and
-# only then the HTTP status. "Sign in to confirm you're not a bot" is YouTube refusing
-# our address, not a login the user could do, so rate limits come first; "Private
-# video. Sign in if you've been granted access" is private before it is sign-in.
+# only then the HTTP status. "Sign in to confirm you're not a bot" (YouTube) and
+# "rate-limit reached or login required" (Instagram) are the platform refusing our
+# address until it signs in, not a login the user could do, so bot checks come first;
+# "Private video. Sign in if you've been granted access" is private before sign-in.
 _MESSAGE_PATTERNS: tuple[tuple[ErrorCategory, str], ...] = (
     (
+        ErrorCategory.BOT_CHECK,
+        r"not a bot|rate-limit reached or login required|login_required|checkpoint_required|"
+        r"challenge_required",
+    ),
+    (
         ErrorCategory.RATE_LIMITED,
-        r"Too Many Requests|rate[- ]limit|not a bot|temporarily blocked|"
+        r"Too Many Requests|rate[- ]limit|temporarily blocked|"
         r"try again later|Please wait a few minutes",
     ),
     (

@@ -6,9 +6,9 @@ import logging
 
 from analytics.events import UserReferred, VideoViewClicked
 from downloads.models import DownloadRequest
+from referrals.services import referrer_get_or_create
 from tests.e2e.conftest import ALICE, BORIS
 from tests.e2e.published import published, seed_cached_video, wait_published
-from users.models import BotUser
 
 WELCOME = "Send me a link to a YouTube, Instagram or TikTok video"
 MALFORMED = [
@@ -64,7 +64,7 @@ def test_it_welcomes_each_malformed_payload_without_an_error(bot, telegram, capl
 def test_it_records_a_referral_once_and_never_to_oneself(bot, telegram):
     telegram.push_start(BORIS)
     telegram.wait_for_call("sendMessage", lambda c: c["payload"]["chat_id"] == BORIS, timeout=60)
-    code = BotUser.objects.get(pk=BORIS).referral_code
+    code = referrer_get_or_create(user_id=BORIS).code
     telegram.push_start(BORIS, f"ref_{code}")
     telegram.push_start(ALICE, f"ref_{code}")
     for user in (BORIS, ALICE):

@@ -75,7 +75,7 @@ def test_every_row_survives_the_move_and_the_bot_serves_from_it(bot_settings, te
     migrate(executor.loader.graph.leaf_nodes())
 
     alice, boris = BotUser.objects.order_by("user_id")
-    assert (alice.user_id, alice.username, alice.referral_code) == (ALICE, "alice", "alicecode1")
+    assert (alice.user_id, alice.username) == (ALICE, "alice")  # codes now live in referrers
     assert (alice.total_downloads, alice.default_quality) == (2, "720p")
     assert (boris.first_name, boris.referred_by_id, boris.send_as) == ("Boris", ALICE, "file")
     cached = CachedMedia.objects.get()
@@ -88,6 +88,7 @@ def test_every_row_survives_the_move_and_the_bot_serves_from_it(bot_settings, te
     assert (request.user_id, request.status, request.source) == (BORIS, "done", "message")
     assert Download.objects.get().user == alice
     assert Referral.objects.get().referred_user == boris
+    assert Referral.objects.get().outcome == "pending"  # activated by Boris's next download
     assert ContentType.objects.filter(app_label="users", model="botuser").exists()
     assert not ContentType.objects.filter(app_label="botapp", model="botuser").exists()
 

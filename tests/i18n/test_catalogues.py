@@ -15,6 +15,7 @@ from analytics.vocabulary import SendAs
 from botapp import texts
 from downloads import texts as download_texts
 from downloads.media import errors
+from referrals import texts as referral_texts
 
 LANGUAGES = [code for code, _name in settings.LANGUAGES if code != "en"]
 _LINE = re.compile(r'^(msgctxt|msgid|msgstr) (".*")$')
@@ -49,7 +50,7 @@ def source_messages() -> set[tuple[str | None, str]]:
     found = set()
     lazy = [
         v
-        for module in (texts, download_texts)
+        for module in (texts, download_texts, referral_texts)
         for v in vars(module).values()
         if isinstance(v, Promise)
     ]

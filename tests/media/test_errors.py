@@ -26,7 +26,12 @@ from downloads.media.errors import (
         ),
         (
             "ERROR: [youtube] abc: Sign in to confirm you\u2019re not a bot.",
-            ErrorCategory.RATE_LIMITED,
+            ErrorCategory.BOT_CHECK,
+        ),
+        (
+            "ERROR: [youtube] abc: Sign in to confirm you're not a bot. Use --cookies-from-browser"
+            " or --cookies for the authentication.",
+            ErrorCategory.BOT_CHECK,
         ),
         (
             "ERROR: [youtube] abc: Video unavailable. This video has been removed by the uploader",
@@ -40,7 +45,7 @@ from downloads.media.errors import (
         (
             "ERROR: [instagram] C0: Requested content is not available, rate-limit reached or "
             "login required",
-            ErrorCategory.RATE_LIMITED,
+            ErrorCategory.BOT_CHECK,
         ),
         (
             "ERROR: [TikTok] 73: This post may not be comfortable for some audiences. "

@@ -1,10 +1,16 @@
 # BotUser moves here from botapp with its table ("users") and every row: only Django's
 # idea of which app owns the model changes, the database is not touched.
 
+import secrets
+
 import django.db.models.deletion
+
 from django.db import migrations, models
 
-import users.models
+
+def _referral_code() -> str:
+    # The column's default while it existed (referral codes now live in referrals).
+    return secrets.token_hex(5)
 
 
 class Migration(migrations.Migration):
@@ -32,7 +38,7 @@ class Migration(migrations.Migration):
                         ('total_downloads', models.PositiveIntegerField(default=0)),
                         ('is_paid', models.BooleanField(default=False)),
                         ('is_blocked', models.BooleanField(default=False, help_text='The user blocked the bot')),
-                        ('referral_code', models.CharField(default=users.models.referral_code_generate, max_length=32, unique=True)),
+                        ('referral_code', models.CharField(default=_referral_code, max_length=32, unique=True)),
                         ('default_quality', models.CharField(blank=True, max_length=16)),
                         ('send_as', models.CharField(choices=[('video', 'video'), ('file', 'file')], default='video', max_length=8)),
                         ('referred_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='referred_users', to='users.botuser')),
