@@ -118,7 +118,19 @@ HELP_PREMIUM = _(
     "month with a subscription. Questions about a payment: /paysupport."
 )
 
-HELP_SECTIONS = (HELP, HELP_INLINE, HELP_GROUPS, HELP_LANGUAGES, HELP_LIMITS, HELP_PREMIUM)
+HELP_REFERRALS = _(
+    "<b>Invite friends</b>: /referral gives you a personal link to share. When a friend "
+    "who joined through it downloads a first video, you get +{bonus} downloads without ads."
+)
+HELP_SECTIONS = (
+    HELP,
+    HELP_INLINE,
+    HELP_GROUPS,
+    HELP_LANGUAGES,
+    HELP_LIMITS,
+    HELP_PREMIUM,
+    HELP_REFERRALS,
+)
 PREMIUM_OFFER = _(
     "<b>Premium: videos without ads</b>\n"
     "• 30 days for {stars} Stars: pay the invoice below. Paying again adds 30 more days.\n"

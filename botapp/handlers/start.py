@@ -59,4 +59,5 @@ def help_values(language: str, *, bot: str) -> dict[str, object]:
         "links": flow.MAX_LINKS_PER_MESSAGE,
         "limit": settings.MAX_UPLOAD_MB,
         "stars": settings.PREMIUM_STARS,
+        "bonus": settings.REFERRAL_BONUS,
     }

@@ -9,7 +9,15 @@ from botapp.application import COMMANDS
 from tests.e2e.conftest import ALICE, BORIS, CARMEN, OLENA
 
 HEADINGS = {
-    ALICE: ["How to use me", "In any chat", "In groups", "Languages", "Limits", "No ads"],
+    ALICE: [
+        "How to use me",
+        "In any chat",
+        "In groups",
+        "Languages",
+        "Limits",
+        "No ads",
+        "Invite friends",
+    ],
     BORIS: ["Как мной пользоваться", "В любом чате", "В группах", "Языки", "Ограничения"],  # noqa: RUF001
     OLENA: ["Як мною користуватися", "У будь-якому чаті", "У групах", "Мови", "Обмеження"],  # noqa: RUF001
     CARMEN: ["Cómo usarme", "En cualquier chat", "En grupos", "Idiomas", "Límites"],
@@ -36,7 +44,8 @@ def test_it_covers_every_topic_in_the_users_language(bot, telegram, bot_settings
     assert "youtu.be" in text  # the supported links
     assert " 50 " in text  # the upload limit
     assert "{" not in text  # every placeholder filled
-    assert "/dl" in text and "/language" in text and "/premium" in text
+    for command in ("/dl", "/language", "/settings", "/premium", "/referral"):
+        assert command in text
 
 
 def test_it_ends_with_the_command_menu(bot, telegram):
