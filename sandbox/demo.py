@@ -49,6 +49,7 @@ WAIT_MS = 90_000  # a fresh download on a busy machine
 # quality, the whole free quota, no premium, never invited before.
 NEWCOMER_IDS = range(7_000_000_000, 8_000_000_000)
 YOUTUBE_SAMPLE = "https://www.youtube.com/watch?v=dQw4w9WgXcQ"
+REEL_SAMPLE = "https://www.instagram.com/reel/C0ffeeReel1/"
 TIKTOK_SAMPLE = "https://www.tiktok.com/@sandbox.user/video/7300000000000000001"
 MEDIA_LINKS = ("youtube:dQw4w9WgXcQ",)
 MEDIA_INLINE = ("tiktok:7300000000000000001",)
@@ -282,6 +283,56 @@ def scene_inline(person: Person) -> None:
     person.pause(3.5)
 
 
+def scene_referral(person: Person) -> None:
+    """/referral, the link shared in the group, a friend joining through it and
+    downloading, the bonus for the one who invited them."""
+    page = person.page
+    ana, ben = person.cast
+    person.pause(0.6)
+    person.type("/start")
+    person.send()
+    person.wait_for(page.locator(".msg.bot", has_text="Send me a link"))
+    person.type("/referral")
+    person.send()
+    link = page.locator(".msg.bot a[href*='?start=ref_']").last
+    person.wait_for(link)
+    person.point_at(link)
+    person.pause(2.5)
+    url = link.get_attribute("href")
+
+    person.click(page.locator(f".chat-item[data-chat-id='{SEED_GROUP_ID}']"))
+    person.pause(0.8)
+    person.type("Try this bot: ")
+    page.locator("#text").press_sequentially(url)  # pasted at once
+    person.pause(0.5)
+    person.send()
+    person.wait_for(page.locator(".msg.mine", has_text=url))
+    person.pause(1.2)
+
+    person.become(ben)
+    person.click(page.locator(f".chat-item[data-chat-id='{SEED_GROUP_ID}']"))
+    shared = page.locator(f".msg a[href='{url}']").last
+    person.wait_for(shared)
+    person.pause(1.0)
+    person.click(shared)  # opens Ben's chat with the bot: /start ref_...
+    person.wait_for(page.locator(".msg.bot", has_text="Send me a link"))
+    person.pause(1.5)
+    person.paste_sample(REEL_SAMPLE)
+    person.send()
+    person.wait_for(page.locator(".msg.bot video").first)
+    person.play_last_video(page.locator(".msg.bot"))
+    person.pause(2.0)
+
+    person.become(ana)
+    person.wait_for(page.locator(".msg.bot", has_text="whom you invited"))
+    person.pause(2.0)
+    person.type("/referral")
+    person.send()
+    person.wait_for(page.locator(".msg.bot", has_text="Friends invited: 1"))
+    person.point_at(page.locator(".msg.bot", has_text="Friends invited: 1").last)
+    person.pause(3.5)
+
+
 @dataclass(frozen=True)
 class Scene:
     name: str
@@ -300,6 +351,7 @@ SCENES: dict[str, Scene] = {
     for scene in (
         Scene("links", "A link, a quality, the video; again: at once", scene_links, MEDIA_LINKS),
         Scene("inline", "Inline mode in a group", scene_inline, MEDIA_INLINE),
+        Scene("referral", "/referral and a friend joining", scene_referral, cast=("Ana", "Ben")),
     )
 }
 
