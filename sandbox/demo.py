@@ -10,6 +10,7 @@ with fewer frames, a narrower picture and fewer colours.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import secrets
@@ -18,13 +19,23 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.contrib.staticfiles.handlers import StaticFilesHandler
+from django.core.management import call_command
+from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+from django.core.wsgi import get_wsgi_application
+from django.db import connections
+from django.test import Client, override_settings
 from playwright.sync_api import sync_playwright
 
+from analytics.models import Download
 from botapp.runner import BackgroundBot
 from config import queues
 from downloads.cache import cached_file_drop, cached_formats
@@ -32,6 +43,7 @@ from sandbox.management.commands.sandbox import start_sandbox
 from sandbox.telegram_api import SEED_GROUP_ID
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -333,6 +345,93 @@ def scene_referral(person: Person) -> None:
     person.pause(3.5)
 
 
+OWNER_USERNAME = "demo-owner"
+# A small, realistic history for the dashboard when the database has none (the seeder
+# refuses any database whose name lacks "demo" or "bench").
+DASHBOARD_SEED = {"users": 3000, "downloads": 20000, "days": 60}
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args) -> None:
+        return
+
+
+def dashboard_data_ensure() -> None:
+    if not Download.objects.exists():
+        call_command("seed_analytics", **DASHBOARD_SEED)
+
+
+def owner_session() -> str:
+    """A session of a staff member allowed to view the dashboard (no password: the
+    recorder logs them in directly)."""
+    owner, created = get_user_model().objects.get_or_create(
+        username=OWNER_USERNAME, defaults={"is_staff": True}
+    )
+    if created:
+        owner.set_unusable_password()
+        owner.save(update_fields=["password"])
+    owner.user_permissions.add(
+        Permission.objects.get(codename="view_dashboard", content_type__app_label="analytics")
+    )
+    client = Client()
+    client.force_login(owner)
+    return client.cookies[settings.SESSION_COOKIE_NAME].value
+
+
+@contextlib.contextmanager
+def back_office() -> Iterator[tuple[str, str]]:
+    """The project's web side on a free port in a thread, with static files found where
+    they live (no collectstatic), and an owner's session: yields (base URL, session)."""
+    _outside_the_loop(dashboard_data_ensure)
+    session = _outside_the_loop(owner_session)
+    with override_settings(STORAGES=_PLAIN_STATIC_STORAGES):
+        server = ThreadedWSGIServer(("127.0.0.1", 0), _QuietHandler, allow_reuse_address=False)
+        server.set_app(StaticFilesHandler(get_wsgi_application()))
+        thread = threading.Thread(target=server.serve_forever, name="back-office", daemon=True)
+        thread.start()
+        try:
+            yield f"http://127.0.0.1:{server.server_address[1]}", session
+        finally:
+            server.shutdown()
+            server.server_close()
+
+
+_PLAIN_STATIC_STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+
+def scene_dashboard(person: Person) -> None:
+    """The owner's dashboard: the overview's numbers and charts, then the other pages."""
+    page = person.page
+    with back_office() as (url, session):
+        page.context.add_cookies(
+            [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": url}]
+        )
+        page.goto(f"{url}/dashboard/")
+        page.locator("body[data-ready='1']").wait_for()
+        person.pause(2.0)
+        for _step in range(6):  # read down the page
+            page.mouse.wheel(0, 220)
+            person.pause(0.6)
+        person.pause(1.0)
+        for title in ("Videos and platforms", "Referrals"):
+            link = page.locator("nav a", has_text=title)
+            person.click(link)
+            page.locator("body[data-ready='1']").wait_for()
+            person.pause(2.0)
+            for _step in range(3):
+                page.mouse.wheel(0, 260)
+                person.pause(0.6)
+            person.pause(1.0)
+        person.click(page.locator("nav a", has_text="Overview"))
+        page.locator("body[data-ready='1']").wait_for()
+        person.click(page.locator(".presets a").first)
+        page.locator("body[data-ready='1']").wait_for()
+        person.pause(3.0)
+
+
 @dataclass(frozen=True)
 class Scene:
     name: str
@@ -352,6 +451,7 @@ SCENES: dict[str, Scene] = {
         Scene("links", "A link, a quality, the video; again: at once", scene_links, MEDIA_LINKS),
         Scene("inline", "Inline mode in a group", scene_inline, MEDIA_INLINE),
         Scene("referral", "/referral and a friend joining", scene_referral, cast=("Ana", "Ben")),
+        Scene("dashboard", "The owner's dashboard", scene_dashboard),
     )
 }
 
@@ -363,22 +463,26 @@ def demo_state_reset(scene: Scene) -> None:
             cached_file_drop(media_key=media_key, fmt=fmt, file_id=item.file_id)
 
 
-def _outside_the_loop(function: Callable[[], None]) -> None:
+def _outside_the_loop(function: Callable[[], T]) -> T:
     """Runs ORM work from a thread of its own: playwright's sync API keeps an event loop
     running in this thread, and Django refuses database calls from one."""
+    results: list[T] = []
     errors: list[BaseException] = []
 
     def run() -> None:
         try:
-            function()
+            results.append(function())
         except BaseException as error:  # handed to the caller below
             errors.append(error)
+        finally:
+            connections.close_all()
 
     thread = threading.Thread(target=run)
     thread.start()
     thread.join()
     if errors:
         raise errors[0]
+    return results[0]
 
 
 def gif_make(frames: Path, gif: Path, *, ladder: tuple[GifSettings, ...]) -> int:
