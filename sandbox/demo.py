@@ -295,6 +295,41 @@ def scene_inline(person: Person) -> None:
     person.pause(3.5)
 
 
+def scene_premium(person: Person) -> None:
+    """Past the free downloads (one in this scene) an ad follows the video; /premium,
+    paid with Stars; the next video comes without one."""
+    page = person.page
+    videos = page.locator(".msg.bot video")
+    person.pause(0.6)
+    person.type("/start")
+    person.send()
+    person.wait_for(page.locator(".msg.bot", has_text="Send me a link"))
+    person.paste_sample(REEL_SAMPLE)
+    person.send()
+    person.wait_for(videos.nth(0))
+    person.pause(1.5)
+    person.paste_sample(TIKTOK_SAMPLE)
+    person.send()
+    person.wait_for(videos.nth(1))
+    ad = page.locator(".msg.bot", has_text="Ad ·").last
+    person.wait_for(ad)
+    person.point_at(ad)
+    person.pause(2.5)
+    person.type("/premium")
+    person.send()
+    pay = page.locator(".msg.bot .kb button.pay").last
+    person.wait_for(pay)
+    person.pause(2.0)
+    person.click(pay)  # the page asks to confirm, as Telegram does: accepted
+    person.wait_for(page.locator(".msg.bot", has_text="Premium is active until"))
+    person.pause(2.0)
+    person.paste_sample(REEL_SAMPLE)
+    person.send()
+    person.wait_for(videos.nth(2))
+    person.play_last_video(page.locator(".msg.bot"))
+    person.pause(3.5)  # and no ad follows
+
+
 def scene_referral(person: Person) -> None:
     """/referral, the link shared in the group, a friend joining through it and
     downloading, the bonus for the one who invited them."""
@@ -439,6 +474,7 @@ class Scene:
     play: Callable[[Person], None]
     media_keys: tuple[str, ...] = ()  # forgotten first, so the scene shows a real download
     cast: tuple[str, ...] = ("Ana",)  # first names of the scene's newcomers
+    overrides: tuple[tuple[str, object], ...] = ()  # settings while the scene plays
 
     @property
     def filename(self) -> str:
@@ -450,6 +486,12 @@ SCENES: dict[str, Scene] = {
     for scene in (
         Scene("links", "A link, a quality, the video; again: at once", scene_links, MEDIA_LINKS),
         Scene("inline", "Inline mode in a group", scene_inline, MEDIA_INLINE),
+        Scene(
+            "premium",
+            "The ad after the free downloads, /premium paid with Stars, no more ads",
+            scene_premium,
+            overrides=(("FREE_DOWNLOADS", 1),),
+        ),
         Scene("referral", "/referral and a friend joining", scene_referral, cast=("Ana", "Ben")),
         Scene("dashboard", "The owner's dashboard", scene_dashboard),
     )
@@ -590,7 +632,9 @@ def _scene_record(
         page.goto(url)
         open_chat(page)
         camera = Camera(page, tmp / scene.name, fps=4 if short else 10)
-        scene.play(Person(page, camera, cast=cast, pace=0.35 if short else 1.0))
+        page.on("dialog", lambda dialog: dialog.accept())  # the payment's confirmation
+        with override_settings(**dict(scene.overrides)):
+            scene.play(Person(page, camera, cast=cast, pace=0.35 if short else 1.0))
     finally:
         context.close()
     return camera.concat_list(tmp / f"{scene.name}.txt")
