@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand
 
 from botapp.management.commands.runbot import run_bot
 from sandbox.telegram_api import SEED_GROUP_ID, SEED_USERS, TelegramApiDouble
-from sandbox.videosite import VideoSite, sample_urls
+from sandbox.videosite import VideoSite, samples
 
 STORAGE_CHAT_ID = -1001500000999
 
@@ -62,10 +62,11 @@ def group_admin_add(telegram, *, user_id: int, chat_id: int | None = None) -> No
 
 def banner(telegram, site) -> str:
 
-    links = "\n".join(f"    {url}" for url in sample_urls(None))
+    links = "\n".join(f"    {sample['url']}  ({sample['hint']})" for sample in samples())
     return (
         f"\nSandbox ready: open {telegram.page_url} and chat with @{telegram.bot_user['username']}"
-        f"\nVideos come from the local video site at {site.origin}. Links to paste:\n{links}\n"
+        f"\nVideos come from the local video site at {site.origin}."
+        f"\nLinks to paste (also listed on the page, where a click pastes one):\n{links}\n"
         "Alice administers the sandbox group: /settings there switches automatic downloads.\n"
         "/premium sells 30 days without ads for Stars: the Pay button pays (no real Stars).\n"
         "Ctrl-C stops everything.\n"
