@@ -6,7 +6,8 @@ class AdsConfig(AppConfig):
     verbose_name = "Ads"
 
     def ready(self) -> None:
-        # The event worker writes this app's tables through writers registered here.
-        from ads import payment_writers
+        # The event worker writes this app's tables through writers registered here:
+        # impressions, clicks and no fills; payments and refunds.
+        from ads import payment_writers, writers
 
-        assert payment_writers
+        assert payment_writers and writers

@@ -34,6 +34,7 @@ from .models import (
     StarSubscription,
     SubscriptionStatus,
 )
+from .services import paid_status_forget
 
 log = logging.getLogger(__name__)
 
@@ -176,6 +177,7 @@ def payment_record(*, report: PaymentReport, now: dt.datetime | None = None) -> 
         existing = Payment.objects.get(telegram_payment_charge_id=report.telegram_payment_charge_id)
         return PaymentResult(existing, created=False)
     BotUser.objects.filter(pk=user.pk).update(paid_until=user.paid_until)
+    transaction.on_commit(lambda: paid_status_forget(user_id=user.pk))  # ads stop at once
     if invoice is not None and kind == PremiumKind.SUBSCRIPTION:
         _subscription_extend(invoice=invoice, report=report, now=now)
     event = PaymentCompleted(
@@ -288,6 +290,7 @@ def payment_revoke(*, charge_id: str, by: str, now: dt.datetime | None = None) -
     if user.paid_until is not None:
         user.paid_until -= dt.timedelta(days=payment.days)
         BotUser.objects.filter(pk=user.pk).update(paid_until=user.paid_until)
+        transaction.on_commit(lambda: paid_status_forget(user_id=user.pk))
     subscription = _subscription_of(payment)
     if subscription is not None:
         subscription_mark_canceled(subscription_id=subscription.pk, now=now)

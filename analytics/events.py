@@ -257,6 +257,39 @@ class InlineQueried(Event):
     platform: str = ""
 
 
+@event_type
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class AdShown(Event):
+    """An ad reached a user. ``event_id`` is the impression id the click token names."""
+
+    user_id: int
+    campaign_id: int
+    creative_id: int | None = None
+    surface: str = ""  # "private" or "inline"
+    language: str = ""
+    media_key: str = ""
+
+
+@event_type
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class AdClicked(Event):
+    """A press of an ad's button, through the click redirect; stored once per impression."""
+
+    impression_id: uuid.UUID
+    user_id: int
+    campaign_id: int
+
+
+@event_type
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class AdNoFill(Event):
+    """An ad was due but no campaign was eligible: the delivery went out without one."""
+
+    user_id: int
+    surface: str = ""
+    language: str = ""
+
+
 # --- The paid tier (Telegram Stars) -----------------------------------------------------
 
 _PREMIUM_KINDS = frozenset({"one_time", "subscription"})

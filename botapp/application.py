@@ -21,8 +21,9 @@ from telegram.ext import (
     filters,
 )
 
+from ads.policy import ad_policy
 from botapp import keyboards, texts
-from botapp.handlers import account, deeplink_routes, groups, payments, referral
+from botapp.handlers import account, deeplink_routes, groups, payments, referral, stats
 from botapp.handlers import inline as inline_handlers
 from botapp.handlers.errors import on_error
 from botapp.handlers.links import on_format_button, on_private_text, on_quality_button
@@ -58,7 +59,7 @@ REQUEUE_EVERY_SECONDS = 60
 # What follows a delivery (see downloads.policy): each feature's policy, in the order
 # their plans are merged. A feature plugs in with one line here, e.g.
 # ``ads.policies.ad_policy``. Registered in every process (the bot and rq workers).
-POLICIES: tuple[Policy, ...] = (referral.referral_policy,)
+POLICIES: tuple[Policy, ...] = (referral.referral_policy, ad_policy)
 
 
 def wire() -> None:
@@ -91,7 +92,7 @@ def register_handlers(application: Application) -> None:
     application.add_handler(CommandHandler("start", start))
     application.bot_data[HELP_COMMANDS_KEY] = COMMANDS  # /help lists the command menu
     application.add_handler(CommandHandler("help", help_command))
-    application.add_handler(CommandHandler("stats", account.stats_command))
+    application.add_handler(CommandHandler("stats", stats.stats_command))
     application.add_handler(CommandHandler("settings", account.settings_command))
     application.add_handler(CommandHandler("language", account.language_command))
     application.add_handler(CommandHandler("dl", groups.dl_command))

@@ -24,9 +24,9 @@ WELCOME = _(
     "You can also use me in any chat: type <code>@{bot} link</code>.\n"
     "/help shows everything I can do."
 )
-# /help is these sections in this order, each rendered with the same values (see
-# botapp.handlers.start.help_values); a feature adds its paragraph by adding its text to
-# HELP_SECTIONS (after HELP_LIMITS for what concerns limits, ads and premium).
+# /help is the sections of HELP_SECTIONS (at the end of this module) in order, each
+# rendered with the same values (botapp.handlers.start.help_values); a feature adds its
+# paragraph by adding its text there (next to HELP_LIMITS for limits, ads and premium).
 HELP = _(
     "<b>How to use me</b>\n"
     "1. Send a link to a video from YouTube, Instagram or TikTok (up to {links} links in "
@@ -71,7 +71,6 @@ COMMAND_LANGUAGE = pgettext_lazy("bot command", "Change language")
 COMMAND_DL = pgettext_lazy("bot command", "Download a video: /dl link")
 
 STATS = _("You have downloaded {total} videos so far ({today} today).")
-STATS_FREE_LEFT = _("Free downloads without ads left: {left}.")
 LANGUAGE_PROMPT = _("Choose your language:")
 LANGUAGE_SET = _("Done: I will speak English with you.")
 SETTINGS_PROMPT = _(
@@ -100,7 +99,6 @@ GROUP_AUTO_OFF = _("off")
 GROUP_AUTO_TURN_ON = _("Turn automatic downloads on")
 GROUP_AUTO_TURN_OFF = _("Turn automatic downloads off")
 GROUP_ADMINS_ONLY = _("Only group admins can change the settings.")
-STATS_PAID = _("You have no limits: downloads are free of ads.")
 
 # --- Premium with Telegram Stars, and payment support -----------------------------------
 
@@ -121,15 +119,6 @@ HELP_PREMIUM = _(
 HELP_REFERRALS = _(
     "<b>Invite friends</b>: /referral gives you a personal link to share. When a friend "
     "who joined through it downloads a first video, you get +{bonus} downloads without ads."
-)
-HELP_SECTIONS = (
-    HELP,
-    HELP_INLINE,
-    HELP_GROUPS,
-    HELP_LANGUAGES,
-    HELP_LIMITS,
-    HELP_PREMIUM,
-    HELP_REFERRALS,
 )
 PREMIUM_OFFER = _(
     "<b>Premium: videos without ads</b>\n"
@@ -179,4 +168,33 @@ PAYSUPPORT = _(
     "If premium did not work as promised, ask within 14 days of the payment and we refund "
     "the Stars.\n\n"
     "Telegram support and @BotSupport cannot help with purchases made in this bot."
+)
+
+# --- The free quota and ads ------------------------------------------------------------
+
+STATS_AD_FREE_LEFT = _(
+    "Downloads without ads left: {left} (everyone gets {base}, invited friends added {bonus})."
+)
+STATS_PAID_UNTIL = _("Premium: no ads until {until}.")
+STATS_GET_MORE = _(
+    "<b>More downloads without ads</b>\n"
+    "• Invite friends with your link, each friend who joins adds some: {link}\n"
+    "• /premium: no ads at all for 30 days, paid with Telegram Stars."
+)
+HELP_ADS = _(
+    "<b>Ads</b>: your first {free} downloads come without ads. After that a short ad, "
+    "marked as one, follows a video here in our chat (never in groups). /stats shows how "
+    "many you have left; invite friends for more, or /premium removes ads."
+)
+
+# /help, in this order (see the note above HELP).
+HELP_SECTIONS = (
+    HELP,
+    HELP_INLINE,
+    HELP_GROUPS,
+    HELP_LANGUAGES,
+    HELP_LIMITS,
+    HELP_ADS,
+    HELP_PREMIUM,
+    HELP_REFERRALS,
 )

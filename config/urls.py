@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 from config.views import healthz
 
@@ -11,4 +11,5 @@ admin.site.site_title = "Video bot"
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    path("ads/", include("ads.urls")),
 ]

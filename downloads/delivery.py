@@ -18,6 +18,7 @@ policy registered the plan is empty and a delivery is exactly the media.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,7 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
+from telegram.warnings import PTBUserWarning
 
 from analytics.events import DownloadCompleted
 from analytics.publisher import publish
@@ -43,6 +45,9 @@ from downloads.policy import DeliveryContext, DeliveryPlan, FollowUp, UrlButton,
 from users.models import BotUser
 
 log = logging.getLogger(__name__)
+
+# Follow-ups go out through do_api_request on purpose (see _follow_ups_send).
+warnings.filterwarnings("ignore", message=r"Please use 'Bot\.sendMessage'", category=PTBUserWarning)
 
 CAPTION_LIMIT = 1024
 
@@ -189,12 +194,17 @@ async def _follow_ups_send(bot, target: Target, follow_ups: list[FollowUp]) -> N
         return
     for follow_up in follow_ups:
         try:
-            await bot.send_message(
-                target.chat_id,
-                follow_up.text,
-                parse_mode=ParseMode.HTML,
-                reply_markup=markup_with_buttons(None, follow_up.buttons),
-                disable_web_page_preview=True,
+            # The raw call: nothing reads the sent message back, and turning Telegram's
+            # answer into a Message object was 60% of the bot's CPU for a follow-up.
+            await bot.do_api_request(
+                "sendMessage",
+                api_kwargs={
+                    "chat_id": target.chat_id,
+                    "text": follow_up.text,
+                    "parse_mode": ParseMode.HTML,
+                    "reply_markup": markup_with_buttons(None, follow_up.buttons),
+                    "link_preview_options": {"is_disabled": True},
+                },
             )
         except Exception as error:
             log.warning("follow-up to chat %s failed: %s", target.chat_id, error)

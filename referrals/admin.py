@@ -7,9 +7,8 @@ from django.contrib import admin, messages
 from django.db.models import IntegerField, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.template.response import TemplateResponse
-from import_export.admin import ImportExportModelAdmin
 
-from config.admin_mixins import HistoryAdmin
+from config.admin_mixins import HistoryAdmin, ImportExportAdmin
 from referrals.models import BonusReason, Referral, ReferralBonus, Referrer
 from referrals.selectors import referrer_flag_reason, referrers_flagged, referrers_summary
 from referrals.services import (
@@ -38,7 +37,7 @@ def _reason_form(modeladmin, request, queryset, *, action: str, question: str, c
     return TemplateResponse(request, "admin/referrals/reason_form.html", context)
 
 
-class ReadOnlyHistory(ImportExportModelAdmin, HistoryAdmin):
+class ReadOnlyHistory(ImportExportAdmin, HistoryAdmin):
     """History rows: listed, exported and imported (a migration between installs),
     never edited by hand."""
 
@@ -66,7 +65,7 @@ class FlaggedFilter(admin.SimpleListFilter):
 
 
 @admin.register(Referrer)
-class ReferrerAdmin(ImportExportModelAdmin):
+class ReferrerAdmin(ImportExportAdmin):
     """One row per user with a code: the per-referrer summary."""
 
     list_display = (

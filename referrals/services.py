@@ -8,6 +8,7 @@ their sum, and a revocation is a negative row, so nothing is ever rewritten.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import logging
@@ -15,9 +16,11 @@ import logging
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from analytics.events import UserReferred
 from analytics.publisher import publish
+from config.redis import get_fast_redis
 from referrals.models import (
     BonusOutcome,
     BonusReason,
@@ -27,7 +30,7 @@ from referrals.models import (
     referral_code_generate,
     referral_code_normalize,
 )
-from referrals.selectors import referral_bonus_amount
+from referrals.selectors import bonus_key, referral_bonus_amount
 from users.models import BotUser
 
 log = logging.getLogger(__name__)
@@ -86,6 +89,7 @@ def _referral_record(*, user_id: int, referrer_id: int) -> Referral | None:
         referrer_id=referrer_id, referred_user_id=user_id, created_at=now
     )
     if settings.REFERRAL_WELCOME_BONUS > 0:
+        referral_bonus_forget_on_commit(user_id=user_id)
         ReferralBonus.objects.create(
             user_id=user_id,
             amount=settings.REFERRAL_WELCOME_BONUS,
@@ -141,6 +145,7 @@ def _referral_activate(*, referral_id: int) -> Activation | None:
     referral.activated_at, referral.outcome = now, outcome
     referral.save(update_fields=["activated_at", "outcome"])
     if amount:
+        referral_bonus_forget_on_commit(user_id=referrer.pk)
         ReferralBonus.objects.create(
             user_id=referrer.pk,
             amount=amount,
@@ -170,6 +175,16 @@ def _bonus_outcome(referrer: Referrer, now: dt.datetime) -> BonusOutcome:
     return BonusOutcome.PAID
 
 
+def referral_bonus_forget_on_commit(*, user_id: int) -> None:
+    """The user's ledger changes: drop the Redis copy of their total once it commits."""
+
+    def forget() -> None:
+        with contextlib.suppress(RedisError):
+            get_fast_redis().delete(bonus_key(user_id))
+
+    transaction.on_commit(forget)
+
+
 class NotRevocable(ValueError):
     """Only a grant can be revoked, and only with a reason."""
 
@@ -186,6 +201,7 @@ def referral_bonus_revoke(*, bonus_id: int, note: str, by: str = "") -> Referral
     existing = ReferralBonus.objects.filter(revokes=grant).first()
     if existing is not None:
         return existing
+    referral_bonus_forget_on_commit(user_id=grant.user_id)
     return ReferralBonus.objects.create(
         user_id=grant.user_id,
         amount=-grant.amount,

@@ -1,4 +1,4 @@
-"""/stats, /settings and /language in a private chat, and their buttons."""
+"""/settings and /language in a private chat, and their buttons."""
 
 from __future__ import annotations
 
@@ -8,38 +8,11 @@ from telegram import Update
 from telegram.constants import ChatType, ParseMode
 from telegram.ext import ContextTypes
 
-from analytics.counters import get_user_downloads_count, get_user_downloads_today
 from botapp import keyboards, texts
 from botapp.handlers.common import current_user, reply
 from botapp.handlers.groups import group_settings_command
-from referrals.selectors import referral_bonus_total
 from users.models import BotUser
 from users.services import user_set_default_quality, user_set_language, user_set_send_as
-
-
-def downloads_counted(user: BotUser) -> tuple[int, int]:
-    """(total, today): the Redis counters, or the PostgreSQL total when Redis is empty."""
-    try:
-        total = get_user_downloads_count(user_id=user.user_id)
-        today = get_user_downloads_today(user_id=user.user_id)
-    except Exception:  # Redis down: PostgreSQL still knows the total
-        total, today = 0, 0
-    return max(total, user.total_downloads), today
-
-
-async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    user = await current_user(update)
-    if user is None:
-        return
-    total, today = await sync_to_async(downloads_counted)(user)
-    text = texts.render(user.ui_language, texts.STATS, total=total, today=today)
-    if user.is_paid:
-        text += "\n" + texts.render(user.ui_language, texts.STATS_PAID)
-    else:
-        bonus = await sync_to_async(referral_bonus_total)(user_id=user.user_id)
-        left = max(settings.FREE_DOWNLOADS + bonus - total, 0)
-        text += "\n" + texts.render(user.ui_language, texts.STATS_FREE_LEFT, left=left)
-    await update.effective_message.reply_text(text, parse_mode=ParseMode.HTML)
 
 
 async def settings_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

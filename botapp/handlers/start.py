@@ -6,6 +6,7 @@ from django.conf import settings
 from telegram import Update
 from telegram.ext import ContextTypes
 
+from ads.selectors import quota_base
 from botapp import deeplinks, texts
 from botapp.handlers.common import current_user, reply, reply_html
 from downloads import flow
@@ -39,7 +40,7 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if user is None:
         return
     language = user.ui_language
-    values = help_values(language, bot=context.bot.username)
+    values = help_values(language, bot=context.bot.username, user_id=user.user_id)
     sections = [texts.render(language, section, **values) for section in texts.HELP_SECTIONS]
     commands = context.application.bot_data.get(COMMANDS_KEY, ())
     sections.append(
@@ -51,13 +52,14 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await reply_html(update, "\n\n".join(sections))
 
 
-def help_values(language: str, *, bot: str) -> dict[str, object]:
+def help_values(language: str, *, bot: str, user_id: int) -> dict[str, object]:
     """What the help sections may name: every section is formatted with all of them."""
     return {
         "bot": bot,
         "sites": texts.render(language, download_texts.SUPPORTED_SITES),
         "links": flow.MAX_LINKS_PER_MESSAGE,
         "limit": settings.MAX_UPLOAD_MB,
+        "free": quota_base(user_id),
         "stars": settings.PREMIUM_STARS,
         "bonus": settings.REFERRAL_BONUS,
     }

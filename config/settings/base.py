@@ -183,6 +183,10 @@ TELEGRAM_LOCAL_MODE = env.bool("TELEGRAM_LOCAL_MODE", default=bool(TELEGRAM_API_
 # throughput benchmarks against the offline API with its limits off.
 TELEGRAM_FLOOD_LIMITS = env.bool("TELEGRAM_FLOOD_LIMITS", default=True)
 FREE_DOWNLOADS = env.int("FREE_DOWNLOADS", default=10)
+# Where this project's web side is reachable from users' phones: ad buttons point at its
+# click redirect (/ads/click/<token>). Telegram accepts only public https URLs there.
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="http://127.0.0.1:8001")
+ADS_CLICK_TOKEN_MAX_AGE_DAYS = env.int("ADS_CLICK_TOKEN_MAX_AGE_DAYS", default=30)
 # The paid tier, in Telegram Stars (XTR): 30 days without ads, once or every month.
 # An invoice issued at another price is refused at checkout once the price changes.
 PREMIUM_STARS = env.int("PREMIUM_STARS", default=100)

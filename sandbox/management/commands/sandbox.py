@@ -9,9 +9,11 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from ads.services import demo_campaign_seed
 from botapp.management.commands.runbot import run_bot
 from sandbox.telegram_api import SEED_GROUP_ID, SEED_USERS, TelegramApiDouble
 from sandbox.videosite import VideoSite, samples
+from sandbox.web import web_start
 
 STORAGE_CHAT_ID = -1001500000999
 
@@ -28,10 +30,15 @@ class Command(BaseCommand):
 
     def handle(self, *args, host: str, port: int, no_rate_limits: bool, **options) -> None:
         telegram, site = start_sandbox(host=host, port=port, rate_limits=not no_rate_limits)
+        # Ads' buttons lead to the click redirect, served next to the chat page.
+        web = web_start(host=host, port=port + 1)
+        settings.PUBLIC_BASE_URL = f"http://{host}:{web.server_address[1]}"
+        demo_campaign_seed()
         self.stdout.write(banner(telegram, site))
         try:
             run_bot()
         finally:
+            web.shutdown()
             telegram.stop()
             site.stop()
 
@@ -67,6 +74,8 @@ def banner(telegram, site) -> str:
         f"\nSandbox ready: open {telegram.page_url} and chat with @{telegram.bot_user['username']}"
         f"\nVideos come from the local video site at {site.origin}."
         f"\nLinks to paste (also listed on the page, where a click pastes one):\n{links}\n"
+        f"After {settings.FREE_DOWNLOADS} downloads a user sees ads (a demo campaign); "
+        f"their buttons go through {settings.PUBLIC_BASE_URL}/ads/click/.\n"
         "Alice administers the sandbox group: /settings there switches automatic downloads.\n"
         "/premium sells 30 days without ads for Stars: the Pay button pays (no real Stars).\n"
         "Ctrl-C stops everything.\n"

@@ -1,0 +1,52 @@
+"""/stats: downloads so far, ad-free downloads left, premium, and how to get more."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from asgiref.sync import sync_to_async
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.ext import ContextTypes
+
+from ads.selectors import Quota, quota_for
+from analytics.counters import get_user_downloads_today
+from botapp import texts
+from botapp.handlers.common import current_user
+from users.models import BotUser
+
+
+def downloads_today(user_id: int) -> int:
+    try:
+        return get_user_downloads_today(user_id=user_id)
+    except Exception:  # Redis down: the day's count is only kept there
+        return 0
+
+
+def stats_text(user: BotUser, quota: Quota, today: int, bot_username: str) -> str:
+    language = user.ui_language
+    lines = [texts.render(language, texts.STATS, total=quota.used, today=today)]
+    if quota.paid:
+        until = quota.paid_until.astimezone(dt.UTC) if quota.paid_until else None
+        when = f"{until:%Y-%m-%d %H:%M} UTC" if until else "-"
+        lines.append(texts.render(language, texts.STATS_PAID_UNTIL, until=when))
+        return "\n".join(lines)
+    lines.append(
+        texts.render(language, texts.STATS_AD_FREE_LEFT, left=quota.left, base=quota.base,
+                     bonus=quota.bonus)
+    )  # fmt: skip
+    link = f"https://t.me/{bot_username}?start=ref_{user.referral_code}"
+    lines.append("\n" + texts.render(language, texts.STATS_GET_MORE, link=texts.safe(link)))
+    return "\n".join(lines)
+
+
+async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    user = await current_user(update)
+    if user is None:
+        return
+    quota = await sync_to_async(quota_for)(user.user_id)
+    today = await sync_to_async(downloads_today)(user.user_id)
+    text = stats_text(user, quota, today, context.bot.username)
+    await update.effective_message.reply_text(
+        text, parse_mode=ParseMode.HTML, disable_web_page_preview=True
+    )
