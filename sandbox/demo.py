@@ -35,6 +35,7 @@ from django.db import connections
 from django.test import Client, override_settings
 from playwright.sync_api import sync_playwright
 
+from ads.services import demo_campaign_seed
 from analytics.models import Download
 from botapp.runner import BackgroundBot
 from config import queues
@@ -65,6 +66,7 @@ REEL_SAMPLE = "https://www.instagram.com/reel/C0ffeeReel1/"
 TIKTOK_SAMPLE = "https://www.tiktok.com/@sandbox.user/video/7300000000000000001"
 MEDIA_LINKS = ("youtube:dQw4w9WgXcQ",)
 MEDIA_INLINE = ("tiktok:7300000000000000001",)
+MEDIA_LINKS_OTHERS = ("instagram:C0ffeeReel1", "tiktok:7300000000000000001")
 
 # A visible mouse pointer: headless Chromium draws none, and a viewer follows the
 # pointer to see what the person does.
@@ -228,6 +230,8 @@ class Person:
         """Clicks the sample link in the page's list: it lands in the message box."""
         self.click(self.page.locator(f".sample[data-url='{url}']"))
         self.pause(0.6)
+        # Back to the top of the side column, where the chats are.
+        self.page.evaluate("document.querySelector('aside').scrollTo({top: 0, behavior: 'smooth'})")
 
     def send(self) -> None:
         self.click(self.page.locator("#send"))
@@ -490,9 +494,16 @@ SCENES: dict[str, Scene] = {
             "premium",
             "The ad after the free downloads, /premium paid with Stars, no more ads",
             scene_premium,
+            MEDIA_LINKS_OTHERS,
             overrides=(("FREE_DOWNLOADS", 1),),
         ),
-        Scene("referral", "/referral and a friend joining", scene_referral, cast=("Ana", "Ben")),
+        Scene(
+            "referral",
+            "/referral and a friend joining",
+            scene_referral,
+            MEDIA_LINKS_OTHERS[:1],
+            cast=("Ana", "Ben"),
+        ),
         Scene("dashboard", "The owner's dashboard", scene_dashboard),
     )
 }
@@ -592,6 +603,7 @@ def demos_record(
     """Starts the sandbox, plays each scene in Chromium and writes its GIF to ``output``."""
     output.mkdir(parents=True, exist_ok=True)
     telegram, site = start_sandbox(port=0)
+    demo_campaign_seed()  # the ad of the premium scene, as the sandbox shows it
     workers = queues.start_thread_workers([queues.DOWNLOADS], 2)
     bot = BackgroundBot(poll_timeout=1).start()
     recorded: list[Recorded] = []
