@@ -15,6 +15,7 @@ HEADINGS = {
         "In groups",
         "Languages",
         "Limits",
+        "Ads",
         "No ads",
         "Invite friends",
     ],
