@@ -2,10 +2,11 @@
 
 A person is played by playwright in headless Chromium (Debian's, no browser download):
 the real bot runs behind the offline Telegram and the local video site, exactly as
-``python manage.py sandbox`` runs it. Each scene is recorded as a video by playwright
-and turned into an optimised GIF with ffmpeg (a palette made for that clip, then
-used with light dithering); when a GIF comes out larger than the limit it is made again
-with fewer frames, a narrower picture and fewer colours.
+``python manage.py sandbox`` runs it. A camera takes screenshots at a steady rate while
+the person acts and waits, and ffmpeg turns them into an optimised GIF (a palette made
+for that clip, light dithering, only the changed rectangle of each frame); when a GIF
+comes out larger than the limit it is made again with fewer frames, a narrower picture
+and fewer colours. The dashboard scene also serves the project's web side in a thread.
 """
 
 from __future__ import annotations
