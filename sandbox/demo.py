@@ -237,6 +237,19 @@ class Person:
     def send(self) -> None:
         self.click(self.page.locator("#send"))
 
+    def scroll(self, *, steps: int, by: int = 240) -> None:
+        """Reads down a page, a wheel turn at a time."""
+        for _step in range(steps):
+            self.page.mouse.wheel(0, by)
+            self.pause(0.6)
+        self.pause(0.6)
+
+    def follow(self, link) -> None:
+        """Clicks a link to another page of the web side and waits until it has drawn."""
+        with self.page.expect_navigation():
+            self.click(link)
+        self.wait_for(self.page.locator("body[data-ready='1']"))
+
     def play_last_video(self, scope) -> None:
         video = scope.locator("video").last
         self.wait_for(video)
@@ -446,29 +459,19 @@ def scene_dashboard(person: Person) -> None:
     """The owner's dashboard: the overview's numbers and charts, then the other pages."""
     page = person.page
     with back_office() as (url, session):
-        page.context.add_cookies(
-            [{"name": settings.SESSION_COOKIE_NAME, "value": session, "url": url}]
-        )
+        cookie = {"name": settings.SESSION_COOKIE_NAME, "value": session, "url": url}
+        page.context.add_cookies([cookie])
         page.goto(f"{url}/dashboard/")
-        page.locator("body[data-ready='1']").wait_for()
+        person.wait_for(page.locator("body[data-ready='1']"))
         person.pause(2.0)
-        for _step in range(6):  # read down the page
-            page.mouse.wheel(0, 220)
-            person.pause(0.6)
-        person.pause(1.0)
+        person.scroll(steps=6)
         for title in ("Videos and platforms", "Referrals"):
-            link = page.locator("nav a", has_text=title)
-            person.click(link)
-            page.locator("body[data-ready='1']").wait_for()
+            person.follow(page.locator("nav a", has_text=title))
             person.pause(2.0)
-            for _step in range(3):
-                page.mouse.wheel(0, 260)
-                person.pause(0.6)
-            person.pause(1.0)
-        person.click(page.locator("nav a", has_text="Overview"))
-        page.locator("body[data-ready='1']").wait_for()
-        person.click(page.locator(".presets a").first)
-        page.locator("body[data-ready='1']").wait_for()
+            person.scroll(steps=3)
+        person.follow(page.locator("nav a", has_text="Overview"))
+        person.pause(1.0)
+        person.follow(page.locator(".presets a", has_text="90 days"))
         person.pause(3.0)
 
 
