@@ -4,10 +4,9 @@ from django.contrib import admin, messages
 from django.db.models import Count, IntegerField, OuterRef, Subquery
 from django.db.models.functions import Coalesce
 from import_export import resources
-from import_export.admin import ImportExportModelAdmin
 
 from ads import payment_admin
-from config.admin_mixins import HistoryAdmin
+from config.admin_mixins import HistoryAdmin, ImportExportAdmin
 
 from .models import AdCampaign, AdClick, AdCreative, AdImpression, AdNoFillRecord
 from .preview import ad_preview_html
@@ -59,7 +58,7 @@ def _count(model) -> Subquery:
 
 
 @admin.register(AdCampaign)
-class AdCampaignAdmin(ImportExportModelAdmin):
+class AdCampaignAdmin(ImportExportAdmin):
     resource_classes = [AdCampaignResource]
     list_display = (
         "name", "advertiser", "is_active", "running", "weight", "languages", "starts_at",

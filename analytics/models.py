@@ -134,3 +134,131 @@ class FunnelEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.step} by {self.user_id}"
+
+
+# --- Rollups read by the dashboard (analytics.rollups keeps them; see its docstring) ---
+
+
+class _Rollup(models.Model):
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self._meta.db_table} #{self.pk}"
+
+
+class DashboardAccess(_Rollup):
+    """No table: carries the permission that opens the dashboard to a staff member."""
+
+    class Meta:
+        managed = False
+        default_permissions = ()
+        permissions = [("view_dashboard", "Can view the analytics dashboard")]
+
+
+class DownloadsHourly(_Rollup):
+    """Downloads per UTC hour and platform; kept by the event worker."""
+
+    hour = models.DateTimeField()
+    platform = models.CharField(max_length=16)
+    downloads = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "dash_downloads_hourly"
+        constraints = [
+            models.UniqueConstraint(fields=["hour", "platform"], name="dash_hourly_uniq"),
+        ]
+
+
+class VideoDaily(_Rollup):
+    """Downloads per video and UTC day; kept by the event worker."""
+
+    day = models.DateField()
+    video_id = models.CharField(max_length=128)
+    downloads = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "dash_video_daily"
+        constraints = [
+            models.UniqueConstraint(fields=["day", "video_id"], name="dash_video_daily_uniq"),
+        ]
+        indexes = [models.Index(fields=["video_id", "day"], name="dash_video_daily_video")]
+
+
+class UserDay(_Rollup):
+    """The UTC hours (bit h = hour h) of one UTC day in which a user downloaded; kept by
+    the event worker. Bits are OR-ed in, so a redelivered event changes nothing."""
+
+    user_id = models.BigIntegerField()
+    day = models.DateField()
+    hours = models.IntegerField(default=0)
+
+    class Meta:
+        db_table = "dash_user_days"
+        constraints = [
+            models.UniqueConstraint(fields=["user_id", "day"], name="dash_user_days_uniq"),
+        ]
+        indexes = [models.Index(fields=["day"], name="dash_user_days_day")]
+
+
+class VideoDayTop(_Rollup):
+    """The most downloaded videos of one UTC day (the top-N structure behind "top
+    videos" over long ranges); refreshed by the rollup job."""
+
+    day = models.DateField()
+    video_id = models.CharField(max_length=128)
+    downloads = models.BigIntegerField()
+
+    class Meta:
+        db_table = "dash_video_day_top"
+        indexes = [models.Index(fields=["day"], name="dash_video_day_top_day")]
+
+
+class UtcDay(_Rollup):
+    """Per UTC day: the downloads the job's rollups reflect, and the largest count a
+    video outside that day's top list can have (0 when the list holds every video)."""
+
+    day = models.DateField(unique=True)
+    downloads = models.BigIntegerField()
+    top_threshold = models.BigIntegerField()
+
+    class Meta:
+        db_table = "dash_utc_days"
+
+
+class NewUsersHourly(_Rollup):
+    """Users by the UTC hour of their first_seen_at; refreshed by the rollup job."""
+
+    hour = models.DateTimeField(unique=True)
+    users = models.IntegerField()
+
+    class Meta:
+        db_table = "dash_new_users_hourly"
+
+
+class IntArrayField(models.Field):
+    """``integer[]`` on PostgreSQL (text elsewhere: the dashboard is PostgreSQL only, the
+    embedded SQLite default only has to migrate)."""
+
+    def db_type(self, connection) -> str:
+        return "integer[]" if connection.vendor == "postgresql" else "text"
+
+
+class LocalDay(_Rollup):
+    """Per dashboard time zone and local day, kept by the rollup job: the downloads it
+    reflects (a day whose count moved is redone) and its active users by how long ago
+    they were last active. ``users_beyond[k + 1]`` (1-based) counts the users active
+    that day whose previous active day lies more than k days back (or who have none
+    within ``GAP_HORIZON_DAYS``): so ``users_beyond[1]`` is the day's active users, and
+    the distinct users active in days s..e are the sum over those days of
+    ``users_beyond[day - s + 1]``, each user counted on their first active day of the
+    range."""
+
+    tz = models.CharField(max_length=64)
+    day = models.DateField()
+    downloads = models.BigIntegerField()
+    users_beyond = IntArrayField()
+
+    class Meta:
+        db_table = "dash_local_days"
+        constraints = [models.UniqueConstraint(fields=["tz", "day"], name="dash_local_days_uniq")]

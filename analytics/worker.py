@@ -44,7 +44,7 @@ from redis.exceptions import RedisError, ResponseError
 
 from config.redis import get_redis
 
-from . import partitions, publisher
+from . import partitions, publisher, rollups
 from .events import EventError, event_from_json
 from .stream import DEAD_MAXLEN, DEAD_STREAM, GROUP, PAYLOAD_FIELD, STREAM, group_ensure
 from .stream import stream_trim as stream_trim_acknowledged
@@ -132,6 +132,9 @@ class Worker:
         self._retry: _Batch | None = None
         self._own_pending_checked = False
         self._next_claim = 0.0
+        self._next_rollups = 0.0
+        self._rollups_thread = ThreadPoolExecutor(1, "analytics-rollups")
+        self._rollups: Future[None] | None = None
         self._redis: Redis | None = None
         # With prefetch, one thread reads, parses and plans the next batch (all of its
         # Python work but the acknowledgement, see ``analytics.writers``) and another
@@ -193,6 +196,7 @@ class Worker:
     def finish(self) -> None:
         """Store the batch read ahead and wait for the acknowledgements in flight, so a
         stopped worker holds nothing."""
+        self._rollups_thread.shutdown(wait=True)
         if self._prefetcher is None or self._acker is None:
             return
         self._ack_wait()
@@ -415,6 +419,13 @@ class Worker:
         ]
         if partitions_due:
             jobs.append(("partitions", partitions.partitions_ensure))
+        if time.monotonic() >= self._next_rollups and (
+            self._rollups is None or self._rollups.done()
+        ):
+            self._next_rollups = time.monotonic() + settings.DASHBOARD_ROLLUP_SECONDS
+            # In its own thread (and database connection): a refresh takes a second or
+            # two at scale, which would stall ingestion.
+            self._rollups = self._rollups_thread.submit(_rollups_refresh)
         for name, job in jobs:
             try:
                 job()
@@ -423,6 +434,15 @@ class Worker:
 
     def _trim(self) -> None:
         stream_trim_acknowledged(self.redis)
+
+
+def _rollups_refresh() -> None:
+    try:
+        rollups.rollups_refresh()
+    except (DatabaseError, RedisError) as exc:
+        log.warning("rollups refresh failed: %s", exc)
+    finally:
+        connection.close()  # this thread's own connection
 
 
 def _parse(

@@ -36,7 +36,7 @@ from collections.abc import Callable, Sequence
 
 from django.db import connection, transaction
 
-from . import sql
+from . import rollups, sql
 from .counters import CounterIncrement, download_increments
 from .events import (
     DownloadCompleted,
@@ -265,11 +265,17 @@ def _downloads_stored(
             context.users[event.user_id].downloads += 1
             new.append(event)
         if is_new or context.redelivered:
-            context.counters[entry.entry_id] = download_increments(
-                user_id=event.user_id, video_id=event.video_id, at=event.occurred_at, today=today
-            )
+            context.counters[entry.entry_id] = [
+                *download_increments(
+                    user_id=event.user_id,
+                    video_id=event.video_id,
+                    at=event.occurred_at,
+                    today=today,
+                ),
+                rollups.VERSION_INCREMENT,  # cached dashboard answers are stale now
+            ]
     context.stored += len(new_ids)
-    return [videos_upsert(new)]
+    return [videos_upsert(new), *rollups.downloads_rollup_statements(new)]
 
 
 def videos_upsert(downloads: Sequence[DownloadCompleted]) -> sql.Insert:

@@ -12,4 +12,5 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("ads/", include("ads.urls")),
+    path("dashboard/", include("analytics.dashboard.urls")),
 ]

@@ -6,6 +6,7 @@ class ReferralsConfig(AppConfig):
     verbose_name = "Referrals"
 
     def ready(self) -> None:
-        # Registers the referrals table's writer with the analytics worker (models must
-        # be loaded first, hence here rather than at the top).
+        # Registers the referrals table's writer with the analytics worker, and the
+        # dashboard's referrals section (models must be loaded first, hence here).
+        import referrals.dashboard
         import referrals.writers  # noqa: F401

@@ -13,6 +13,8 @@ from ads.selectors import Quota, quota_for
 from analytics.counters import get_user_downloads_today
 from botapp import texts
 from botapp.handlers.common import current_user
+from botapp.handlers.referral import referral_link
+from referrals.services import referrer_get_or_create
 from users.models import BotUser
 
 
@@ -23,7 +25,13 @@ def downloads_today(user_id: int) -> int:
         return 0
 
 
-def stats_text(user: BotUser, quota: Quota, today: int, bot_username: str) -> str:
+def stats_facts(user_id: int) -> tuple[Quota, int, str]:
+    """The quota, today's downloads and the user's referral code (made when first needed)."""
+    code = referrer_get_or_create(user_id=user_id).code
+    return quota_for(user_id), downloads_today(user_id), code
+
+
+def stats_text(user: BotUser, quota: Quota, today: int, invite_link: str) -> str:
     language = user.ui_language
     lines = [texts.render(language, texts.STATS, total=quota.used, today=today)]
     if quota.paid:
@@ -35,8 +43,7 @@ def stats_text(user: BotUser, quota: Quota, today: int, bot_username: str) -> st
         texts.render(language, texts.STATS_AD_FREE_LEFT, left=quota.left, base=quota.base,
                      bonus=quota.bonus)
     )  # fmt: skip
-    link = f"https://t.me/{bot_username}?start=ref_{user.referral_code}"
-    lines.append("\n" + texts.render(language, texts.STATS_GET_MORE, link=texts.safe(link)))
+    lines.append("\n" + texts.render(language, texts.STATS_GET_MORE, link=texts.safe(invite_link)))
     return "\n".join(lines)
 
 
@@ -44,9 +51,8 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     user = await current_user(update)
     if user is None:
         return
-    quota = await sync_to_async(quota_for)(user.user_id)
-    today = await sync_to_async(downloads_today)(user.user_id)
-    text = stats_text(user, quota, today, context.bot.username)
+    quota, today, code = await sync_to_async(stats_facts)(user.user_id)
+    text = stats_text(user, quota, today, referral_link(context.bot.username, code))
     await update.effective_message.reply_text(
         text, parse_mode=ParseMode.HTML, disable_web_page_preview=True
     )

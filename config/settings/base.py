@@ -234,6 +234,21 @@ ANALYTICS_SPOOL_DIR = env.path("ANALYTICS_SPOOL_DIR", default=str(VAR_DIR / "spo
 # About 1.5 million events (an event is about 350 bytes).
 ANALYTICS_SPOOL_MAX_MB = env.int("ANALYTICS_SPOOL_MAX_MB", default=512)
 
+# --- The staff dashboard (/dashboard/) -----------------------------------------
+# Bearer token for /dashboard/api/ (read-only); empty: staff sessions only.
+DASHBOARD_API_TOKEN = env.str("DASHBOARD_API_TOKEN", default="")
+# Time zones the dashboard cuts days in (whole-hour offsets only); the first one of
+# DASHBOARD_TIME_ZONE and this list is the default of the picker.
+DASHBOARD_TIME_ZONE = env.str("DASHBOARD_TIME_ZONE", default=TIME_ZONE)
+DASHBOARD_TIME_ZONES = env.list(
+    "DASHBOARD_TIME_ZONES", default=["UTC", "Europe/Moscow", "Europe/Kyiv", "America/New_York"]
+)
+DASHBOARD_CACHE_SECONDS = env.int("DASHBOARD_CACHE_SECONDS", default=30)
+# How often the analytics worker refreshes the rollups the stream does not keep itself.
+DASHBOARD_ROLLUP_SECONDS = env.float("DASHBOARD_ROLLUP_SECONDS", default=30.0)
+# Log every SQL query slower than this (milliseconds, with its SQL); 0 turns it off.
+SLOW_QUERY_MS = env.int("SLOW_QUERY_MS", default=200)
+
 # --- Logging --------------------------------------------------------------------
 LOGGING = {
     "version": 1,

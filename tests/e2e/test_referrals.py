@@ -255,10 +255,11 @@ def test_a_referrer_who_blocked_the_bot_is_skipped_quietly(bot, telegram):
 # --- /stats in every language -----------------------------------------------------------
 
 STATS_LEFT = {
-    ALICE: "Free downloads without ads left: 15.",
-    BORIS: "Осталось бесплатных загрузок без рекламы: 15.",
-    OLENA: "Залишилось безкоштовних завантажень без реклами: 15.",
-    CARMEN: "Descargas gratis sin anuncios restantes: 15.",
+    ALICE: "Downloads without ads left: 15 (everyone gets 10, invited friends added 5).",
+    BORIS: "Загрузок без рекламы осталось: 15 (всем даётся 10, приглашённые друзья добавили 5).",
+    OLENA: "Завантажень без реклами залишилося: 15 (усім дається 10, запрошені друзі додали 5).",
+    CARMEN: "Descargas sin anuncios restantes: 15 (todos reciben 10, tus amigos invitados "
+    "sumaron 5).",
 }
 
 

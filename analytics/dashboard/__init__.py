@@ -1,0 +1,1 @@
+"""The staff dashboard and its JSON API (``/dashboard/``), read from rollups only."""

@@ -1,0 +1,51 @@
+"""seed_analytics: refuses ordinary databases; what it loads is what the dashboard shows."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from analytics.models import Download, Video
+from analytics.rollups import rollups_rebuild
+from referrals.models import Referral
+from sandbox import analytics_seed as seed
+
+from . import recount
+from .test_api import get, rollup_tables
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_it_refuses_a_database_without_bench_or_demo_in_its_name():
+    with pytest.raises(CommandError, match="must contain 'bench' or 'demo'"):
+        call_command("seed_analytics", "--users", "10", "--downloads", "10", "--days", "2")
+    assert not Download.objects.exists()
+
+
+def test_the_seeded_numbers_are_the_dashboards(monkeypatch, staff_client):
+    monkeypatch.setattr(seed, "SAFE_NAME_PARTS", ("test_",))
+    end = dt.date(2026, 3, 20)
+    plan = seed.SeedPlan(users=400, downloads=6000, days=60, end=end)
+    seed.seed_run(plan, say=lambda line: None)
+
+    assert Download.objects.count() == 6000
+    assert Download.objects.filter(created_at__date__gt=end).count() == 0
+    assert 0 < Referral.objects.count() < 400
+    assert Video.objects.filter(total_downloads__gt=0).count() == Video.objects.count()
+    top = Video.objects.order_by("-total_downloads")[:2]
+    assert top[0].total_downloads > 3 * top[1].total_downloads / 2  # Zipf: a clear head
+    # The rollups the seed loaded are those a rebuild from the raw rows makes.
+    loaded = rollup_tables()
+    rollups_rebuild()
+    assert rollup_tables() == loaded
+    for tz in ("UTC", "America/New_York"):
+        start = end - dt.timedelta(days=29)
+        answer = get(staff_client, "overview", start=start, end=end, tz=tz)
+        expected = recount.totals(start, end, tz)
+        assert {k: answer[k] for k in expected} == expected
+        videos = get(staff_client, "top-videos", start=start, end=end, tz=tz, limit=10)
+        assert [(v["video_id"], v["downloads"]) for v in videos["videos"]] == (
+            recount.top_videos(start, end, tz, 10)
+        )
