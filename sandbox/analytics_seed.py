@@ -418,11 +418,11 @@ def _users_copy(plan, people: _Population, total, last, rng: np.random.Generator
             referred_by = str(referrers[i] + USER_ID_BASE) if referrers[i] >= 0 else "\\N"
             yield (
                 f"{i + USER_ID_BASE}\tuser{i}\tUser {i}\t{languages[zones[i]]}\t"
-                f"{first[i]}\t{last_text[i]}\t{totals[i]}\tseed{i:09d}\t{referred_by}"
+                f"{first[i]}\t{last_text[i]}\t{totals[i]}\t{referred_by}"
             )
 
     _copy_model(BotUser, ["user_id", "username", "first_name", "language_code", "first_seen_at",
-                          "last_seen_at", "total_downloads", "referral_code", "referred_by_id"],
+                          "last_seen_at", "total_downloads", "referred_by_id"],
                 user_lines())  # fmt: skip
     referred_ids = np.flatnonzero(referrer >= 0)
 
