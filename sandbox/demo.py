@@ -240,7 +240,8 @@ class Person:
     def scroll(self, *, steps: int, by: int = 240) -> None:
         """Reads down a page, a wheel turn at a time."""
         for _step in range(steps):
-            self.page.mouse.wheel(0, by)
+            # The page itself, whatever is under the pointer (a table scrolls on its own).
+            self.page.evaluate(f"window.scrollBy({{top: {by}, behavior: 'smooth'}})")
             self.pause(0.6)
         self.pause(0.6)
 
