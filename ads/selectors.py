@@ -15,8 +15,11 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from redis.exceptions import RedisError
 
+from abtests.models import ExperimentKind
+from abtests.selectors import VariantChoice
+from abtests.services import ad_creative_of, free_downloads_for, variant_for
 from analytics.counters import user_total_key
-from referrals.selectors import referral_bonus_cached, referral_bonus_total
+from referrals.selectors import referral_bonus_total
 from users.models import BotUser
 
 from .fast_redis import ads_redis, redis_failed, redis_usable
@@ -35,28 +38,20 @@ class Quota:
     paid_until: dt.datetime | None = None
 
 
+def quota_base_choice(user_id: int) -> tuple[int, VariantChoice | None]:
+    """Ad-free deliveries everyone gets, or what the user's arm of a running free-limit
+    experiment gives, with that arm (to count the user once it made a difference)."""
+    return free_downloads_for(user_id=user_id, default=settings.FREE_DOWNLOADS)
+
+
 def quota_base(user_id: int) -> int:
-    """Ad-free deliveries everyone gets (an experiment may change it per user)."""
-    return settings.FREE_DOWNLOADS
+    """Ad-free deliveries everyone gets (a free-limit experiment may change it per user)."""
+    return quota_base_choice(user_id)[0]
 
 
 def quota_bonus(user_id: int) -> int:
     """Ad-free deliveries earned on top of the base (referral bonuses)."""
     return referral_bonus_total(user_id=user_id)
-
-
-def quota_limit(user_id: int) -> int:
-    """All ad-free deliveries of the user: the base plus their bonus (may read PostgreSQL)."""
-    return quota_base(user_id) + quota_bonus(user_id)
-
-
-def quota_limit_cached(user_id: int) -> int | None:
-    """``quota_limit`` without PostgreSQL, for the event loop: None when a part is not
-    at hand and the caller must take the synchronous way."""
-    bonus = referral_bonus_cached(user_id=user_id)
-    if bonus is None:
-        return None
-    return quota_base(user_id) + bonus
 
 
 def decided_key(user_id: int) -> str:
@@ -140,6 +135,7 @@ class Creative:
     creative_id: int | None
     message: str
     button_text: str
+    name: str = ""  # what an ad-text experiment refers to it by
 
 
 @dataclasses.dataclass(frozen=True)
@@ -201,7 +197,7 @@ def campaigns_load(*, at: dt.datetime | None = None) -> list[RunningCampaign]:
     creatives: dict[int, list[Creative]] = {}
     for creative in AdCreative.objects.filter(campaign_id__in=ids, is_active=True):
         creatives.setdefault(creative.campaign_id, []).append(
-            Creative(creative.pk, creative.message, creative.button_text)
+            Creative(creative.pk, creative.message, creative.button_text, creative.name)
         )
     return [_running(campaign, creatives.get(campaign.pk, []), counts.get(campaign.pk, {}))
             for campaign in campaigns]  # fmt: skip
@@ -258,13 +254,28 @@ def campaigns_forget() -> None:
     _snapshot = None
 
 
-def creative_choose(campaign: RunningCampaign, user_id: int) -> Creative:
-    """The text a user sees: one of the campaign's creatives, the same one each time for
-    a user (an experiment may decide instead), or the campaign's own text."""
+def creative_pick(
+    campaign: RunningCampaign, user_id: int, *, arm: VariantChoice | None
+) -> tuple[Creative, VariantChoice | None]:
+    """The creative a user in ad-text arm ``arm`` (or None) sees, and the arm when its
+    experiment covers the campaign (to count the user once the ad is shown): the arm's
+    creative, or for a control arm (and without an experiment) one of the campaign's
+    creatives, the same one each time for a user, or the campaign's own text."""
+    name, covering = ad_creative_of(
+        arm, campaign_name=campaign.name, creative_names=[c.name for c in campaign.creatives]
+    )
+    if name is not None:
+        return next(c for c in campaign.creatives if c.name == name), covering
     if not campaign.creatives:
-        return campaign.default
+        return campaign.default, covering
     index = zlib.crc32(f"{campaign.campaign_id}:{user_id}".encode()) % len(campaign.creatives)
-    return campaign.creatives[index]
+    return campaign.creatives[index], covering
+
+
+def creative_choose(campaign: RunningCampaign, user_id: int) -> Creative:
+    """The text a user sees (synchronous code: looks the user's ad-text arm up)."""
+    arm = variant_for(user_id=user_id, kind=ExperimentKind.AD_TEXT)
+    return creative_pick(campaign, user_id, arm=arm)[0]
 
 
 def user_shown_today(user_id: int, campaign_ids: list[int], at: dt.datetime) -> dict[int, int]:

@@ -10,13 +10,25 @@ import random
 import uuid
 from html import escape
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
 
+from abtests import kinds
+from abtests.models import ExperimentKind
+from abtests.selectors import VariantChoice
+from abtests.services import (
+    exposure_record,
+    free_downloads_of,
+    quota_exposure_record,
+    variant_for,
+    variant_known,
+)
 from analytics.counters import user_total_key
 from analytics.events import AdClicked, AdNoFill, AdShown
 from analytics.publisher import publish
+from referrals.selectors import referral_bonus_cached
 from users.models import BotUser
 
 from . import texts
@@ -28,12 +40,11 @@ from .selectors import (
     campaigns_forget,
     campaigns_running,
     campaigns_snapshot,
-    creative_choose,
+    creative_pick,
     decided_key,
     paid_key,
     pending_impression_key,
-    quota_limit,
-    quota_limit_cached,
+    quota_bonus,
     user_paid_status,
     user_shown_today,
     utc_today,
@@ -142,6 +153,7 @@ class ChosenAd:
     text: str  # the ad message, labelled, Telegram HTML
     button_text: str
     url: str  # the click redirect
+    experiment: VariantChoice | None = None  # the ad-text arm that chose the creative
 
 
 @dataclasses.dataclass(frozen=True)
@@ -167,6 +179,36 @@ class _Slot:
     candidates: list[RunningCampaign]
     point: float
     impression_id: uuid.UUID
+    arms: Arms
+
+
+@dataclasses.dataclass(frozen=True)
+class Arms:
+    """The user's arms of the running experiments a delivery decision depends on."""
+
+    free_limit: VariantChoice | None = None  # the quota's base
+    ad_text: VariantChoice | None = None  # the creative
+
+    @property
+    def base(self) -> int:
+        return free_downloads_of(self.free_limit, default=settings.FREE_DOWNLOADS)
+
+
+def arms_lookup(user_id: int) -> Arms:
+    """The user's arms (synchronous code: may read PostgreSQL and Redis)."""
+    return Arms(
+        free_limit=variant_for(user_id=user_id, kind=ExperimentKind.FREE_LIMIT),
+        ad_text=variant_for(user_id=user_id, kind=ExperimentKind.AD_TEXT),
+    )
+
+
+def arms_known(user_id: int) -> Arms | None:
+    """The user's arms if this process knows them without I/O, else None."""
+    known_limit, free_limit = variant_known(user_id=user_id, kind=ExperimentKind.FREE_LIMIT)
+    known_text, ad_text = variant_known(user_id=user_id, kind=ExperimentKind.AD_TEXT)
+    if not (known_limit and known_text):
+        return None
+    return Arms(free_limit=free_limit, ad_text=ad_text)
 
 
 def _slot(
@@ -177,7 +219,8 @@ def _slot(
     rng: random.Random | None,
     at: dt.datetime | None,
     campaigns: list[RunningCampaign],
-    limit: int,
+    arms: Arms,
+    bonus: int,
 ) -> _Slot:
     at = at or timezone.now()
     may_carry = surface in AD_SURFACES
@@ -187,12 +230,13 @@ def _slot(
         surface=surface,
         media_key=media_key,
         at=at,
-        limit=limit,
+        limit=arms.base + bonus,
         candidates=[c for c in campaigns if c.runs_at(at) and c.speaks(language)]
         if may_carry
         else [],
         point=(rng or system_rng).random(),
         impression_id=uuid.uuid4(),
+        arms=arms,
     )
 
 
@@ -214,9 +258,11 @@ def ad_decide(
     carries (private chat and inline only; never for a paid user). A delivery due an ad
     with no campaign eligible goes without one and is counted as a no fill. May read
     PostgreSQL (synchronous code only; ``ad_decide_from_redis`` is the event loop's)."""
+    arms = arms_lookup(user_id)
     slot = _slot(
-        user_id, language, surface, media_key, rng, at, campaigns_running(), quota_limit(user_id)
-    )
+        user_id, language, surface, media_key, rng, at, campaigns_running(), arms,
+        quota_bonus(user_id),
+    )  # fmt: skip
     status = user_paid_status(user_id)
     paid_seed = status.paid_until.timestamp() if status.paid_until else 0
     outcome = None
@@ -239,12 +285,15 @@ def ad_decide_from_redis(
     must answer first (a user not seen for an hour, the paid status not cached, the
     campaigns' snapshot due for a reload, Redis down)."""
     campaigns = campaigns_snapshot()
+    arms = arms_known(user_id)  # an experiment's reload or a new user: the thread hop
+    if arms is None:
+        return None
     if campaigns is None or not redis_usable():
         return None
-    limit = quota_limit_cached(user_id)
-    if limit is None:
+    bonus = referral_bonus_cached(user_id=user_id)
+    if bonus is None:
         return None
-    slot = _slot(user_id, language, surface, media_key, None, None, campaigns, limit)
+    slot = _slot(user_id, language, surface, media_key, None, None, campaigns, arms, bonus)
     try:
         outcome = _redis_decide(slot)
     except RedisError as error:
@@ -257,6 +306,11 @@ def ad_decide_from_redis(
 
 def _decided(slot: _Slot, position: int, chosen: int, paid: int | bool) -> AdDecision:
     quota = QuotaDecision(position=position, limit=slot.limit, paid=bool(paid))
+    if not paid and slot.surface in AD_SURFACES:  # only there can the base change what is seen
+        bonus = slot.limit - slot.arms.base
+        quota_exposure_record(
+            user_id=slot.user_id, choice=slot.arms.free_limit, position=position - bonus
+        )
     if chosen == NO_AD_DUE:
         return AdDecision(quota=quota)
     if chosen == NO_FILL:
@@ -346,7 +400,7 @@ def _under_caps(campaign: RunningCampaign, user_today: int) -> bool:
 
 
 def _ad(slot: _Slot, campaign: RunningCampaign) -> ChosenAd:
-    creative = creative_choose(campaign, slot.user_id)
+    creative, arm = creative_pick(campaign, slot.user_id, arm=slot.arms.ad_text)
     return ChosenAd(
         impression_id=slot.impression_id,
         user_id=slot.user_id,
@@ -358,6 +412,7 @@ def _ad(slot: _Slot, campaign: RunningCampaign) -> ChosenAd:
         text=ad_text(campaign, creative.message, slot.language),
         button_text=creative.button_text,
         url=click_url(ClickClaim(slot.impression_id, campaign.campaign_id, slot.user_id)),
+        experiment=arm,
     )
 
 
@@ -404,6 +459,7 @@ def ad_shown(ad: ChosenAd) -> None:
             media_key=ad.media_key,
         )
     )
+    exposure_record(user_id=ad.user_id, choice=ad.experiment, surface=kinds.SURFACE_AD)
 
 
 def ad_refused(ad: ChosenAd, error: BaseException) -> None:

@@ -8,3 +8,6 @@ class AnalyticsConfig(AppConfig):
     def ready(self) -> None:
         # Registers the slow-query logger and the dashboard's configuration check.
         from . import checks, slowlog  # noqa: F401
+
+        # The insights: their rollup refresher, endpoints and pages.
+        from .insights import dashboard, rollups  # noqa: F401

@@ -324,3 +324,40 @@ class PaymentRefunded(Event):
     stars: int
     kind: str
     paid_until: dt.datetime | None = None
+
+
+# --- Experiments (abtests) --------------------------------------------------------------
+
+
+@event_type
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class ExperimentAssigned(Event):
+    """A user's first (sticky) variant in a phase of an experiment; stored once."""
+
+    user_id: int
+    test_id: int
+    phase: int
+    variant_id: int
+
+
+@event_type
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
+class ExperimentViewed(Event):
+    """A user's variant changed what they saw; the first one per user, test and phase
+    makes them count in the results."""
+
+    user_id: int
+    test_id: int
+    phase: int
+    variant_name: str
+    surface: str = ""
+
+
+class InlineResultChosen(Event):
+    """A user picked the bot's inline result for a video (the funnel's second step).
+    ``from_cache``: the result was the cached video itself, delivered by the pick."""
+
+    user_id: int
+    video_id: str
+    platform: str = ""
+    from_cache: bool = False

@@ -106,6 +106,7 @@ class ClickEvent(models.Model):
 class FunnelStep(models.TextChoices):
     INLINE_QUERY = "inline_query", "inline query"
     DOWNLOAD_FAILED = "download_failed", "download failed"
+    INLINE_CHOSEN = "inline_chosen", "inline result chosen"
 
 
 class FunnelEvent(models.Model):
@@ -120,6 +121,10 @@ class FunnelEvent(models.Model):
         related_name="funnel_events",
     )
     platform = models.CharField(max_length=16, blank=True)
+    # The media key of a chosen inline result (the funnel joins it to the download).
+    video_id = models.CharField(max_length=128, blank=True)
+    # A chosen inline result that was the cached video itself (delivered by the pick).
+    from_cache = models.BooleanField(default=False)
     url = models.TextField(blank=True)
     reason = models.TextField(blank=True)
     created_at = models.DateTimeField()
@@ -262,3 +267,7 @@ class LocalDay(_Rollup):
     class Meta:
         db_table = "dash_local_days"
         constraints = [models.UniqueConstraint(fields=["tz", "day"], name="dash_local_days_uniq")]
+
+
+# The insights' rollups live in their own module; imported here so Django finds them.
+from analytics.insights.models import *  # noqa: E402, F403

@@ -66,6 +66,7 @@ class ErrorCategory(models.TextChoices):
     REGION_BLOCKED = "region_blocked", _("not available in this region")
     LIVE_STREAM = "live_stream", _("live stream")
     TOO_LARGE = "too_large", _("file too large")
+    TOO_LONG = "too_long", _("longer than the longest video fetched")
     RATE_LIMITED = "rate_limited", _("the site refuses requests for now")
     TIMEOUT = "timeout", _("took too long")
     INTERNAL = "internal", _("internal error")

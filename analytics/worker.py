@@ -11,15 +11,27 @@ its XACK removed it from the pending list, so:
 - a crash between the commit and the script redelivers entries whose downloads are
   already stored; they are counted now, since their entries are still pending;
 - two workers holding the same entry (one reclaimed it from a slow other) count it once:
-  only the first XACK returns 1.
+  only the first XACK returns 1;
+- one event in two entries (published twice), both redelivered, counts once: the script
+  adds each counted event id to a set per day (``analytics.counters.counted_set_key``)
+  and skips one already there.
 
 Failures: a batch that PostgreSQL refuses for a data reason is bisected until the bad
 event is alone, and that one goes to the dead-letter stream with the reason; the rest
 is stored. When PostgreSQL or Redis is unreachable the batch stays pending and is
 retried from memory with backoff (its entries' idle time is refreshed so no other
-worker steals them meanwhile). Entries left pending by a dead consumer are taken over
-with XAUTOCLAIM; an entry delivered ``max_deliveries`` times without success (say, one
-that crashes the process) is dead-lettered rather than retried forever.
+worker steals them meanwhile). When every event of a batch is refused, even one by
+one, the batch is held the same way: that is a schema or code problem, not bad data.
+An event refused alone in a batch of one is ambiguous, so it is kept pending and tried
+again with the next batch; refused there beside stored neighbours, it is dead-lettered.
+
+Poison: entries left pending by a dead consumer are taken over with XAUTOCLAIM, and a
+restarted worker re-reads its own. Neither re-read counts as a delivery (XPENDING and
+XRANGE, and XAUTOCLAIM with JUSTID, leave Redis's delivery counter alone); the counter
+moves when the worker starts an attempt on the entry, so it counts attempts that never
+finished (the process died). Entries attempted ``max_deliveries`` times are tried one at
+a time, so the good neighbours of an event that kills the process are stored, and only
+an entry that also failed ``ISOLATED_ATTEMPTS`` times on its own is dead-lettered.
 """
 
 from __future__ import annotations
@@ -45,7 +57,9 @@ from redis.exceptions import RedisError, ResponseError
 from config.redis import get_redis
 
 from . import partitions, publisher, rollups
+from .counters import COUNTED_TTL, counted_set_key
 from .events import EventError, event_from_json
+from .health import persistence_warnings
 from .stream import DEAD_MAXLEN, DEAD_STREAM, GROUP, PAYLOAD_FIELD, STREAM, group_ensure
 from .stream import stream_trim as stream_trim_acknowledged
 from .writers import BatchContext, BatchPlan, Entry, batch_plan, batch_store
@@ -55,31 +69,42 @@ log = logging.getLogger(__name__)
 # Errors that belong to the data of some event in the batch, not to the database's health.
 DATA_ERRORS = (DataError, IntegrityError, EventError, ValueError, TypeError)
 
-# ARGV: group, the number of counter keys, (key, ttl) per key, then per entry: its id
-# and its increments as "keynumber:amount,..." (one argument, not two per increment:
-# encoding thousands of arguments cost more than running the script). Increments of
-# the entries whose XACK removed them from the pending list are summed per key, then
-# applied with one INCRBY (and EXPIRE) per key.
+# ARGV: group, the number of keys, (key, ttl) per key, then per entry: its id, the
+# number of the key of its "counted" set and its event's id (both empty when it counts
+# nothing), and its increments as "keynumber:amount,..." (one argument, not two per
+# increment: encoding thousands of arguments cost more than running the script). An
+# entry's increments count only if its XACK removed it from the pending list and SADD
+# adds its event to the counted set: the same event can sit in two entries (published,
+# the publish timed out, the spool replayed it), and both may come back redelivered.
+# Increments are summed per key, then applied with one INCRBY (and EXPIRE) per key.
 _ACK_AND_COUNT = """
 local stream, group = KEYS[1], ARGV[1]
 local nkeys = tonumber(ARGV[2])
-local sums = {}
+local sums, marked = {}, {}
 local i, acked = 3 + 2 * nkeys, 0
 while i <= #ARGV do
   local done = redis.call('XACK', stream, group, ARGV[i])
   acked = acked + done
-  if done == 1 then
-    for k, amount in string.gmatch(ARGV[i + 1], '(%d+):(%d+)') do
-      k = tonumber(k)
-      sums[k] = (sums[k] or 0) + tonumber(amount)
+  local set = ARGV[i + 1]
+  if done == 1 and set ~= '' then
+    set = tonumber(set)
+    marked[set] = true
+    if redis.call('SADD', ARGV[1 + 2 * set], ARGV[i + 2]) == 1 then
+      for k, amount in string.gmatch(ARGV[i + 3], '(%d+):(%d+)') do
+        k = tonumber(k)
+        sums[k] = (sums[k] or 0) + tonumber(amount)
+      end
     end
   end
-  i = i + 2
+  i = i + 4
 end
 for k, amount in pairs(sums) do
   local key, ttl = ARGV[1 + 2 * k], ARGV[2 + 2 * k]
   redis.call('INCRBY', key, amount)
   if ttl ~= '0' then redis.call('EXPIRE', key, ttl) end
+end
+for k in pairs(marked) do
+  redis.call('EXPIRE', ARGV[1 + 2 * k], ARGV[2 + 2 * k])
 end
 return acked
 """
@@ -99,12 +124,20 @@ class StepResult:
 class _Batch:
     raw: list[tuple[str, str | None]]  # (entry id, payload)
     redelivered: bool
+    # Entries re-read from the pending list: attempts so far per entry id (Redis's
+    # delivery counter); None for entries read fresh.
+    deliveries: dict[str, int] | None = None
+    # This attempt is recorded in the counters already (a batch held and retried).
+    attempted: bool = False
     # Set when the batch was parsed and planned ahead, while the previous one was being
     # written.
     parsed: tuple[list[Entry], list[tuple[str, str | None, str]]] | None = None
     plan: BatchPlan | None = None
 
 
+# Attempts an entry gets on its own, after ``max_deliveries`` in batches, before it is
+# dead-lettered.
+ISOLATED_ATTEMPTS = 2
 _SWITCH_INTERVAL_SECONDS = 0.0005
 _GC_ALLOCATIONS = 50_000  # see tune_dedicated_process
 
@@ -131,6 +164,9 @@ class Worker:
         self.max_deliveries = max_deliveries
         self._retry: _Batch | None = None
         self._own_pending_checked = False
+        self._own_pending_after = "-"  # where the re-reading of our pending entries is
+        # Entries refused alone in a batch of one, pending, waiting for the next batch.
+        self._carried: dict[str, str | None] = {}
         self._next_claim = 0.0
         self._next_rollups = 0.0
         self._rollups_thread = ThreadPoolExecutor(1, "analytics-rollups")
@@ -162,19 +198,28 @@ class Worker:
             return self._retry
         if not self._own_pending_checked:
             # After a restart under the same name: our own unacknowledged entries first.
-            raw = self._xreadgroup("0", block=None)
-            if raw:
-                return _Batch(raw, redelivered=True)
+            batch = self._own_pending()
+            if batch is not None:
+                return batch
             self._own_pending_checked = True
+            self._own_pending_after = "-"
         if time.monotonic() >= self._next_claim:
             self._next_claim = time.monotonic() + self.claim_idle_ms / 2000
-            raw = self._autoclaim()
-            if raw:
-                return _Batch(raw, redelivered=True)
+            batch = self._autoclaim()
+            if batch is not None:
+                return batch
         if self._prefetched is not None:
             prefetched, self._prefetched = self._prefetched, None
-            return prefetched.result()
-        return self._read_new()
+            batch = prefetched.result()
+        else:
+            batch = self._read_new()
+        if batch is not None and self._carried:
+            # Planned again with the carried entries, which have to be bisected out if
+            # they are refused once more.
+            carried, self._carried = self._carried, {}
+            batch.raw = [*carried.items(), *batch.raw]
+            batch.parsed = batch.plan = None
+        return batch
 
     def _read_new(self) -> _Batch | None:
         raw = self._xreadgroup(">", block=self.block_ms)
@@ -224,18 +269,75 @@ class Worker:
             return []
         return [_decode(entry) for _stream, entries in reply or [] for entry in entries]
 
-    def _autoclaim(self) -> list[tuple[str, str | None]]:
+    def _own_pending(self) -> _Batch | None:
+        """The next of our own pending entries, without counting a delivery."""
         try:
-            reply = self.redis.xautoclaim(
-                STREAM, GROUP, self.consumer, self.claim_idle_ms, "0-0", count=self.batch_size
-            )
+            items = self.redis.xpending_range(
+                STREAM, GROUP, min=self._own_pending_after, max="+",
+                count=self.batch_size, consumername=self.consumer,
+            )  # fmt: skip
         except ResponseError as exc:
             _group_recreate_if_lost(self.redis, exc)
-            return []
-        claimed = [_decode(entry) for entry in reply[1]]
-        if claimed:
-            log.warning("reclaimed %d entries left pending by another consumer", len(claimed))
-        return claimed
+            return None
+        if not items:
+            return None
+        self._own_pending_after = _next_id(_str(items[-1]["message_id"]))
+        deliveries = {
+            _str(item["message_id"]): int(item["times_delivered"])
+            for item in items
+            if _str(item["message_id"]) not in self._carried
+        }
+        if not deliveries:  # only carried ones: look further
+            return self._own_pending()
+        return self._pending_batch(deliveries)
+
+    def _autoclaim(self) -> _Batch | None:
+        """Entries another consumer (or we, before a restart) left pending too long."""
+        try:
+            reply = self.redis.xautoclaim(
+                STREAM, GROUP, self.consumer, self.claim_idle_ms, "0-0",
+                count=self.batch_size, justid=True,
+            )  # fmt: skip
+        except ResponseError as exc:
+            _group_recreate_if_lost(self.redis, exc)
+            return None
+        # With JUSTID, redis-py answers with the ids alone.
+        ids = [_str(entry_id) for entry_id in reply if _str(entry_id) not in self._carried]
+        if not ids:
+            return None
+        log.warning("reclaimed %d entries left pending", len(ids))
+        items = self.redis.xpending_range(
+            STREAM, GROUP, min=min(ids, key=_id_key), max=max(ids, key=_id_key),
+            count=len(ids) + len(self._carried) + self.batch_size, consumername=self.consumer,
+        )  # fmt: skip
+        known = {_str(item["message_id"]): int(item["times_delivered"]) for item in items}
+        return self._pending_batch({entry_id: known.get(entry_id, 1) for entry_id in ids})
+
+    def _pending_batch(self, deliveries: dict[str, int]) -> _Batch:
+        pipe = self.redis.pipeline(transaction=False)
+        for entry_id in deliveries:
+            pipe.xrange(STREAM, min=entry_id, max=entry_id)
+        raw = []
+        for entry_id, found in zip(deliveries, pipe.execute(), strict=True):
+            # An entry deleted from the stream while pending has no payload: it is
+            # dead-lettered as such.
+            raw.append(_decode(found[0]) if found else (entry_id, None))
+        return _Batch(raw, redelivered=True, deliveries=deliveries)
+
+    def _attempts_record(self, deliveries: dict[str, int], ids: Sequence[str]) -> None:
+        """Count one more attempt of ``ids`` before it starts: if it kills the process,
+        the next worker knows."""
+        by_count: dict[int, list[str]] = {}
+        for entry_id in ids:
+            by_count.setdefault(deliveries[entry_id] + 1, []).append(entry_id)
+        pipe = self.redis.pipeline(transaction=False)
+        for count, same in by_count.items():
+            # JUSTID with an explicit RETRYCOUNT sets the counter without re-reading.
+            pipe.xclaim(STREAM, GROUP, self.consumer, 0, same, retrycount=count, justid=True)
+        pipe.execute()
+        for count, same in by_count.items():
+            for entry_id in same:
+                deliveries[entry_id] = count
 
     # --- one step --------------------------------------------------------------------
 
@@ -280,6 +382,12 @@ class Worker:
         if result is not None:
             result.committed_at = time.time()
 
+    def _ack_now(self) -> None:
+        acks, self._acks = self._acks, []
+        self._ack_wait()
+        for entries, context in acks:
+            self._ack(entries, context)
+
     def _ack_wait(self) -> None:
         if self._acking is None:
             return
@@ -295,7 +403,9 @@ class Worker:
     def _hold(self, batch: _Batch, exc: Exception) -> None:
         log.warning("batch of %d kept pending, will retry: %s", len(batch.raw), exc)
         # Whatever committed before the failure will be found stored on the retry.
-        self._retry = _Batch(batch.raw, redelivered=True)
+        self._retry = _Batch(
+            batch.raw, redelivered=True, deliveries=batch.deliveries, attempted=True
+        )
         if isinstance(exc, DatabaseError):
             connection.close()
         try:  # Reset the idle time, so no other worker reclaims what we still hold.
@@ -305,25 +415,52 @@ class Worker:
             pass
 
     def _process(self, batch: _Batch, result: StepResult) -> None:
+        if batch.deliveries is not None:
+            self._process_pending(batch, result)
+            return
         if batch.parsed is not None:
             entries, dead = batch.parsed
         else:
-            too_often = self._delivered_too_often(batch) if batch.redelivered else {}
-            entries, dead = _parse(batch.raw, too_often=too_often)
+            entries, dead = _parse(batch.raw, too_often={})
         self._dead_letter(dead)
         result.dead += len(dead)
         self._store(entries, redelivered=batch.redelivered, result=result, plan=batch.plan)
 
-    def _delivered_too_often(self, batch: _Batch) -> dict[str, str]:
-        ids = [entry_id for entry_id, _ in batch.raw]
-        pending = self.redis.xpending_range(
-            STREAM, GROUP, min=min(ids, key=_id_key), max=max(ids, key=_id_key), count=len(ids)
-        )
-        return {
-            _str(item["message_id"]): f"delivered {item['times_delivered']} times without success"
-            for item in pending
-            if item["times_delivered"] > self.max_deliveries
-        }
+    def _process_pending(self, batch: _Batch, result: StepResult) -> None:
+        """Entries re-read from the pending list: together while they have had fewer
+        than ``max_deliveries`` attempts, then one at a time, then dead-lettered."""
+        deliveries = batch.deliveries
+        assert deliveries is not None
+        together, alone, given_up_raw = [], [], []
+        given_up: dict[str, str] = {}
+        for entry_id, payload in batch.raw:
+            attempts = deliveries.get(entry_id, 1)
+            if attempts >= self.max_deliveries + ISOLATED_ATTEMPTS:
+                given_up_raw.append((entry_id, payload))
+                given_up[entry_id] = (
+                    f"attempted {attempts} times without success, "
+                    f"the last {ISOLATED_ATTEMPTS} on its own"
+                )
+            elif attempts >= self.max_deliveries:
+                alone.append((entry_id, payload))
+            else:
+                together.append((entry_id, payload))
+        if together and not batch.attempted:
+            self._attempts_record(deliveries, [entry_id for entry_id, _ in together])
+        entries, dead = _parse([*together, *given_up_raw], too_often=given_up)
+        self._dead_letter(dead)
+        result.dead += len(dead)
+        self._store(entries, redelivered=True, result=result)
+        for entry_id, payload in alone:
+            # What committed before must be acknowledged before an attempt that may
+            # kill the process, or it would come back as a suspect itself.
+            self._ack_now()
+            if not batch.attempted:
+                self._attempts_record(deliveries, [entry_id])
+            entries, dead = _parse([(entry_id, payload)], too_often={})
+            self._dead_letter(dead)
+            result.dead += len(dead)
+            self._store(entries, redelivered=True, result=result)
 
     def _store(
         self,
@@ -338,6 +475,14 @@ class Worker:
             # Every event refused on its own: a schema or code problem, not bad data.
             # Keep them pending rather than dead-letter the whole stream.
             raise DatabaseError(f"every event of the batch was refused: {refused[0][1]}")
+        if refused and len(entries) == 1:
+            # Alone, bad data cannot be told from a schema problem: keep it pending and
+            # try it with the next batch (see the module docstring).
+            entry, reason = refused[0]
+            log.warning("event %s refused alone, retried with the next batch: %s",
+                        entry.entry_id, reason)  # fmt: skip
+            self._carried[entry.entry_id] = entry.event.to_json()
+            return
         self._dead_letter([(e.entry_id, e.event.to_json(), reason) for e, reason in refused])
         result.dead += len(refused)
 
@@ -372,17 +517,26 @@ class Worker:
 
     def _ack(self, entries: Sequence[Entry], context: BatchContext) -> None:
         numbers: dict[str, int] = {}
-        keys: list[str | int] = []
-        tail: list[str | int] = []
+        keys: list[str | int | bytes] = []
+        tail: list[str | int | bytes] = []
         for entry in entries:
+            increments = context.counters.get(entry.entry_id)
+            if not increments:
+                tail += [entry.entry_id, "", "", ""]
+                continue
             spec = []
-            for key, amount, ttl in context.counters.get(entry.entry_id, ()):
+            for key, amount, ttl in increments:
                 number = numbers.get(key)
                 if number is None:
                     number = numbers[key] = len(numbers) + 1
                     keys += [key, ttl]
                 spec.append(f"{number}:{amount}")
-            tail += [entry.entry_id, ",".join(spec)]
+            counted = counted_set_key(entry.event.occurred_at)
+            number = numbers.get(counted)
+            if number is None:
+                number = numbers[counted] = len(numbers) + 1
+                keys += [counted, COUNTED_TTL]
+            tail += [entry.entry_id, number, entry.event.event_id.bytes, ",".join(spec)]
         if self._redis is None:
             self.redis.ping()  # connects and registers the script
         self._ack_script(keys=[STREAM], args=[GROUP, len(numbers), *keys, *tail])
@@ -416,6 +570,7 @@ class Worker:
             ("group check", lambda: group_ensure(self.redis)),
             ("spool replay", publisher.spool_replay),
             ("trim", self._trim),
+            ("carried", self._carried_keep),
         ]
         if partitions_due:
             jobs.append(("partitions", partitions.partitions_ensure))
@@ -434,6 +589,12 @@ class Worker:
 
     def _trim(self) -> None:
         stream_trim_acknowledged(self.redis)
+
+    def _carried_keep(self) -> None:
+        """Reset the idle time of the carried entries, so no other worker takes over
+        what this one still holds while the stream is quiet."""
+        if self._carried:
+            self.redis.xclaim(STREAM, GROUP, self.consumer, 0, list(self._carried), justid=True)
 
 
 def _rollups_refresh() -> None:
@@ -490,6 +651,11 @@ def _id_key(entry_id: str) -> tuple[int, int]:
     return int(millis), int(seq)
 
 
+def _next_id(entry_id: str) -> str:
+    millis, seq = entry_id.split("-")
+    return f"{millis}-{int(seq) + 1}"
+
+
 def process_batch_once(*, consumer: str = "test", **options) -> StepResult:
     """Run one step with a fresh worker (tests, one-off runs)."""
     return Worker(consumer=consumer, block_ms=options.pop("block_ms", 100), **options).step()
@@ -537,6 +703,8 @@ def run_worker(
     if drain_on_stop is None:
         drain_on_stop = settings.REDIS_EMBEDDED
     log.info("analytics worker %s started", worker.consumer)
+    for warning in persistence_warnings():
+        log.warning("%s", warning)
     backoff, next_maintenance, next_partitions = 0.0, 0.0, 0.0
     while not stop_event.is_set():
         now = time.monotonic()

@@ -43,6 +43,7 @@ from .events import (
     DownloadFailed,
     Event,
     InlineQueried,
+    InlineResultChosen,
     UserSeen,
     VideoViewClicked,
 )
@@ -337,10 +338,14 @@ def clicks_write(entries: Sequence[Entry], plan: BatchPlan) -> None:
     )
 
 
+FUNNEL_COLUMNS = ["event_id", "created_at", "user_id", "step", "platform", "url", "reason",
+                  "video_id", "from_cache"]  # fmt: skip
+
+
 def _funnel_insert(rows: list[tuple]) -> sql.Insert:
     return sql.Insert(
         model=FunnelEvent,
-        columns=["event_id", "created_at", "user_id", "step", "platform", "url", "reason"],
+        columns=FUNNEL_COLUMNS,
         rows=rows,
         conflict="(event_id) DO NOTHING",
         returning=["event_id"],
@@ -355,7 +360,7 @@ def failures_write(entries: Sequence[Entry], plan: BatchPlan) -> None:
         plan.context.user_seen(event.user_id, event.occurred_at)
         rows.append(
             (event.event_id, event.occurred_at, event.user_id, FunnelStep.DOWNLOAD_FAILED,
-             clip(event.platform, FunnelEvent, "platform"), event.url, event.reason)
+             clip(event.platform, FunnelEvent, "platform"), event.url, event.reason, "", False)
         )  # fmt: skip
     plan.insert(_funnel_insert(rows))
 
@@ -368,6 +373,20 @@ def inline_queries_write(entries: Sequence[Entry], plan: BatchPlan) -> None:
         plan.context.user_seen(event.user_id, event.occurred_at)
         rows.append(
             (event.event_id, event.occurred_at, event.user_id, FunnelStep.INLINE_QUERY,
-             clip(event.platform, FunnelEvent, "platform"), "", "")
+             clip(event.platform, FunnelEvent, "platform"), "", "", "", False)
+        )  # fmt: skip
+    plan.insert(_funnel_insert(rows))
+
+
+@writer(InlineResultChosen)
+def inline_chosen_write(entries: Sequence[Entry], plan: BatchPlan) -> None:
+    rows = []
+    for entry in entries:
+        event: InlineResultChosen = entry.event  # type: ignore[assignment]
+        plan.context.user_seen(event.user_id, event.occurred_at)
+        rows.append(
+            (event.event_id, event.occurred_at, event.user_id, FunnelStep.INLINE_CHOSEN,
+             clip(event.platform, FunnelEvent, "platform"), "", "",
+             clip(event.video_id, FunnelEvent, "video_id"), event.from_cache)
         )  # fmt: skip
     plan.insert(_funnel_insert(rows))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import connection
 from django.utils import translation
 from redis.exceptions import RedisError
 from telegram import BotCommand
@@ -23,13 +24,23 @@ from telegram.ext import (
 
 from ads.policy import ad_policy
 from botapp import keyboards, texts
-from botapp.handlers import account, deeplink_routes, groups, payments, referral, stats
+from botapp.handlers import (
+    account,
+    deeplink_routes,
+    groups,
+    location,
+    payments,
+    referral,
+    stats,
+)
 from botapp.handlers import inline as inline_handlers
 from botapp.handlers.errors import on_error
+from botapp.handlers.flood import on_flood
 from botapp.handlers.links import on_format_button, on_private_text, on_quality_button
 from botapp.handlers.start import COMMANDS_KEY as HELP_COMMANDS_KEY
 from botapp.handlers.start import help_command, start
 from botapp.telegram_bot import application_builder, make_bot
+from botapp.updates import ChatFairUpdateProcessor
 from downloads import inline
 from downloads import keyboards as download_keyboards
 from downloads.bots import bot_factory_register
@@ -74,6 +85,8 @@ def build_application() -> Application:
     wire()
     application = application_builder().post_init(_post_init).build()
     register_handlers(application)
+    if isinstance(application.update_processor, ChatFairUpdateProcessor):
+        application.update_processor.on_overflow = on_flood
     application.job_queue.run_repeating(
         requeue_lost_requests, interval=REQUEUE_EVERY_SECONDS, first=REQUEUE_EVERY_SECONDS
     )
@@ -81,11 +94,21 @@ def build_application() -> Application:
 
 
 async def requeue_lost_requests(context) -> None:
-    """Requests queued while Redis was down (or lost with its data) get their job."""
+    """Requests queued while Redis was down (or lost with its data) get their job.
+
+    In a thread of its own: on the one thread the handlers' ``sync_to_async`` calls
+    share, a long scan would hold up every user's database work meanwhile."""
     try:
-        await sync_to_async(download_requests_requeue)()
+        await asyncio.to_thread(_requeue_in_own_thread)
     except RedisError:
         log.warning("Redis still unavailable: queued requests wait")
+
+
+def _requeue_in_own_thread() -> None:
+    try:
+        download_requests_requeue()
+    finally:
+        connection.close()  # the pool's threads come and go; so does their connection
 
 
 def register_handlers(application: Application) -> None:
@@ -107,6 +130,20 @@ def register_handlers(application: Application) -> None:
         application.add_handler(CallbackQueryHandler(account.on_settings_button, pattern=pattern))
     application.add_handler(
         CallbackQueryHandler(groups.on_group_auto_button, pattern=keyboards.GROUP_AUTO_PATTERN)
+    )
+    application.add_handler(
+        CallbackQueryHandler(
+            location.on_timezone_button, pattern=keyboards.SETTINGS_TIMEZONE_PATTERN
+        )
+    )
+    application.add_handler(
+        MessageHandler(filters.ChatType.PRIVATE & filters.LOCATION, location.on_location)
+    )
+    application.add_handler(
+        MessageHandler(
+            filters.ChatType.PRIVATE & filters.Text(location.cancel_labels(settings.LANGUAGES)),
+            location.on_cancel,
+        )
     )
     application.add_handler(
         CallbackQueryHandler(inline_handlers.on_watch_button, pattern=inline.WATCH_PATTERN)

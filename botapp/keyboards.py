@@ -11,7 +11,12 @@ import re
 from urllib.parse import urlencode
 
 from django.conf import settings
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+)
 
 from analytics.vocabulary import SendAs
 from botapp import texts
@@ -24,6 +29,7 @@ LANGUAGE_PATTERN = re.compile(r"^lang:set:([a-z]{2})$")
 SETTINGS_QUALITY_PATTERN = re.compile(r"^set:quality:(ask|360p|480p|720p|1080p)$")
 SETTINGS_SEND_AS_PATTERN = re.compile(r"^set:send:(video|file)$")
 GROUP_AUTO_PATTERN = re.compile(r"^set:auto:(on|off)$")
+SETTINGS_TIMEZONE_PATTERN = re.compile(r"^set:tz:ask$")
 ASK_EVERY_TIME = "ask"
 
 
@@ -60,7 +66,29 @@ def settings_keyboard(language: str, quality: str, send_as: str) -> InlineKeyboa
                     callback_data="set:send:file",
                 ),
             ],
+            [
+                InlineKeyboardButton(
+                    texts.render(language, texts.TIMEZONE_BUTTON), callback_data="set:tz:ask"
+                )
+            ],
         ]
+    )
+
+
+def location_keyboard(language: str) -> ReplyKeyboardMarkup:
+    """A reply keyboard whose first button sends the user's location (Telegram asks
+    them first); the second one closes it."""
+    return ReplyKeyboardMarkup(
+        [
+            [
+                KeyboardButton(
+                    texts.render(language, texts.TIMEZONE_SHARE_BUTTON), request_location=True
+                )
+            ],
+            [KeyboardButton(texts.render(language, texts.TIMEZONE_CANCEL_BUTTON))],
+        ],
+        resize_keyboard=True,
+        one_time_keyboard=True,
     )
 
 

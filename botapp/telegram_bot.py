@@ -9,6 +9,7 @@ from telegram.ext import ApplicationBuilder, ExtBot
 
 from botapp.ratelimit import RedisRateLimiter
 from botapp.telegram_request import AiohttpRequest
+from botapp.updates import ChatFairUpdateProcessor
 
 
 def api_urls() -> tuple[str, str]:
@@ -49,7 +50,14 @@ def application_builder() -> ApplicationBuilder:
         # downloads go through make_bot's own pool).
         .request(_request(pool=16, read_timeout=30))
         .get_updates_request(_request(pool=2, read_timeout=60))
-        .concurrent_updates(128)
+        # 128 updates at once, each chat's one at a time (see botapp.updates).
+        .concurrent_updates(
+            ChatFairUpdateProcessor(
+                concurrency=128,
+                backlog=settings.CHAT_UPDATES_BACKLOG,
+                group_backlog=settings.GROUP_UPDATES_BACKLOG,
+            )
+        )
     )
 
 

@@ -187,6 +187,40 @@ HELP_ADS = _(
     "many you have left; invite friends for more, or /premium removes ads."
 )
 
+# --- Experiments (abtests): variants of the welcome -------------------------------------
+
+WELCOME_SHORT = _(
+    "Hi, {name}! Send me a link to a YouTube, Instagram or TikTok video and get the video "
+    "back. In any chat: <code>@{bot} link</code>."
+)
+WELCOME_STEPS = _(
+    "Hi, {name}! Three steps:\n"
+    "1. Copy a link to a YouTube, Instagram or TikTok video.\n"
+    "2. Send it to me.\n"
+    "3. Watch the video right here.\n\n"
+    "In any chat, type <code>@{bot} link</code>. /help shows everything I can do."
+)
+STATS_PAID = _("You have no limits: downloads are free of ads.")
+
+# --- time zone from a shared location (/settings) -------------------------------------
+TIMEZONE_BUTTON = _("Set my time zone")
+TIMEZONE_PROMPT = _(
+    "Share your location with the button below and I will set your time zone. "
+    "Only the time zone is kept, never the location."
+)
+TIMEZONE_SHARE_BUTTON = _("Share my location")
+TIMEZONE_CANCEL_BUTTON = pgettext_lazy("time zone", "Cancel")
+TIMEZONE_SET = _("Your time zone is now {zone}. The location itself was not stored.")
+TIMEZONE_NOT_FOUND = _("I could not find a time zone for that place. Nothing was stored.")
+TIMEZONE_CANCELLED = _("Nothing changed.")
+
+# --- Load (one chat flooding) ----------------------------------------------------------
+
+FLOOD_SLOW_DOWN = _(
+    "You are sending messages faster than I can answer. I will finish the ones I already "
+    "have; please send the rest again in a minute."
+)
+
 # /help, in this order (see the note above HELP).
 HELP_SECTIONS = (
     HELP,

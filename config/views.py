@@ -7,6 +7,7 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from analytics.health import pipeline_health
 from config import platform_alerts, ytdlp
 from config.redis import redis_ping
 
@@ -44,4 +45,9 @@ def healthz(request):
     status["yt_dlp"] = ytdlp.ytdlp_version()
     if status["redis"] == "ok":
         status["sign_in_demanded"] = [d.platform for d in platform_alerts.signin_demands()]
+        # Dead letters and Redis persistence: reported, never a reason to restart.
+        figures, warnings = pipeline_health()
+        status.update(figures)
+        if warnings:
+            status["warnings"] = warnings
     return JsonResponse(status, status=200 if healthy else 503)

@@ -20,10 +20,10 @@ from analytics.events import DownloadFailed
 from analytics.publisher import publish
 from analytics.vocabulary import DownloadSource
 from config.redis import get_redis
-from downloads import keyboards, links, platforms, shortlinks, texts
+from downloads import experiments, keyboards, links, platforms, shortlinks, texts
 from downloads.cache import acached_file_get, cached_file_drop
 from downloads.delivery import Target, media_deliver
-from downloads.media.downloader import probe
+from downloads.media.downloader import probe, too_long
 from downloads.media.errors import DownloadError, ErrorCategory
 from downloads.models import DownloadRequest, RequestStatus
 from downloads.services import download_request_create, download_request_move, downloads_queue
@@ -55,6 +55,8 @@ def refusal_text(user: BotUser, refusal: links.RefusedLink) -> str:
         return texts.render(language, texts.ERROR_PLAYLIST)
     if refusal.reason == links.RefusalReason.RESOLUTION_FAILED:
         return texts.render(language, texts.ERROR_REMOVED)
+    if refusal.reason == links.RefusalReason.LIVE_STREAM:
+        return texts.render(language, texts.ERROR_LIVE_CHANNEL)
     sites = texts.render(language, texts.SUPPORTED_SITES)
     return texts.render(language, texts.ERROR_UNSUPPORTED, sites=sites)
 
@@ -188,10 +190,21 @@ def _queue_position() -> int:
         return 1
 
 
-def _has_unfinished(user_id: int) -> bool:
-    return DownloadRequest.objects.filter(
-        user_id=user_id, status__in=[RequestStatus.QUEUED, RequestStatus.RUNNING]
-    ).exists()
+UNFINISHED = (RequestStatus.QUEUED, RequestStatus.RUNNING, RequestStatus.WAITING_SHARED)
+
+
+def admission(user_id: int) -> tuple[str | None, int, int]:
+    """(refusal text or None, the user's unfinished requests, the queue position), in
+    one thread hop."""
+    unfinished = DownloadRequest.objects.filter(user_id=user_id, status__in=UNFINISHED).count()
+    if unfinished >= settings.MAX_QUEUED_PER_USER:
+        return texts.ERROR_TOO_MANY_QUEUED, unfinished, 0
+    if unfinished:  # behind their own request: no position shown, the queue not counted
+        return None, unfinished, 0
+    position = _queue_position()
+    if position > settings.DOWNLOADS_QUEUE_MAX:
+        return texts.ERROR_BUSY, unfinished, position
+    return None, unfinished, position
 
 
 async def queue_download(
@@ -203,10 +216,13 @@ async def queue_download(
     message_id: int | None = None,
 ) -> None:
     language = user.ui_language
-    if await sync_to_async(_has_unfinished)(user.user_id):
+    refusal, unfinished, position = await sync_to_async(admission)(user.user_id)
+    if refusal is not None:
+        text = texts.render(language, refusal, limit=settings.MAX_QUEUED_PER_USER)
+    elif unfinished:
         text = texts.render(language, texts.QUEUED_BEHIND_OWN)
     else:
-        text = texts.render(language, texts.QUEUED, position=await sync_to_async(_queue_position)())
+        text = texts.render(language, texts.QUEUED, position=position)
     if message_id:
         await bot.edit_message_text(text, chat_id=origin.chat_id, message_id=message_id)
     else:
@@ -217,6 +233,8 @@ async def queue_download(
             allow_sending_without_reply=True,
         )
         message_id = sent.message_id
+    if refusal is not None:
+        return
     await sync_to_async(download_request_create)(
         user_id=user.user_id,
         link_platform=link.platform,
@@ -249,6 +267,15 @@ async def offer_qualities(bot, user: BotUser, link: links.MediaLink, origin: Ori
         )
         publish_failed(user.user_id, link, error.category)
         return
+    if too_long(probed["duration"]):
+        await bot.edit_message_text(
+            error_text(language, ErrorCategory.TOO_LONG),
+            chat_id=origin.chat_id,
+            message_id=looking.message_id,
+            parse_mode=ParseMode.HTML,
+        )
+        publish_failed(user.user_id, link, ErrorCategory.TOO_LONG)
+        return
     offers = offers_that_fit(probed["offers"])
     if not offers:
         text = texts.render(language, texts.ERROR_TOO_LARGE_NO_CHOICE, limit=settings.MAX_UPLOAD_MB)
@@ -266,6 +293,7 @@ async def offer_qualities(bot, user: BotUser, link: links.MediaLink, origin: Ori
         progress_message_id=looking.message_id,
         status=RequestStatus.CHOOSING,
     )
+    variant = await experiments.ui_variant(user.user_id)
     await bot.edit_message_text(
         texts.render(
             language, texts.CHOOSE_QUALITY, title=texts.safe(probed["title"] or link.media_key)
@@ -273,8 +301,11 @@ async def offer_qualities(bot, user: BotUser, link: links.MediaLink, origin: Ori
         chat_id=origin.chat_id,
         message_id=looking.message_id,
         parse_mode=ParseMode.HTML,
-        reply_markup=keyboards.quality_keyboard(language, request.pk, offers),
+        reply_markup=keyboards.quality_keyboard(
+            language, request.pk, offers, **experiments.quality_style(variant)
+        ),
     )
+    experiments.quality_buttons_shown(user.user_id, variant)
 
 
 async def quality_chosen(bot, user: BotUser, request_id: int, quality: str) -> str | None:
@@ -321,6 +352,7 @@ def error_text(language: str, category: str) -> str:
         ErrorCategory.REGION_BLOCKED: texts.ERROR_REGION,
         ErrorCategory.LIVE_STREAM: texts.ERROR_LIVE,
         ErrorCategory.TOO_LARGE: texts.ERROR_TOO_LARGE,
+        ErrorCategory.TOO_LONG: texts.ERROR_TOO_LONG,
         ErrorCategory.RATE_LIMITED: texts.ERROR_RATE_LIMITED,
         ErrorCategory.BOT_CHECK: texts.ERROR_BOT_CHECK,
         ErrorCategory.TIMEOUT: texts.ERROR_TIMEOUT,
@@ -331,6 +363,7 @@ def error_text(language: str, category: str) -> str:
         text,
         limit=settings.MAX_UPLOAD_MB,
         sites=texts.render(language, texts.SUPPORTED_SITES),
+        minutes=settings.MAX_DURATION_SECONDS // 60,
     )
 
 

@@ -17,6 +17,13 @@ QUALITY_PATTERN = re.compile(r"^dl:q:(\d+):([a-z0-9]{1,8})$")
 # Another format of media already identified: "audio only" after a video, or a lower
 # quality when the chosen one is too large.
 FORMAT_PATTERN = re.compile(r"^dl:f:([a-z0-9]{1,8}):([a-z]{1,10}:[A-Za-z0-9_-]{1,40})$")
+# The quality names a UI experiment may show instead of the bare resolution.
+NAMED_QUALITIES = {
+    "360p": texts.QUALITY_NAMED_360P,
+    "480p": texts.QUALITY_NAMED_480P,
+    "720p": texts.QUALITY_NAMED_720P,
+    "1080p": texts.QUALITY_NAMED_1080P,
+}
 
 
 def human_size(size: int | None) -> str:
@@ -28,26 +35,39 @@ def human_size(size: int | None) -> str:
     return f"{size} B"
 
 
-def quality_label(language: str, quality: str, size: int | None = None) -> str:
+def quality_label(
+    language: str, quality: str, size: int | None = None, *, labels: str = "plain"
+) -> str:
     if quality == AUDIO:
         label = texts.render(language, texts.QUALITY_AUDIO)
     elif quality == AUDIO_MP3:
         label = texts.render(language, texts.QUALITY_AUDIO_MP3)
+    elif labels == "named" and quality in NAMED_QUALITIES:
+        label = texts.render(language, NAMED_QUALITIES[quality], quality=quality)
     else:
         label = quality
     return f"{label} · {human_size(size)}" if size else label
 
 
 def quality_keyboard(
-    language: str, request_id: int, offers: list[tuple[str, int | None]]
+    language: str,
+    request_id: int,
+    offers: list[tuple[str, int | None]],
+    *,
+    order: str = "ascending",
+    labels: str = "plain",
 ) -> InlineKeyboardMarkup:
-    """One button per offered quality (video in pairs), audio on its own row."""
+    """One button per offered quality (video in pairs), audio on its own row; a UI
+    experiment may put the best quality first and name the qualities."""
     videos = [(q, s) for q, s in offers if q in VIDEO_QUALITIES]
     audios = [(q, s) for q, s in offers if q not in VIDEO_QUALITIES]
+    if order == "descending":
+        videos.reverse()
 
     def button(quality: str, size: int | None) -> InlineKeyboardButton:
         return InlineKeyboardButton(
-            quality_label(language, quality, size), callback_data=f"dl:q:{request_id}:{quality}"
+            quality_label(language, quality, size, labels=labels),
+            callback_data=f"dl:q:{request_id}:{quality}",
         )
 
     rows = [[button(*offer) for offer in videos[i : i + 2]] for i in range(0, len(videos), 2)]

@@ -14,6 +14,9 @@ Decisions:
   ``unsupported``; short links are ``needs_resolution`` (``downloads.shortlinks``
   resolves them, over the network).
 - YouTube clips (``/clip/``) are ``unsupported``: their video id needs a request.
+- YouTube ``embed/live_stream?channel=...`` is ``live_stream``: it plays whatever the
+  channel streams at the moment, so there is no video to fetch. ``youtubekids.com`` and
+  ``watch_popup`` links are ordinary videos.
 - A scheme-less token is a link only when its host is one of the platforms' own link
   hosts (``youtu.be/x``), so "see file.txt" is not a refused link; Telegram's ``url``
   and ``text_link`` entities are always taken as links.
@@ -37,6 +40,7 @@ from downloads.platforms import PLATFORMS, Platform, platform_spec
 class RefusalReason(enum.StrEnum):
     PLAYLIST_OR_CHANNEL = "playlist_or_channel"  # "send a single video"
     UNSUPPORTED = "unsupported"
+    LIVE_STREAM = "live_stream"  # a channel's current live stream: no video to fetch
     NEEDS_RESOLUTION = "needs_resolution"  # a TikTok short link: call resolve_short_link
     RESOLUTION_FAILED = "resolution_failed"  # resolve_short_link only: try again later
 
@@ -123,7 +127,7 @@ def extract_links(text: str, entities: Iterable[Any] | None = None) -> list[Link
     """
     results: list[LinkMatch] = []
     seen: set[str] = set()
-    for candidate in _candidates(text or "", entities or ()):
+    for candidate in _candidates(well_formed(text or ""), entities or ()):
         match = parse_link(candidate)
         identity = match.media_key if isinstance(match, MediaLink) else match.url
         if identity not in seen:
@@ -143,26 +147,48 @@ def _candidates(text: str, entities: Iterable[Any]) -> list[str]:
     return [found[position] for position in sorted(found)]
 
 
+def well_formed(text: str) -> str:
+    """``text`` with each lone surrogate (no UTF-8 form: it would fail wherever the
+    text is logged, sent or published) replaced by U+FFFD. Both are one UTF-16 code
+    unit, so Telegram's entity offsets still hold."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return text
+
+
 def _trim(token: str) -> str:
     # "(https://youtu.be/x)." -> keep a closing bracket only when the URL opened one.
-    while token and token[-1] in _TRAILING:
-        if token[-1] == ")" and token.count("(") >= token.count(")"):
-            break
-        token = token[:-1]
-    return token
+    # One pass from the end, the brackets counted once: re-counting them for each
+    # character trimmed was quadratic.
+    opened, closed = token.count("("), token.count(")")
+    end = len(token)
+    while end and token[end - 1] in _TRAILING:
+        if token[end - 1] == ")":
+            if opened >= closed:
+                break
+            closed -= 1
+        end -= 1
+    return token[:end]
 
 
 def _entity_urls(text: str, entities: Iterable[Any]) -> Iterator[tuple[int, str]]:
     encoded = text.encode("utf-16-le")
+    units = len(encoded) // 2
     for entity in entities:
         kind, offset, length, url = (_field(entity, name) for name in _ENTITY_FIELDS)
-        if kind not in ("url", "text_link") or offset is None or length is None:
+        if kind not in ("url", "text_link") or not isinstance(offset, int):
             continue
+        if not isinstance(length, int) or not 0 <= offset < units or length <= 0:
+            continue
+        # An offset may split a surrogate pair: the half is dropped or replaced.
         position = len(encoded[: offset * 2].decode("utf-16-le", errors="ignore"))
         if kind == "text_link" and url:
-            yield position, str(url)
+            yield position, well_formed(str(url))
         elif kind == "url":
-            yield position, encoded[offset * 2 : (offset + length) * 2].decode("utf-16-le")
+            end = min(units, offset + length)
+            yield position, encoded[offset * 2 : end * 2].decode("utf-16-le", errors="replace")
 
 
 _ENTITY_FIELDS = ("type", "offset", "length", "url")
@@ -269,18 +295,40 @@ def _youtube(link: _Url) -> LinkMatch:
     if link.host.endswith("youtu.be"):
         return _youtube_video(link, segments[0] if segments else "")
     first = segments[0].lower() if segments else ""
-    if first == "watch":
+    if first in ("watch", "watch_popup"):
         if link.param("v"):
             return _youtube_video(link, link.param("v"))
         if link.param("list"):
             return link.refuse(RefusalReason.PLAYLIST_OR_CHANNEL, Platform.YOUTUBE, "playlist")
+    elif first == "embed" and len(segments) > 1 and segments[1].lower() == "live_stream":
+        # embed/live_stream?channel=...: whatever the channel streams now; the name
+        # only looks like an 11-character video id.
+        return link.refuse(RefusalReason.LIVE_STREAM, Platform.YOUTUBE, "channel live stream")
     elif first in _YOUTUBE_VIDEO_PATHS and len(segments) > 1 and segments[1] != "videoseries":
         return _youtube_video(link, segments[1])
     elif first == "attribution_link" and link.param("u").startswith("/"):
-        return _replace_original(parse_link("https://www.youtube.com" + link.param("u")), link)
+        return _replace_original(_youtube_attributed(link.param("u"), link), link)
     elif first in _YOUTUBE_LIST_PATHS or first.startswith("@") or link.param("list"):
         return link.refuse(RefusalReason.PLAYLIST_OR_CHANNEL, Platform.YOUTUBE, first)
     return link.refuse(RefusalReason.UNSUPPORTED, Platform.YOUTUBE, "not a video page")
+
+
+# "Shared from" links wrap the video's path in ?u=; a wrapped one is unwrapped again, at
+# most this often (parsing each level by calling back into parse_link recursed once per
+# level: a long enough message hit Python's recursion limit).
+_ATTRIBUTION_DEPTH = 4
+
+
+def _youtube_attributed(target: str, link: _Url) -> LinkMatch:
+    for _ in range(_ATTRIBUTION_DEPTH):
+        parts = urllib.parse.urlsplit(target)
+        segments = [segment for segment in parts.path.split("/") if segment]
+        if not segments or segments[0].lower() != "attribution_link":
+            return parse_link("https://www.youtube.com" + target)
+        target = urllib.parse.parse_qs(parts.query).get("u", [""])[0]
+        if not target.startswith("/"):
+            break
+    return link.refuse(RefusalReason.UNSUPPORTED, Platform.YOUTUBE, "attribution link nesting")
 
 
 def _youtube_video(link: _Url, video_id: str) -> LinkMatch:

@@ -52,6 +52,8 @@ PLATFORMS: dict[str, PlatformSpec] = {
                     "www.youtube.com",
                     "m.youtube.com",
                     "music.youtube.com",
+                    "youtubekids.com",
+                    "www.youtubekids.com",
                     "youtu.be",
                     "www.youtu.be",
                     "youtube-nocookie.com",

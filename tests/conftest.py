@@ -28,6 +28,17 @@ def _clean_redis():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _experiments_forgotten():
+    """Every test starts as a fresh process as far as A/B experiments go: no snapshot of
+    them (a previous test's, near its 5 s age, would expire mid-test), nobody resolved."""
+    from abtests.services import process_state_reset
+
+    process_state_reset()
+    yield
+    process_state_reset()
+
+
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",

@@ -7,6 +7,10 @@ from django.utils import timezone
 from analytics.vocabulary import SendAs
 
 
+class TimezoneSource(models.TextChoices):
+    LOCATION = "location", "shared location"
+
+
 class BotUser(models.Model):
     """A Telegram user who has talked to the bot."""
 
@@ -33,6 +37,9 @@ class BotUser(models.Model):
     )
     default_quality = models.CharField(max_length=16, blank=True)
     send_as = models.CharField(max_length=8, choices=SendAs.choices, default=SendAs.VIDEO)
+    # Only the zone is kept, never the coordinates it was found from.
+    timezone = models.CharField(max_length=64, blank=True, help_text="IANA time zone")
+    timezone_source = models.CharField(max_length=16, choices=TimezoneSource.choices, blank=True)
 
     # True only on the instance ``user_get_or_create`` has just created: this update is
     # the user's first contact with the bot (a referral link counts only then).

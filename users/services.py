@@ -7,7 +7,8 @@ import logging
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from users.models import BotUser
+from users.models import BotUser, TimezoneSource
+from users.timezones import zone_at
 
 log = logging.getLogger(__name__)
 
@@ -60,3 +61,16 @@ def user_set_default_quality(*, user_id: int, quality: str) -> None:
 
 def user_set_send_as(*, user_id: int, send_as: str) -> None:
     BotUser.objects.filter(pk=user_id).update(send_as=send_as)
+
+
+def user_set_timezone_from_location(
+    *, user_id: int, latitude: float, longitude: float
+) -> str | None:
+    """Store the time zone of a shared location (never the location itself); returns
+    the zone, or None when the point has none."""
+    zone = zone_at(latitude=latitude, longitude=longitude)
+    if zone is not None:
+        BotUser.objects.filter(user_id=user_id).update(
+            timezone=zone, timezone_source=TimezoneSource.LOCATION
+        )
+    return zone

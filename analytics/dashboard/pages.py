@@ -32,7 +32,7 @@ class Widget:
     rows: str = ""  # key of the list of rows in the answer
     label: str = "date"  # the column that labels a row (x axis)
     series: tuple[tuple[str, str], ...] = ()  # (answer key, title)
-    kind: str = "line"  # line, bar, doughnut: a chart and its table; table; cards
+    kind: str = "line"  # line, bar, doughnut: a chart and its table; table; cards; matrix
     query: tuple[tuple[str, str], ...] = ()  # extra query parameters
     link: str = ""  # a row key holding a URL for the label column
     description: str = ""

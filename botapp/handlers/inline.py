@@ -14,7 +14,7 @@ from django.conf import settings
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from analytics.events import InlineQueried, VideoViewClicked
+from analytics.events import InlineQueried, InlineResultChosen, VideoViewClicked
 from analytics.publisher import publish
 from analytics.vocabulary import ChatKind, ClickType, DownloadSource
 from botapp import texts
@@ -72,6 +72,7 @@ async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 async def on_chosen_result(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     chosen = update.chosen_inline_result
     match = inline.RESULT_ID.match(chosen.result_id or "")
+    publish_result_chosen(chosen.from_user.id, _chosen_link(chosen.query, match), match is None)
     if match is None or not chosen.inline_message_id:
         return  # a cached video or the explanation: already complete
     link = inline.video_key_decode(match.group(1))
@@ -82,6 +83,13 @@ async def on_chosen_result(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         log.error("inline download impossible: TELEGRAM_STORAGE_CHAT_ID is not set")
         await context.bot.edit_message_text(
             texts.render(user.ui_language, texts.INLINE_NOT_CONFIGURED),
+            inline_message_id=chosen.inline_message_id,
+        )
+        return
+    refusal, _unfinished, _position = await sync_to_async(flow.admission)(user.user_id)
+    if refusal is not None:  # too many of theirs waiting, or the queue is full
+        await context.bot.edit_message_text(
+            texts.render(user.ui_language, refusal, limit=settings.MAX_QUEUED_PER_USER),
             inline_message_id=chosen.inline_message_id,
         )
         return
@@ -116,3 +124,24 @@ def publish_inline_queried(user_id: int, platform: str) -> None:
 
 def publish_clicked(user_id: int, media_key: str, event_type: str) -> None:
     publish(VideoViewClicked(user_id=user_id, video_id=media_key, event_type=event_type))
+
+
+def _chosen_link(query: str | None, match) -> links.MediaLink | None:
+    """The video of a chosen result: in a placeholder's id, else in the query's link (a
+    cached result's id holds the file, not the video)."""
+    if match is not None:
+        return inline.video_key_decode(match.group(1))
+    found = links.extract_links(query or "")
+    return next((m for m in found if isinstance(m, links.MediaLink)), None)
+
+
+def publish_result_chosen(user_id: int, link: links.MediaLink | None, from_cache: bool) -> None:
+    if link is not None:
+        publish(
+            InlineResultChosen(
+                user_id=user_id,
+                video_id=link.media_key,
+                platform=link.platform,
+                from_cache=from_cache,
+            )
+        )

@@ -6,8 +6,7 @@ from django.conf import settings
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from ads.selectors import quota_base
-from botapp import deeplinks, texts
+from botapp import deeplinks, experiments, texts
 from botapp.handlers.common import current_user, reply, reply_html
 from downloads import flow
 from downloads import texts as download_texts
@@ -32,7 +31,10 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def send_welcome(update: Update, context: ContextTypes.DEFAULT_TYPE, user) -> None:
     name = texts.safe(update.effective_user.first_name or update.effective_user.username or "")
-    await reply(update, user, texts.WELCOME, name=name, bot=context.bot.username)
+    variant = await experiments.ui_variant(user.user_id)
+    welcome = experiments.welcome_text(variant)
+    await reply(update, user, welcome, name=name, bot=context.bot.username)
+    experiments.welcome_shown(user.user_id, variant)
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -40,7 +42,8 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if user is None:
         return
     language = user.ui_language
-    values = help_values(language, bot=context.bot.username, user_id=user.user_id)
+    free, free_limit_arm = await experiments.free_downloads(user.user_id)
+    values = help_values(language, bot=context.bot.username, free=free)
     sections = [texts.render(language, section, **values) for section in texts.HELP_SECTIONS]
     commands = context.application.bot_data.get(COMMANDS_KEY, ())
     sections.append(
@@ -50,16 +53,17 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         )
     )
     await reply_html(update, "\n\n".join(sections))
+    experiments.free_downloads_shown(user.user_id, free_limit_arm)
 
 
-def help_values(language: str, *, bot: str, user_id: int) -> dict[str, object]:
+def help_values(language: str, *, bot: str, free: int) -> dict[str, object]:
     """What the help sections may name: every section is formatted with all of them."""
     return {
         "bot": bot,
         "sites": texts.render(language, download_texts.SUPPORTED_SITES),
         "links": flow.MAX_LINKS_PER_MESSAGE,
         "limit": settings.MAX_UPLOAD_MB,
-        "free": quota_base(user_id),
+        "free": free,
         "stars": settings.PREMIUM_STARS,
         "bonus": settings.REFERRAL_BONUS,
     }

@@ -11,7 +11,7 @@ from telegram.ext import ContextTypes
 
 from ads.selectors import Quota, quota_for
 from analytics.counters import get_user_downloads_today
-from botapp import texts
+from botapp import experiments, texts
 from botapp.handlers.common import current_user
 from botapp.handlers.referral import referral_link
 from referrals.services import referrer_get_or_create
@@ -56,3 +56,6 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     await update.effective_message.reply_text(
         text, parse_mode=ParseMode.HTML, disable_web_page_preview=True
     )
+    if not quota.paid:  # the base it showed is the free-limit experiment's arm
+        _base, free_limit_arm = await experiments.free_downloads(user.user_id)
+        experiments.free_downloads_shown(user.user_id, free_limit_arm)

@@ -246,8 +246,24 @@ DASHBOARD_TIME_ZONES = env.list(
 DASHBOARD_CACHE_SECONDS = env.int("DASHBOARD_CACHE_SECONDS", default=30)
 # How often the analytics worker refreshes the rollups the stream does not keep itself.
 DASHBOARD_ROLLUP_SECONDS = env.float("DASHBOARD_ROLLUP_SECONDS", default=30.0)
+# The insights' full recomputes (geography, retention, cohorts) run at most this often.
+DASHBOARD_INSIGHTS_SECONDS = env.int("DASHBOARD_INSIGHTS_SECONDS", default=600)
 # Log every SQL query slower than this (milliseconds, with its SQL); 0 turns it off.
 SLOW_QUERY_MS = env.int("SLOW_QUERY_MS", default=200)
+# Warn (worker start, /healthz) when Redis would lose or evict the event stream:
+# appendonly off, or a maxmemory-policy other than noeviction. On in production.
+REDIS_PERSISTENCE_CHECK = env.bool("REDIS_PERSISTENCE_CHECK", default=False)
+# Updates of one chat waiting their turn (each chat's run one at a time); past this a
+# private chat's further updates are dropped with one "slow down" answer. A group's
+# come from many people: its bound is much higher.
+CHAT_UPDATES_BACKLOG = env.int("CHAT_UPDATES_BACKLOG", default=20)
+GROUP_UPDATES_BACKLOG = env.int("GROUP_UPDATES_BACKLOG", default=500)
+# Admission control. Requests one user may have waiting or running at once; jobs the
+# downloads queue may hold before new requests are told to come back later; the longest
+# media fetched (seconds, read from the metadata before downloading; 0: no limit).
+MAX_QUEUED_PER_USER = env.int("MAX_QUEUED_PER_USER", default=3)
+DOWNLOADS_QUEUE_MAX = env.int("DOWNLOADS_QUEUE_MAX", default=1000)
+MAX_DURATION_SECONDS = env.int("MAX_DURATION_SECONDS", default=3 * 3600)
 
 # --- Logging --------------------------------------------------------------------
 LOGGING = {
@@ -271,3 +287,9 @@ LOGGING = {
         "httpcore": {"level": "WARNING"},
     },
 }
+
+# A/B experiments: how long a process keeps its snapshot of the running experiments (an
+# admin change reaches the bot within it), and the users per variant below which the
+# results page says "not enough data" instead of comparing.
+ABTESTS_SNAPSHOT_SECONDS = env.float("ABTESTS_SNAPSHOT_SECONDS", default=5.0)
+ABTESTS_MIN_SAMPLE = env.int("ABTESTS_MIN_SAMPLE", default=100)

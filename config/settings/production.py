@@ -45,6 +45,8 @@ if MEDIA_ORIGIN_OVERRIDES:
 # out all the same.
 INSTALLED_APPS = [app for app in INSTALLED_APPS if app != "sandbox"]
 
+REDIS_PERSISTENCE_CHECK = env.bool("REDIS_PERSISTENCE_CHECK", default=True)
+
 # X-Forwarded-Proto tells Django a request came over HTTPS; anyone who can reach
 # gunicorn directly could send it, so it is trusted only when the operator says a proxy
 # that sets (and overwrites) it is the only way in.

@@ -260,6 +260,8 @@ def _fetch(
         info = _extract(ydl, url)
         if _is_live(info):
             raise DownloadError(ErrorCategory.LIVE_STREAM, "live streams are not downloaded")
+        if too_long(info.get("duration")):
+            raise DownloadError(ErrorCategory.TOO_LONG, f"{info.get('duration')} s")
         progress.planned = _selected_size(info)
         if progress.planned and progress.planned > max_bytes:
             raise DownloadError(
@@ -267,6 +269,13 @@ def _fetch(
             )
         info = ydl.process_ie_result(info, download=True)
     return info, Path(info["requested_downloads"][0]["filepath"])
+
+
+def too_long(duration: float | None) -> bool:
+    """Over ``MAX_DURATION_SECONDS``, as the site's metadata says, before any download
+    (a media without a known duration is let through: the size cap still holds)."""
+    limit = settings.MAX_DURATION_SECONDS
+    return bool(limit and duration and duration > limit)
 
 
 def _describe(info: dict, path: Path, *, quality: str) -> DownloadedMedia:

@@ -111,6 +111,7 @@ def test_healthz_reports_postgresql_and_redis(client):
         "redis": "ok",
         "yt_dlp": yt_dlp.version.__version__,
         "sign_in_demanded": [],
+        "dead_letters": 0,
     }
 
 
@@ -141,6 +142,7 @@ def test_healthz_names_the_database_when_it_is_down(client, monkeypatch):
         "redis": "ok",
         "yt_dlp": yt_dlp.version.__version__,
         "sign_in_demanded": [],
+        "dead_letters": 0,
     }
 
 
@@ -168,6 +170,7 @@ def test_the_embedded_default_boots_with_no_environment(tmp_path):
             "redis": "ok",
             "yt_dlp": yt_dlp.version.__version__,
             "sign_in_demanded": [],
+            "dead_letters": 0,
         },
         "engine": "django.db.backends.sqlite3",
         "embedded_redis": True,

@@ -110,6 +110,91 @@
     canvas.dataset.drawn = String(chart.data.labels.length);
   }
 
+  /* Shade of a value from white to the first colour, by its share of the largest. */
+  function shade(value, max) {
+    const share = max > 0 ? Math.max(0, Math.min(1, value / max)) : 0;
+    return "hsl(210, 62%, " + Math.round(97 - share * 55) + "%)";
+  }
+
+  /* kind "matrix" (heatmaps, cohort triangles): answer[widget.rows] holds the rows and
+     answer[widget.rows + "_columns"] their value columns. Drawn as a heatmap on a canvas
+     and as the same numbers in a table shaded by value; a cell whose period is not over
+     (row[key + "_incomplete"]) is outlined on the canvas and marked "*" in the table and
+     the CSV, and an empty cell (not begun) stays blank. */
+  function renderMatrix(widget, answer, container) {
+    const rows = answer[widget.rows] || [];
+    const columns = answer[widget.rows + "_columns"] || [];
+    const shaded = columns.filter((c) => c.key !== "users");
+    let max = 0;
+    rows.forEach((row) => shaded.forEach((c) => {
+      if (typeof row[c.key] === "number" && row[c.key] > max) max = row[c.key];
+    }));
+    container.textContent = "";
+    const box = element("div", { class: "chart-box" });
+    const canvas = element("canvas", { role: "img", "aria-label": widget.title + ": heatmap; the table beside it holds the same numbers" });
+    box.appendChild(canvas);
+    container.appendChild(box);
+    const ratio = window.devicePixelRatio || 1;
+    const width = box.clientWidth || 600;
+    const height = box.clientHeight || 320;
+    canvas.width = width * ratio;
+    canvas.height = height * ratio;
+    canvas.style.width = width + "px";
+    canvas.style.height = height + "px";
+    const context = canvas.getContext("2d");
+    context.scale(ratio, ratio);
+    context.font = "11px system-ui, sans-serif";
+    context.textBaseline = "middle";
+    context.fillStyle = "#333";
+    const left = 84;
+    const top = 18;
+    const cellWidth = (width - left) / Math.max(1, shaded.length);
+    const cellHeight = Math.min(28, (height - top) / Math.max(1, rows.length));
+    if (!rows.length) context.fillText("No data in this period.", 4, top);
+    shaded.forEach((c, j) => {
+      if (shaded.length <= 26 || j % 2 === 0) context.fillText(c.title.replace(/ %$/, ""), left + j * cellWidth + 2, top / 2);
+    });
+    rows.forEach((row, i) => {
+      const y = top + i * cellHeight;
+      context.fillStyle = "#333";
+      context.fillText(String(row[widget.label]), 2, y + cellHeight / 2);
+      shaded.forEach((c, j) => {
+        const value = row[c.key];
+        const x = left + j * cellWidth;
+        context.fillStyle = typeof value === "number" ? shade(value, max) : "#f3f3f3";
+        context.fillRect(x + 1, y + 1, cellWidth - 2, cellHeight - 2);
+        if (row[c.key + "_incomplete"]) {
+          context.strokeStyle = "#444";
+          context.setLineDash([3, 2]);
+          context.strokeRect(x + 1.5, y + 1.5, cellWidth - 3, cellHeight - 3);
+          context.setLineDash([]);
+        }
+      });
+    });
+    canvas.dataset.drawn = String(rows.length);
+    const shown = rows.map((row) => {
+      const copy = Object.assign({}, row);
+      columns.forEach((c) => {
+        if (row[c.key + "_incomplete"] && row[c.key] !== null && row[c.key] !== undefined) copy[c.key] = row[c.key] + " *";
+      });
+      return copy;
+    });
+    const tableColumns = [{ key: widget.label, title: widget.label.replace(/_/g, " ") }].concat(columns);
+    const tableBox = dataTable(widget, tableColumns, shown);
+    tableBox.querySelectorAll("tbody tr").forEach((tr, i) => {
+      columns.forEach((c, j) => {
+        const value = rows[i][c.key];
+        const cell = tr.children[j + 1];
+        if (c.key !== "users" && typeof value === "number") cell.style.background = shade(value, max);
+        if (rows[i][c.key + "_incomplete"]) cell.title = "not over yet: may still grow";
+      });
+    });
+    if (rows.some((row) => columns.some((c) => row[c.key + "_incomplete"]))) {
+      tableBox.appendChild(element("p", { class: "note" }, "* period not over yet: the figure may still grow."));
+    }
+    container.appendChild(tableBox);
+  }
+
   function renderRows(widget, answer, container) {
     const rows = (widget.rows ? answer[widget.rows] : answer) || [];
     container.textContent = "";
@@ -174,6 +259,7 @@
     const container = document.querySelector("#" + CSS.escape(widget.id) + " .body");
     try {
       if (widget.kind === "cards") await renderCards(widget, container);
+      else if (widget.kind === "matrix") renderMatrix(widget, await fetchAnswer(widget.endpoint, widget.query), container);
       else renderRows(widget, await fetchAnswer(widget.endpoint, widget.query), container);
     } catch (error) {
       container.textContent = "";

@@ -15,7 +15,9 @@ users past it, whose every delivery also chooses an ad (the demo campaign), publ
 ``AdShown`` and sends the ad message after the video; for them the time to the ad
 message is printed too. The ad path may add at most 1 ms p50. The bot's CPU time per
 request (this process: the double runs in its own) compares the two cohorts even on a
-busy machine, where latencies mostly measure the wait for a core.
+busy machine, where latencies mostly measure the wait for a core. With ``--experiments``
+one A/B experiment of each kind runs (``sandbox/experiments_benchmark.py``); the
+cache-hit figures should stay within 10% of a run without.
 
 The Telegram double runs in a child process (limits off) so that it does not share the
 GIL with the bot: the figures are the bot's. Talks only to 127.0.0.1.
@@ -35,6 +37,7 @@ from botapp.runner import BackgroundBot
 from config import queues
 from config.redis import get_redis
 from downloads.models import CachedMedia
+from sandbox.experiments_benchmark import experiments_remove, experiments_start
 from sandbox.telegram_process import DoubleProcess
 from sandbox.videosite import VideoSite
 from users.models import BotUser
@@ -61,8 +64,16 @@ class Command(BaseCommand):
         parser.add_argument("--users", type=int, default=200)
         parser.add_argument("--rate", type=float, default=200, help="steady-rate messages/s")
         parser.add_argument("--seconds", type=float, default=10, help="steady-rate duration")
+        parser.add_argument(
+            "--experiments",
+            action="store_true",
+            help="with one A/B experiment of each kind running (ad text, free limit, UI)",
+        )
 
-    def handle(self, *args, requests: int, users: int, rate: float, seconds: float, **options):
+    def handle(
+        self, *args, requests: int, users: int, rate: float, seconds: float, experiments: bool,
+        **options,
+    ):  # fmt: skip
         # Forked first, while this process has no other thread.
         telegram = DoubleProcess(rate_limits=False, seed=False).start()
         site = VideoSite().start()
@@ -71,7 +82,12 @@ class Command(BaseCommand):
         settings.MEDIA_ORIGIN_OVERRIDES = site.origin_overrides()
         settings.TELEGRAM_FLOOD_LIMITS = False
         settings.FREE_DOWNLOADS = BENCH_FREE_DOWNLOADS
-        demo_campaign_seed()
+        demo = demo_campaign_seed()
+        bench_experiments = (
+            experiments_start(free_downloads=BENCH_FREE_DOWNLOADS, campaign=demo)
+            if experiments
+            else None
+        )
         ids = prepare_users(telegram, users)
         past = prepare_users(
             telegram, users, first=FIRST_USER + users, downloads=PAST_QUOTA_DOWNLOADS
@@ -111,6 +127,8 @@ class Command(BaseCommand):
             queues.stop_thread_workers(workers)
             telegram.stop()
             site.stop()
+            if bench_experiments is not None:
+                experiments_remove(bench_experiments)
 
 
 def summary(seconds: list[float]) -> str:
