@@ -7,7 +7,7 @@ import csv
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import get_object_or_404
@@ -115,7 +115,7 @@ class ABTestAdmin(admin.ModelAdmin):
     list_filter = ("kind", "is_active")
     search_fields = ("name", "description")
     inlines = (ABTestVariantInline, ABTestOverrideInline)
-    actions = ("start_action", "stop_action", "new_phase_action", "export_action")
+    actions = ("start_action", "stop_action", "new_phase_action", "export_json_action")
     fieldsets = (
         (None, {"fields": ("name", "description", "kind", "results_link")}),
         ("State", {"fields": ("is_active", "phase", "start_date", "end_date")}),
@@ -184,7 +184,7 @@ class ABTestAdmin(admin.ModelAdmin):
         self._each(request, queryset, services.test_new_phase, "new phase started")
 
     @admin.action(description="Export the selected experiments (JSON)")
-    def export_action(self, request, queryset) -> HttpResponse:
+    def export_json_action(self, request, queryset) -> HttpResponse:
         response = HttpResponse(
             services.tests_export(queryset.order_by("name")), content_type="application/json"
         )
@@ -192,6 +192,8 @@ class ABTestAdmin(admin.ModelAdmin):
         return response
 
     def import_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.has_add_permission(request):
+            raise PermissionDenied
         form = ImportForm(request.POST or None, request.FILES or None)
         if request.method == "POST" and form.is_valid():
             try:

@@ -353,6 +353,11 @@ class ExperimentViewed(Event):
     surface: str = ""
 
 
+# --- The inline funnel -------------------------------------------------------------------
+
+
+@event_type
+@dataclasses.dataclass(frozen=True, kw_only=True, slots=True)
 class InlineResultChosen(Event):
     """A user picked the bot's inline result for a video (the funnel's second step).
     ``from_cache``: the result was the cached video itself, delivered by the pick."""

@@ -258,6 +258,8 @@ async def offer_qualities(bot, user: BotUser, link: links.MediaLink, origin: Ori
     )
     try:
         probed = await asyncio.to_thread(_probe_cached, link)
+        if too_long(probed["duration"]):
+            raise DownloadError(ErrorCategory.TOO_LONG, "longer than MAX_DURATION_SECONDS")
     except DownloadError as error:
         await bot.edit_message_text(
             error_text(language, error.category),
@@ -266,15 +268,6 @@ async def offer_qualities(bot, user: BotUser, link: links.MediaLink, origin: Ori
             parse_mode=ParseMode.HTML,
         )
         publish_failed(user.user_id, link, error.category)
-        return
-    if too_long(probed["duration"]):
-        await bot.edit_message_text(
-            error_text(language, ErrorCategory.TOO_LONG),
-            chat_id=origin.chat_id,
-            message_id=looking.message_id,
-            parse_mode=ParseMode.HTML,
-        )
-        publish_failed(user.user_id, link, ErrorCategory.TOO_LONG)
         return
     offers = offers_that_fit(probed["offers"])
     if not offers:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from django.contrib.auth.models import User
+from django.contrib.auth.models import Permission, User
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
@@ -164,7 +164,7 @@ def test_export_then_import_round_trips(staff):
                                 ("b", 80, {"free_downloads": 15})], coverage=0.5)  # fmt: skip
     response = staff.post(
         reverse("admin:abtests_abtest_changelist"),
-        {"action": "export_action", "_selected_action": [test.pk]},
+        {"action": "export_json_action", "_selected_action": [test.pk]},
     )
     exported = response.content
     assert json.loads(exported)["experiments"][0]["variants"][1]["traffic_percentage"] == 80
@@ -195,3 +195,15 @@ def test_an_import_with_a_bad_variant_is_refused():
     with pytest.raises(services.ExperimentError, match="welcome"):
         services.tests_import(json.dumps(bad))
     assert not ABTest.objects.filter(name="x").exists()
+
+
+def test_a_staff_member_who_may_only_view_experiments_cannot_import_them(client):
+    viewer = User.objects.create_user("analyst", "analyst@example.org", "pw", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_abtest"))
+    client.force_login(viewer)
+    assert client.get(reverse("admin:abtests_abtest_changelist")).status_code == 200
+    response = client.post(
+        reverse("admin:abtests_abtest_import"),
+        {"file": SimpleUploadedFile("experiments.json", b'{"experiments": []}')},
+    )
+    assert response.status_code == 403

@@ -78,7 +78,7 @@ def test_it_measures_each_variant_and_finds_a_real_difference():
     rows += _downloads(users["control"][0], 50, after=-dt.timedelta(days=1))  # before: ignored
     Download.objects.bulk_create(rows)
     BotUser.objects.bulk_create(
-        BotUser(user_id=uid, first_seen_at=NOW, last_seen_at=NOW, referral_code=f"c{uid}")
+        BotUser(user_id=uid, first_seen_at=NOW, last_seen_at=NOW)
         for uid in users["control"][:3] + users["fifteen"][:3] + [1, 2, 3, 4]
     )
     Referral.objects.bulk_create(

@@ -229,7 +229,6 @@ def test_redis_down_during_a_delivery_past_the_quota(bot_settings, telegram, tea
                                kind="video")  # fmt: skip
     user_make(ALICE, total_downloads=10)
     bot_settings.CACHES = DEAD_REDIS
-    fast_redis._clients.clear()
     runner = BackgroundBot(poll_timeout=1).start()
     try:
         telegram.push_private_message(ALICE, REEL)
