@@ -37,6 +37,7 @@ from botapp.handlers import inline as inline_handlers
 from botapp.handlers.errors import on_error
 from botapp.handlers.flood import on_flood
 from botapp.handlers.links import on_format_button, on_private_text, on_quality_button
+from botapp.handlers.start import COMMANDS_KEY as HELP_COMMANDS_KEY
 from botapp.handlers.start import help_command, start
 from botapp.telegram_bot import application_builder, make_bot
 from botapp.updates import ChatFairUpdateProcessor
@@ -112,6 +113,7 @@ def _requeue_in_own_thread() -> None:
 
 def register_handlers(application: Application) -> None:
     application.add_handler(CommandHandler("start", start))
+    application.bot_data[HELP_COMMANDS_KEY] = COMMANDS  # /help lists the command menu
     application.add_handler(CommandHandler("help", help_command))
     application.add_handler(CommandHandler("stats", stats.stats_command))
     application.add_handler(CommandHandler("settings", account.settings_command))

@@ -24,19 +24,41 @@ WELCOME = _(
     "You can also use me in any chat: type <code>@{bot} link</code>.\n"
     "/help shows everything I can do."
 )
+# /help is the sections of HELP_SECTIONS (at the end of this module) in order, each
+# rendered with the same values (botapp.handlers.start.help_values); a feature adds its
+# paragraph by adding its text there (next to HELP_LIMITS for limits, ads and premium).
 HELP = _(
     "<b>How to use me</b>\n"
-    "1. Send a link to a video from YouTube, Instagram or TikTok.\n"
-    "2. For YouTube, pick a quality (or audio only); I remember your choice.\n"
-    "3. Get the video. Anything someone asked for before arrives instantly.\n\n"
-    "<b>Supported links</b>\n{sites}\n\n"
-    "<b>In other chats</b>: type <code>@{bot} link</code> and pick the result.\n"
-    "<b>In groups</b>: add me and I reply to links with the video; group admins can turn "
-    "that off with /settings. If I can't read all messages, use <code>/dl link</code>.\n\n"
-    "<b>Commands</b>\n"
-    "/start - welcome\n/help - this message\n/stats - your downloads\n"
-    "/settings - default quality and how videos are sent\n/language - change language"
+    "1. Send a link to a video from YouTube, Instagram or TikTok (up to {links} links in "
+    "one message).\n"
+    "2. For YouTube, pick a quality or audio only; I remember your choice (/settings "
+    "changes it). Instagram and TikTok come in the best quality that fits.\n"
+    "3. Watch the progress, then get the video right here. Anything someone asked for "
+    "before arrives at once.\n\n"
+    "<b>Supported links</b>\n{sites}"
 )
+HELP_INLINE = _(
+    "<b>In any chat</b>: type <code>@{bot} link</code> and pick the result. A video I have "
+    "sent before goes out at once; a new one is posted as a placeholder that turns into "
+    "the video a few seconds later."
+)
+HELP_GROUPS = _(
+    "<b>In groups</b>: add me to the group and I answer video links with the video. If I "
+    "can't read the group's messages (Telegram's privacy mode), send <code>/dl link</code>. "
+    "Group admins turn these automatic answers on or off with /settings in the group; "
+    "with them off, <code>/dl link</code> or a link that mentions @{bot} still works."
+)
+HELP_LANGUAGES = _(
+    "<b>Languages</b>: English, Русский, Українська, Español. I start in the language of "
+    "your Telegram app; /language changes it."
+)
+HELP_LIMITS = _(
+    "<b>Limits</b>: a video can be up to {limit} MB, the most Telegram lets a bot send; for "
+    "a bigger one pick a lower quality or audio only. One download at a time: more links "
+    "wait in line. Private and removed videos, and those behind a sign-in, can't be "
+    "downloaded."
+)
+HELP_COMMANDS = _("<b>Commands</b>")
 NO_LINK = _("Send me a link to a YouTube, Instagram or TikTok video.")
 
 # --- Commands --------------------------------------------------------------------------
@@ -92,6 +114,11 @@ COMMAND_PAYSUPPORT = pgettext_lazy("bot command", "Help with a payment")
 HELP_PREMIUM = _(
     "<b>No ads</b>: /premium removes ads for 30 days for {stars} Telegram Stars, or every "
     "month with a subscription. Questions about a payment: /paysupport."
+)
+
+HELP_REFERRALS = _(
+    "<b>Invite friends</b>: /referral gives you a personal link to share. When a friend "
+    "who joined through it downloads a first video, you get +{bonus} downloads without ads."
 )
 PREMIUM_OFFER = _(
     "<b>Premium: videos without ads</b>\n"
@@ -192,4 +219,16 @@ TIMEZONE_CANCELLED = _("Nothing changed.")
 FLOOD_SLOW_DOWN = _(
     "You are sending messages faster than I can answer. I will finish the ones I already "
     "have; please send the rest again in a minute."
+)
+
+# /help, in this order (see the note above HELP).
+HELP_SECTIONS = (
+    HELP,
+    HELP_INLINE,
+    HELP_GROUPS,
+    HELP_LANGUAGES,
+    HELP_LIMITS,
+    HELP_ADS,
+    HELP_PREMIUM,
+    HELP_REFERRALS,
 )

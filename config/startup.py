@@ -38,6 +38,7 @@ DEVELOPMENT_COMMANDS = frozenset(
         "bench_bot",
         "bench_events",
         "bench_cleanup",
+        "record_demo",
     }
 )
 

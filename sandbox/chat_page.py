@@ -3,7 +3,8 @@
 The page acts as Telegram's client: it sends as a chosen user through the double's
 simulation API and polls a chat's history. Endpoints:
 
-- ``GET state``: bot, users, chats (with the bot's status) and the bot's commands.
+- ``GET state``: bot, users, chats (with the bot's status), the bot's commands and the
+  video site's sample links with a hint of what each does.
 - ``GET history?chat_id=&since=&wait=1``: changes after ``since``; with ``wait`` it
   long-polls up to 20 s for any change.
 - ``POST send {user_id, chat_id, text, reply_to_message_id?}``
@@ -25,6 +26,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from sandbox.telegram_state import ApiError
+from sandbox.videosite import samples
 
 if TYPE_CHECKING:
     from sandbox.telegram_api import TelegramApiDouble
@@ -50,6 +52,7 @@ def _state(double: TelegramApiDouble, params: dict) -> dict:
         "users": double.users(),
         "chats": double.chats(),
         "commands": {lang: double.commands(language_code=lang) for lang in languages},
+        "samples": samples(),
     }
 
 

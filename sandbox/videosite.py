@@ -174,6 +174,47 @@ def sample_urls(kind: VideoKind | None = VideoKind.NORMAL) -> list[str]:
     return [video.url for video in _SAMPLES if kind is None or video.kind == kind]
 
 
+# One line per kind for a newcomer: what pasting such a link shows (the chat page's
+# list of samples and the sandbox banner).
+KIND_HINTS: dict[VideoKind, str] = {
+    VideoKind.NORMAL: "a normal video: quality buttons, then the video",
+    VideoKind.PRIVATE: "a private video: the bot explains it cannot fetch it",
+    VideoKind.REMOVED: "a removed video: the bot says it is gone",
+    VideoKind.SIGN_IN_REQUIRED: "needs a sign-in: the bot says so",
+    VideoKind.AGE_RESTRICTED: "behind an age check: the bot says it cannot pass it",
+    VideoKind.REGION_BLOCKED: "blocked in the region the bot downloads from",
+    VideoKind.LIVE: "a live stream: the bot asks for it once it has ended",
+    VideoKind.SLOW: "a slow server: watch the progress message move",
+    VideoKind.RATE_LIMITED: "the site refuses downloads: the bot asks to retry later",
+    VideoKind.TOO_LARGE: "too large for Telegram, found out while downloading",
+    VideoKind.VIDEO_TOO_LARGE: "every video quality too large: audio is offered",
+}
+
+
+def samples() -> list[dict[str, str]]:
+    """The catalogue for a newcomer: URL, platform, kind, title and a one-line hint."""
+    return [
+        {
+            "url": video.url,
+            "platform": video.platform,
+            "kind": str(video.kind),
+            "title": video.title,
+            "hint": _hint(video),
+        }
+        for video in _SAMPLES
+    ]
+
+
+def _hint(video: SampleVideo) -> str:
+    if video.kind != VideoKind.NORMAL:
+        return KIND_HINTS[video.kind]
+    if video.platform != "youtube":
+        return "a normal video: the best quality that fits, at once"
+    if not video.has_thumbnail:
+        return "a normal video without a thumbnail: the bot makes one"
+    return KIND_HINTS[video.kind]
+
+
 # (status, reason phrase, page text) a real site answers for each failure. yt-dlp
 # puts the reason phrase into its error message ("HTTP Error 403: Private video").
 _REFUSALS = {

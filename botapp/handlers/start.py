@@ -8,7 +8,12 @@ from telegram.ext import ContextTypes
 
 from botapp import deeplinks, experiments, texts
 from botapp.handlers.common import current_user, reply, reply_html
+from downloads import flow
 from downloads import texts as download_texts
+
+# application.bot_data key of the (command, description) pairs of the command menu,
+# listed at the end of /help so the two never disagree.
+COMMANDS_KEY = "commands"
 
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -37,10 +42,28 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     if user is None:
         return
     language = user.ui_language
-    sites = texts.render(language, download_texts.SUPPORTED_SITES)
     free, free_limit_arm = await experiments.free_downloads(user.user_id)
-    text = texts.render(language, texts.HELP, sites=sites, bot=context.bot.username)
-    text += "\n\n" + texts.render(language, texts.HELP_ADS, free=free)
-    text += "\n\n" + texts.render(language, texts.HELP_PREMIUM, stars=settings.PREMIUM_STARS)
-    await reply_html(update, text)
+    values = help_values(language, bot=context.bot.username, free=free)
+    sections = [texts.render(language, section, **values) for section in texts.HELP_SECTIONS]
+    commands = context.application.bot_data.get(COMMANDS_KEY, ())
+    sections.append(
+        "\n".join(
+            [texts.render(language, texts.HELP_COMMANDS)]
+            + [f"/{name} - {texts.render(language, about)}" for name, about in commands]
+        )
+    )
+    await reply_html(update, "\n\n".join(sections))
     experiments.free_downloads_shown(user.user_id, free_limit_arm)
+
+
+def help_values(language: str, *, bot: str, free: int) -> dict[str, object]:
+    """What the help sections may name: every section is formatted with all of them."""
+    return {
+        "bot": bot,
+        "sites": texts.render(language, download_texts.SUPPORTED_SITES),
+        "links": flow.MAX_LINKS_PER_MESSAGE,
+        "limit": settings.MAX_UPLOAD_MB,
+        "free": free,
+        "stars": settings.PREMIUM_STARS,
+        "bonus": settings.REFERRAL_BONUS,
+    }

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from sandbox.telegram_api import SEED_GROUP_ID, TelegramApiDouble
+from sandbox.videosite import CATALOGUE, KIND_HINTS, VideoKind
 
 ALICE = 500001
 
@@ -118,3 +119,51 @@ def test_a_video_the_bot_sends_appears_as_a_playable_video(page):
         )
         bot.client.close()
     assert status == 206
+
+
+def test_it_lists_every_sample_link_with_a_hint_of_what_it_does():
+    with TelegramApiDouble() as double:
+        state = httpx.get(f"{double.root_url}/sandbox/api/state", timeout=10).json()
+
+    listed = {sample["url"]: sample for sample in state["samples"]}
+    assert set(listed) == {video.url for video in CATALOGUE.values()}
+    for video in CATALOGUE.values():
+        sample = listed[video.url]
+        assert sample["kind"] == video.kind
+        assert sample["platform"] == video.platform
+        assert sample["hint"]
+    assert "private" in listed["https://www.youtube.com/watch?v=privateVid1"]["hint"]
+    assert "too large" in listed["https://www.youtube.com/watch?v=tooLarge50M"]["hint"]
+    assert "quality buttons" in listed["https://www.youtube.com/watch?v=dQw4w9WgXcQ"]["hint"]
+    assert "quality buttons" not in listed["https://www.instagram.com/reel/C0ffeeReel1/"]["hint"]
+
+
+def test_it_has_a_hint_for_every_kind_of_video():
+    assert set(KIND_HINTS) == set(VideoKind)
+
+
+@pytest.mark.browser
+def test_a_newcomer_clicks_a_sample_link_and_it_lands_in_the_message_box(page):
+    removed = "https://www.youtube.com/watch?v=removedVid1"
+    with TelegramApiDouble() as double, FakeBot(double):
+        page.goto(double.page_url)
+        page.wait_for_selector("body[data-ready='1']")
+        sample = page.locator(f".sample[data-url='{removed}']")
+        assert "removed" in sample.inner_text()
+        sample.click()
+        assert page.input_value("#text") == removed
+        assert double.messages(ALICE) == []  # pasted, not sent
+
+        page.click("#send")
+        page.locator(".msg.bot", has_text="Found a video").wait_for()
+
+        # In inline mode a sample keeps the @bot prefix the person typed.
+        page.click(f".chat-item[data-chat-id='{SEED_GROUP_ID}']")
+        page.fill("#text", "@SandboxVideoBot ")
+        page.locator(".sample[data-kind='normal']").first.click()
+        assert page.input_value("#text") == (
+            "@SandboxVideoBot https://www.youtube.com/watch?v=dQw4w9WgXcQ"
+        )
+        page.locator(".inline-result[data-result-id='r1']").wait_for()
+
+    assert [m["text"] for m in double.messages(ALICE)][:1] == [removed]

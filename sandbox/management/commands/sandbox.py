@@ -12,7 +12,7 @@ from django.core.management.base import BaseCommand
 from ads.services import demo_campaign_seed
 from botapp.management.commands.runbot import run_bot
 from sandbox.telegram_api import SEED_GROUP_ID, SEED_USERS, TelegramApiDouble
-from sandbox.videosite import VideoSite, sample_urls
+from sandbox.videosite import VideoSite, samples
 from sandbox.web import web_start
 
 STORAGE_CHAT_ID = -1001500000999
@@ -69,10 +69,11 @@ def group_admin_add(telegram, *, user_id: int, chat_id: int | None = None) -> No
 
 def banner(telegram, site) -> str:
 
-    links = "\n".join(f"    {url}" for url in sample_urls(None))
+    links = "\n".join(f"    {sample['url']}  ({sample['hint']})" for sample in samples())
     return (
         f"\nSandbox ready: open {telegram.page_url} and chat with @{telegram.bot_user['username']}"
-        f"\nVideos come from the local video site at {site.origin}. Links to paste:\n{links}\n"
+        f"\nVideos come from the local video site at {site.origin}."
+        f"\nLinks to paste (also listed on the page, where a click pastes one):\n{links}\n"
         f"After {settings.FREE_DOWNLOADS} downloads a user sees ads (a demo campaign); "
         f"their buttons go through {settings.PUBLIC_BASE_URL}/ads/click/.\n"
         "Alice administers the sandbox group: /settings there switches automatic downloads.\n"
