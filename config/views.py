@@ -7,8 +7,8 @@ from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from analytics.health import pipeline_health
 from config import platform_alerts, ytdlp
+from config.health import health_reports
 from config.redis import redis_ping
 
 log = logging.getLogger(__name__)
@@ -45,9 +45,13 @@ def healthz(request):
     status["yt_dlp"] = ytdlp.ytdlp_version()
     if status["redis"] == "ok":
         status["sign_in_demanded"] = [d.platform for d in platform_alerts.signin_demands()]
-        # Dead letters and Redis persistence: reported, never a reason to restart.
-        figures, warnings = pipeline_health()
-        status.update(figures)
+        # The apps' reports (the event pipeline's dead letters and Redis persistence):
+        # reported, never a reason to restart.
+        warnings: list[str] = []
+        for report in health_reports():
+            figures, found = report()
+            status.update(figures)
+            warnings += found
         if warnings:
             status["warnings"] = warnings
     return JsonResponse(status, status=200 if healthy else 503)
