@@ -46,6 +46,7 @@ from analytics.events import ExperimentAssigned, ExperimentViewed
 from analytics.publisher import publish
 from analytics.stream import PAYLOAD_FIELD, STREAM
 from config.redis import get_fast_redis, get_redis
+from config.refresh import refresh_soon
 
 from . import hashing, kinds
 from .models import ABTest, ABTestAssignment, ABTestOverride, ABTestVariant, ExperimentKind
@@ -61,6 +62,7 @@ from .selectors import (
 log = logging.getLogger(__name__)
 
 SNAPSHOT_SECONDS = float(settings.ABTESTS_SNAPSHOT_SECONDS)
+SNAPSHOT_STALE_SECONDS = max(60.0, SNAPSHOT_SECONDS)
 _STICKY_MAX = 200_000  # resolved users kept per process (about 150 bytes each)
 _EXPOSED_MAX = 200_000
 _REDIS_PAUSE_SECONDS = 5.0
@@ -68,6 +70,7 @@ _WARM_CHUNK = 5000
 _UNASSIGNED = -1  # resolved: outside the coverage or the namespace
 
 _snapshot: Snapshot | None = None
+_generation = 0  # moved by each drop, so a reload begun before it is not kept
 _snapshot_lock = threading.Lock()
 _sticky: dict[tuple[int, int, int], int] = {}
 _exposed: set[tuple[int, int, int]] = set()
@@ -88,18 +91,36 @@ def snapshot() -> Snapshot:
         with _snapshot_lock:
             current = _snapshot
             if current is None or time.monotonic() - current.loaded_at > SNAPSHOT_SECONDS:
+                generation = _generation
                 current = snapshot_load(loaded_at=time.monotonic())
                 for test in current.by_name.values():
                     if test.active:
                         _warm(test)
-                _snapshot = current
+                if generation == _generation:  # else dropped meanwhile: not stored
+                    _snapshot = current
+    return current
+
+
+def _snapshot_usable() -> Snapshot | None:
+    """The snapshot for answers without I/O: fresh, or while a reload runs in the
+    background (``config.refresh``) the one before it, up to ``SNAPSHOT_STALE_SECONDS``
+    old, so a delivery never waits for the reload every ``SNAPSHOT_SECONDS``."""
+    current = _snapshot
+    if current is None:
+        return None
+    age = time.monotonic() - current.loaded_at
+    if age > SNAPSHOT_SECONDS:
+        if age > SNAPSHOT_STALE_SECONDS:
+            return None
+        refresh_soon("experiments", snapshot)
     return current
 
 
 def snapshot_forget() -> None:
     """Drop this process's snapshot and resolved users (after an admin change; other
     processes follow within ``SNAPSHOT_SECONDS``)."""
-    global _snapshot
+    global _snapshot, _generation
+    _generation += 1
     _snapshot = None
     _sticky.clear()
 
@@ -258,8 +279,8 @@ def variant_for(*, user_id: int, kind: str) -> VariantChoice | None:
 def variant_known(*, user_id: int, kind: str) -> tuple[bool, VariantChoice | None]:
     """``(True, choice)`` when the answer needs no I/O (fresh snapshot, user resolved
     in this process), else ``(False, None)``."""
-    current = _snapshot
-    if current is None or time.monotonic() - current.loaded_at > SNAPSHOT_SECONDS:
+    current = _snapshot_usable()
+    if current is None:
         return False, None
     tests = current.by_kind.get(kind)
     if not tests:

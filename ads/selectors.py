@@ -19,6 +19,8 @@ from abtests.models import ExperimentKind
 from abtests.selectors import VariantChoice
 from abtests.services import ad_creative_of, free_downloads_for, variant_for
 from analytics.counters import user_total_key
+from config.refresh import refresh_soon
+from referrals.models import ReferralBonus
 from referrals.selectors import referral_bonus_total
 from users.models import BotUser
 
@@ -97,6 +99,52 @@ def _aware(value: dt.datetime | str | None) -> dt.datetime | None:
     return value
 
 
+@dataclasses.dataclass(frozen=True)
+class QuotaState:
+    """What PostgreSQL knows of a user's quota, read in one query for the slow path of a
+    delivery's decision (the fast one finds copies of it in Redis)."""
+
+    paid_until: dt.datetime | None
+    counted: int  # the highest of the counted downloads and the decided deliveries
+    bonus: int  # referral bonuses: grants minus revocations
+
+    @property
+    def paid(self) -> bool:
+        return self.paid_until is not None and self.paid_until > timezone.now()
+
+
+_QUOTA_STATE_SQL = """
+SELECT u.{paid_until}, u.{total},
+       (SELECT q.{decided} FROM {quota} q WHERE q.{quota_user} = %(user)s),
+       (SELECT sum(b.{amount}) FROM {bonuses} b WHERE b.{bonus_user} = %(user)s)
+FROM (SELECT 1) AS one LEFT JOIN {users} u ON u.{user_pk} = %(user)s
+""".format(  # noqa: S608 (names from the models, the value a parameter)
+    paid_until=BotUser._meta.get_field("paid_until").column,
+    total=BotUser._meta.get_field("total_downloads").column,
+    users=BotUser._meta.db_table,
+    user_pk=BotUser._meta.pk.column,
+    decided=QuotaCount._meta.get_field("decided").column,
+    quota=QuotaCount._meta.db_table,
+    quota_user=QuotaCount._meta.pk.column,
+    amount=ReferralBonus._meta.get_field("amount").column,
+    bonuses=ReferralBonus._meta.db_table,
+    bonus_user=ReferralBonus._meta.get_field("user").column,
+)
+
+
+def quota_state(user_id: int) -> QuotaState:
+    """Paid-until, the count and the bonus in one round trip (``user_paid_status``,
+    ``quota_used``'s PostgreSQL part and ``referral_bonus_total`` together)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_QUOTA_STATE_SQL, {"user": user_id})
+        paid_until, total, decided, bonus = cursor.fetchone()
+    return QuotaState(
+        paid_until=_aware(paid_until),
+        counted=max(total or 0, decided or 0),
+        bonus=max(int(bonus or 0), 0),
+    )
+
+
 def quota_used(user_id: int) -> int:
     """Deliveries counted for the user: the highest of what Redis has decided or counted
     and what PostgreSQL holds (the truth, but behind by the events not yet ingested)."""
@@ -170,7 +218,10 @@ class RunningCampaign:
 
 
 SNAPSHOT_SECONDS = 5.0
+# How old a snapshot the event loop may still use while its reload runs in the background.
+SNAPSHOT_STALE_SECONDS = 60.0
 _snapshot: tuple[float, list[RunningCampaign]] | None = None
+_generation = 0  # moved by each drop, so a reload begun before it is not kept
 _snapshot_lock = threading.Lock()
 
 
@@ -235,22 +286,34 @@ def campaigns_running() -> list[RunningCampaign]:
     snapshot = _snapshot
     if snapshot is None or time.monotonic() - snapshot[0] > SNAPSHOT_SECONDS:
         with _snapshot_lock:
-            campaigns = campaigns_load()
-            _snapshot = snapshot = (time.monotonic(), campaigns)
+            snapshot = _snapshot
+            if snapshot is None or time.monotonic() - snapshot[0] > SNAPSHOT_SECONDS:
+                generation, loaded_at = _generation, time.monotonic()
+                snapshot = (loaded_at, campaigns_load())
+                if generation == _generation:  # else dropped meanwhile: not stored
+                    _snapshot = snapshot
     return snapshot[1]
 
 
 def campaigns_snapshot() -> list[RunningCampaign] | None:
-    """The snapshot if it is fresh, else None (reloading it reads PostgreSQL)."""
+    """The snapshot for the event loop, without I/O: fresh, or while a reload runs in the
+    background (``config.refresh``) the one before it, up to ``SNAPSHOT_STALE_SECONDS``
+    old; None when there is none that recent (the caller loads it in a thread)."""
     snapshot = _snapshot
-    if snapshot is None or time.monotonic() - snapshot[0] > SNAPSHOT_SECONDS:
+    if snapshot is None:
         return None
+    age = time.monotonic() - snapshot[0]
+    if age > SNAPSHOT_SECONDS:
+        if age > SNAPSHOT_STALE_SECONDS:
+            return None
+        refresh_soon("ad campaigns", campaigns_running)
     return snapshot[1]
 
 
 def campaigns_forget() -> None:
     """Drop the snapshot (after an admin change, in this process)."""
-    global _snapshot
+    global _snapshot, _generation
+    _generation += 1
     _snapshot = None
 
 

@@ -28,7 +28,7 @@ from abtests.services import (
 from analytics.counters import user_total_key
 from analytics.events import AdClicked, AdNoFill, AdShown
 from analytics.publisher import publish
-from referrals.selectors import referral_bonus_cached
+from referrals.selectors import BONUS_CACHE_SECONDS, bonus_key
 from users.models import BotUser
 
 from . import texts
@@ -36,6 +36,7 @@ from .fast_redis import ads_redis, redis_failed, redis_usable
 from .models import AdCampaign, QuotaCount
 from .rotation import system_rng, under_cap, weighted_pick
 from .selectors import (
+    QuotaState,
     RunningCampaign,
     campaigns_forget,
     campaigns_running,
@@ -44,8 +45,7 @@ from .selectors import (
     decided_key,
     paid_key,
     pending_impression_key,
-    quota_bonus,
-    user_paid_status,
+    quota_state,
     user_shown_today,
     utc_today,
 )
@@ -62,45 +62,54 @@ DECIDED_TTL = 3600
 DAY_KEY_TTL = 2 * 86400
 PENDING_IMPRESSION_TTL = 86400
 
-# A user's paid status is kept in Redis for a minute (the payment services drop it when
-# they change ``paid_until``), so a delivery is usually decided by Redis alone, on the
-# event loop, without a thread hop or a PostgreSQL query.
-PAID_TTL = 60
+# A user's paid status and referral bonus are kept in Redis (the payment and referral
+# services drop a copy when they change it; the TTL bounds what a lost drop could cost),
+# so a delivery is usually decided by Redis alone, on the event loop, without a thread
+# hop or a PostgreSQL query.
+PAID_TTL = 300
 
 # One round trip decides a delivery: the quota and, past it, the campaign (the same
 # weighted choice as ``rotation.weighted_choice``, with the caller's random number), whose
 # counters it takes at once, so neither the quota nor a cap can be overshot.
-# KEYS: decided, downloads_total, pending impression, paid until, then per candidate its
-# total, day and user-day counters. ARGV: decided seed ('' unless read from PostgreSQL),
-# decided ttl, limit ('' when no ad can be due), random number in [0, 1), day ttl,
-# pending ttl, paid-until seed (epoch seconds, 0 for none; '' unless read from
-# PostgreSQL), paid ttl, now (epoch seconds), then per candidate: weight, total cap,
-# daily cap, user daily cap (-1: none), total and today impressions PostgreSQL knows
-# (floors for counters Redis may have lost).
-# Returns {position, outcome, paid}: position -1 or -2 when the decided count or the paid
-# status must first be read from PostgreSQL (nothing was changed); outcome 0 = no ad
-# due, -1 = no fill, else the chosen candidate's index.
+# KEYS: decided, downloads_total, pending impression, paid until, referral bonus, then
+# per candidate its total, day and user-day counters. ARGV: decided seed ('' unless read
+# from PostgreSQL), decided ttl, base limit ('' when no ad can be due), random number in
+# [0, 1), day ttl, pending ttl, paid-until seed (epoch seconds, 0 for none; '' unless
+# read from PostgreSQL), paid ttl, now (epoch seconds), bonus seed ('' unless read from
+# PostgreSQL), bonus ttl, then per candidate: weight, total cap, daily cap, user daily
+# cap (-1: none), total and today impressions PostgreSQL knows (floors for counters
+# Redis may have lost).
+# Returns {position, outcome, paid, bonus}: position -1, -2 or -3 when the decided
+# count, the paid status or the bonus must first be read from PostgreSQL (nothing was
+# changed); outcome 0 = no ad due, -1 = no fill, else the chosen candidate's index.
 _DECIDE = """
 local paid = redis.call('GET', KEYS[4])
 if not paid then
-  if ARGV[7] == '' then return {-2, 0, 0} end
+  if ARGV[7] == '' then return {-2, 0, 0, 0} end
   paid = ARGV[7]
   redis.call('SET', KEYS[4], paid, 'EX', ARGV[8])
 end
 paid = (tonumber(paid) > tonumber(ARGV[9])) and 1 or 0
+local bonus = redis.call('GET', KEYS[5])
+if not bonus then
+  if ARGV[10] == '' then return {-3, 0, paid, 0} end
+  bonus = ARGV[10]
+  redis.call('SET', KEYS[5], bonus, 'EX', ARGV[11])
+end
+bonus = tonumber(bonus)
 if redis.call('EXISTS', KEYS[1]) == 0 then
   local seed = redis.call('GET', KEYS[2])
   if ARGV[1] ~= '' and (not seed or tonumber(ARGV[1]) > tonumber(seed)) then seed = ARGV[1] end
-  if not seed then return {-1, 0, paid} end
+  if not seed then return {-1, 0, paid, bonus} end
   redis.call('SET', KEYS[1], seed, 'NX')
 end
 local n = redis.call('INCR', KEYS[1])
 redis.call('EXPIRE', KEYS[1], ARGV[2])
-if paid == 1 or ARGV[3] == '' or n <= tonumber(ARGV[3]) then return {n, 0, paid} end
+if paid == 1 or ARGV[3] == '' or n <= tonumber(ARGV[3]) + bonus then return {n, 0, paid, bonus} end
 local function under(count, cap) return cap < 0 or count < cap end
 local eligible, weights, sum = {}, {}, 0
-for i = 1, (#KEYS - 4) / 3 do
-  local k, a = 4 + (i - 1) * 3, 9 + (i - 1) * 6
+for i = 1, (#KEYS - 5) / 3 do
+  local k, a = 5 + (i - 1) * 3, 11 + (i - 1) * 6
   local total = math.max(tonumber(redis.call('GET', KEYS[k + 1]) or '0'), tonumber(ARGV[a + 5]))
   local today = math.max(tonumber(redis.call('GET', KEYS[k + 2]) or '0'), tonumber(ARGV[a + 6]))
   local user = tonumber(redis.call('GET', KEYS[k + 3]) or '0')
@@ -111,23 +120,23 @@ for i = 1, (#KEYS - 4) / 3 do
     weights[#weights + 1] = sum
   end
 end
-if #eligible == 0 then return {n, -1, paid} end
+if #eligible == 0 then return {n, -1, paid, bonus} end
 local point, chosen = tonumber(ARGV[4]) * sum, eligible[#eligible]
 for j = 1, #eligible do
   if point < weights[j] then chosen = eligible[j] break end
 end
-local k = 4 + (chosen - 1) * 3
+local k = 5 + (chosen - 1) * 3
 redis.call('INCR', KEYS[k + 1])
 redis.call('INCR', KEYS[k + 2])
 redis.call('EXPIRE', KEYS[k + 2], ARGV[5])
 redis.call('INCR', KEYS[k + 3])
 redis.call('EXPIRE', KEYS[k + 3], ARGV[5])
 redis.call('SET', KEYS[3], chosen, 'EX', ARGV[6])
-return {n, chosen, paid}
+return {n, chosen, paid, bonus}
 """
 _decide_script = None
 NO_AD_DUE, NO_FILL = 0, -1
-NEEDS_COUNT, NEEDS_PAID = -1, -2
+NEEDS_COUNT, NEEDS_PAID, NEEDS_BONUS = -1, -2, -3
 
 
 @dataclasses.dataclass(frozen=True)
@@ -175,7 +184,6 @@ class _Slot:
     surface: str
     media_key: str
     at: dt.datetime
-    limit: int
     candidates: list[RunningCampaign]
     point: float
     impression_id: uuid.UUID
@@ -220,7 +228,6 @@ def _slot(
     at: dt.datetime | None,
     campaigns: list[RunningCampaign],
     arms: Arms,
-    bonus: int,
 ) -> _Slot:
     at = at or timezone.now()
     may_carry = surface in AD_SURFACES
@@ -230,7 +237,6 @@ def _slot(
         surface=surface,
         media_key=media_key,
         at=at,
-        limit=arms.base + bonus,
         candidates=[c for c in campaigns if c.runs_at(at) and c.speaks(language)]
         if may_carry
         else [],
@@ -256,25 +262,21 @@ def ad_decide(
 ) -> AdDecision:
     """Count the delivery against the quota (every surface) and, past it, choose the ad it
     carries (private chat and inline only; never for a paid user). A delivery due an ad
-    with no campaign eligible goes without one and is counted as a no fill. May read
-    PostgreSQL (synchronous code only; ``ad_decide_from_redis`` is the event loop's)."""
-    arms = arms_lookup(user_id)
+    with no campaign eligible goes without one and is counted as a no fill. Reads
+    PostgreSQL once (synchronous code only; ``ad_decide_from_redis`` is the event loop's)
+    and seeds the Redis copies the fast path reads."""
     slot = _slot(
-        user_id, language, surface, media_key, rng, at, campaigns_running(), arms,
-        quota_bonus(user_id),
-    )  # fmt: skip
-    status = user_paid_status(user_id)
-    paid_seed = status.paid_until.timestamp() if status.paid_until else 0
+        user_id, language, surface, media_key, rng, at, campaigns_running(), arms_lookup(user_id)
+    )
+    state = quota_state(user_id)
     outcome = None
     if redis_usable():
         try:
-            outcome = _redis_decide(slot, paid_seed=paid_seed)
-            if outcome[0] == NEEDS_COUNT:
-                outcome = _redis_decide(slot, paid_seed=paid_seed, seed=_postgres_count(user_id))
+            outcome = _redis_decide(slot, seeds=state)
         except RedisError as error:
             redis_failed(error)
     if outcome is None:
-        outcome = _postgres_decide(slot, paid=status.paid)
+        outcome = _postgres_decide(slot, state)
     return _decided(slot, *outcome)
 
 
@@ -282,18 +284,13 @@ def ad_decide_from_redis(
     *, user_id: int, language: str, surface: str, media_key: str = ""
 ) -> AdDecision | None:
     """``ad_decide`` in one short Redis call, for the event loop: None when PostgreSQL
-    must answer first (a user not seen for an hour, the paid status not cached, the
-    campaigns' snapshot due for a reload, Redis down)."""
+    must answer first (a user not seen for an hour, the paid status or bonus not cached,
+    no recent campaigns' snapshot, Redis down)."""
     campaigns = campaigns_snapshot()
-    arms = arms_known(user_id)  # an experiment's reload or a new user: the thread hop
-    if arms is None:
+    arms = arms_known(user_id)  # an experiment new to this process or a new user: the hop
+    if arms is None or campaigns is None or not redis_usable():
         return None
-    if campaigns is None or not redis_usable():
-        return None
-    bonus = referral_bonus_cached(user_id=user_id)
-    if bonus is None:
-        return None
-    slot = _slot(user_id, language, surface, media_key, None, None, campaigns, arms, bonus)
+    slot = _slot(user_id, language, surface, media_key, None, None, campaigns, arms)
     try:
         outcome = _redis_decide(slot)
     except RedisError as error:
@@ -304,10 +301,9 @@ def ad_decide_from_redis(
     return _decided(slot, *outcome)
 
 
-def _decided(slot: _Slot, position: int, chosen: int, paid: int | bool) -> AdDecision:
-    quota = QuotaDecision(position=position, limit=slot.limit, paid=bool(paid))
+def _decided(slot: _Slot, position: int, chosen: int, paid: int | bool, bonus: int) -> AdDecision:
+    quota = QuotaDecision(position=position, limit=slot.arms.base + bonus, paid=bool(paid))
     if not paid and slot.surface in AD_SURFACES:  # only there can the base change what is seen
-        bonus = slot.limit - slot.arms.base
         quota_exposure_record(
             user_id=slot.user_id, choice=slot.arms.free_limit, position=position - bonus
         )
@@ -324,29 +320,34 @@ def _decided(slot: _Slot, position: int, chosen: int, paid: int | bool) -> AdDec
     return AdDecision(quota=quota, ad=ad)
 
 
-def _redis_decide(
-    slot: _Slot, *, paid_seed: float | None = None, seed: int | None = None
-) -> tuple[int, int, int]:
+def _redis_decide(slot: _Slot, *, seeds: QuotaState | None = None) -> tuple[int, int, int, int]:
+    """The script's answer; ``seeds`` (read from PostgreSQL) fill the copies Redis lacks."""
     global _decide_script
     client = ads_redis()
     if _decide_script is None or _decide_script.registered_client is not client:
         _decide_script = client.register_script(_DECIDE)
     user_id, day = slot.user_id, utc_today(slot.at)
     keys = [decided_key(user_id), user_total_key(user_id),
-            pending_impression_key(str(slot.impression_id)), paid_key(user_id)]  # fmt: skip
+            pending_impression_key(str(slot.impression_id)), paid_key(user_id),
+            bonus_key(user_id)]  # fmt: skip
+    if seeds is None:
+        count_seed = paid_seed = bonus_seed = ""
+    else:
+        count_seed, bonus_seed = seeds.counted, seeds.bonus
+        paid_seed = repr(seeds.paid_until.timestamp()) if seeds.paid_until else 0
     args: list = [
-        "" if seed is None else seed, DECIDED_TTL,
-        slot.limit if slot.surface in AD_SURFACES else "", repr(slot.point), DAY_KEY_TTL,
-        PENDING_IMPRESSION_TTL, "" if paid_seed is None else repr(paid_seed), PAID_TTL,
-        repr(slot.at.timestamp()),
+        count_seed, DECIDED_TTL,
+        slot.arms.base if slot.surface in AD_SURFACES else "", repr(slot.point), DAY_KEY_TTL,
+        PENDING_IMPRESSION_TTL, paid_seed, PAID_TTL, repr(slot.at.timestamp()),
+        bonus_seed, BONUS_CACHE_SECONDS,
     ]  # fmt: skip
     for c in slot.candidates:
         keys += [_total_key(c.campaign_id), _day_key(c.campaign_id, day),
                  _user_day_key(c.campaign_id, user_id, day)]  # fmt: skip
         args += [c.weight, _cap(c.total_cap), _cap(c.daily_cap), _cap(c.user_daily_cap),
                  c.shown_total, c.shown_today]  # fmt: skip
-    position, chosen, paid = _decide_script(keys=keys, args=args)
-    return int(position), int(chosen), int(paid)
+    position, chosen, paid, bonus = _decide_script(keys=keys, args=args)
+    return int(position), int(chosen), int(paid), int(bonus)
 
 
 def paid_status_forget(*, user_id: int) -> None:
@@ -362,33 +363,27 @@ def _cap(cap: int | None) -> int:
     return -1 if cap is None else cap
 
 
-def _postgres_count(user_id: int) -> int:
-    total = BotUser.objects.filter(pk=user_id).values_list("total_downloads", flat=True).first()
-    decided = QuotaCount.objects.filter(pk=user_id).values_list("decided", flat=True).first()
-    return max(total or 0, decided or 0)
-
-
 @transaction.atomic
-def _postgres_decide(slot: _Slot, *, paid: bool) -> tuple[int, int, bool]:
+def _postgres_decide(slot: _Slot, state: QuotaState) -> tuple[int, int, bool, int]:
     """The decision without Redis: the user's quota row, locked, counts the delivery; the
     caps are read from the impressions PostgreSQL holds."""
-    user_id = slot.user_id
+    user_id, paid, limit = slot.user_id, state.paid, slot.arms.base + state.bonus
     QuotaCount.objects.bulk_create([QuotaCount(user_id=user_id)], ignore_conflicts=True)
     row = QuotaCount.objects.select_for_update().get(pk=user_id)
     total = BotUser.objects.filter(pk=user_id).values_list("total_downloads", flat=True).first()
     row.decided = max(row.decided, total or 0) + 1
     row.save(update_fields=["decided", "updated_at"])
-    if paid or slot.surface not in AD_SURFACES or row.decided <= slot.limit:
-        return row.decided, NO_AD_DUE, paid
+    if paid or slot.surface not in AD_SURFACES or row.decided <= limit:
+        return row.decided, NO_AD_DUE, paid, state.bonus
     candidates = slot.candidates
     shown = user_shown_today(user_id, [c.campaign_id for c in candidates], slot.at)
     eligible = [
         i for i, c in enumerate(candidates, 1) if _under_caps(c, shown.get(c.campaign_id, 0))
     ]
     if not eligible:
-        return row.decided, NO_FILL, paid
+        return row.decided, NO_FILL, paid, state.bonus
     weights = [candidates[i - 1].weight for i in eligible]
-    return row.decided, weighted_pick(eligible, weights, point=slot.point), paid
+    return row.decided, weighted_pick(eligible, weights, point=slot.point), paid, state.bonus
 
 
 def _under_caps(campaign: RunningCampaign, user_today: int) -> bool:

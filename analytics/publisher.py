@@ -13,6 +13,17 @@ directly, so an outage costs the handlers one short timeout, not one per event. 
 publishes through ``config.redis.get_fast_redis()`` (short timeouts, no retries) for
 the same reason.
 
+In the bot's process ``publish`` does not wait for Redis at all: while the bot runs
+(``background_start``/``background_stop``, called by ``botapp.runner.serve``) events
+go into an in-memory queue that one thread, ``analytics-publisher``, drains in
+pipelined batches (one round trip for everything queued meanwhile), spooling a batch
+when Redis fails. Each synchronous XADD made the event loop wait for a Redis round
+trip, two or three of them per cache hit: that wait, not the bot's own work, was most of
+its time at saturation. The queue keeps the order of publishing; it is flushed when the
+bot stops; a hard kill of the process loses what was queued (a few milliseconds'
+worth), and a backlog over ``BACKGROUND_BACKLOG_MAX`` events (Redis too slow for long)
+publishes synchronously again, so memory stays bounded.
+
 The spool is bounded: its files together stay under ``ANALYTICS_SPOOL_MAX_MB``. At the
 cap a new event is dropped, not written: the events already spooled (the oldest) are
 kept for replay, the bot goes on answering, and the loss is logged as an ERROR with
@@ -27,6 +38,7 @@ import contextlib
 import fcntl
 import logging
 import os
+import queue
 import threading
 import time
 from pathlib import Path
@@ -69,18 +81,124 @@ def breaker_reset() -> None:
 
 def publish(event: Event) -> None:
     """Hand an event to the pipeline. Never raises for Redis trouble; never blocks long."""
-    global _breaker_open_until
     payload = event.to_json()
+    pending = _background
+    if pending is not None and pending.qsize() < BACKGROUND_BACKLOG_MAX:
+        pending.put(payload)
+        return
+    _publish_now([payload])
+
+
+def _publish_now(payloads: list[str]) -> None:
+    """XADD the payloads (one round trip), or spool them while the stream is away."""
+    global _breaker_open_until
     if time.monotonic() >= _breaker_open_until:
         try:
-            get_fast_redis().xadd(STREAM, {PAYLOAD_FIELD: payload})
+            if len(payloads) == 1:
+                get_fast_redis().xadd(STREAM, {PAYLOAD_FIELD: payloads[0]})
+            else:
+                pipe = get_fast_redis().pipeline(transaction=False)
+                for payload in payloads:
+                    pipe.xadd(STREAM, {PAYLOAD_FIELD: payload})
+                pipe.execute()
         except RedisError as exc:
+            # Part of a batch may have reached the stream: its events are spooled too and
+            # stored once anyway (the worker is idempotent on event ids).
             _breaker_open_until = time.monotonic() + _BREAKER_SECONDS
-            log.warning("event stream unreachable (%s); spooling %s", exc, event.event_id)
+            log.warning("event stream unreachable (%s); spooling %d events", exc, len(payloads))
         else:
             _maybe_replay()
             return
-    spool_append([payload])
+    spool_append(payloads)
+
+
+# --- Publishing off the event loop (the bot's process) ---------------------------------
+
+BACKGROUND_BATCH = 500
+BACKGROUND_BACKLOG_MAX = 100_000
+_background: queue.SimpleQueue | None = None
+_background_thread: threading.Thread | None = None
+_background_users = 0
+_background_lock = threading.Lock()
+_STOP = object()
+
+
+def background_start() -> None:
+    """From now on ``publish`` queues and the publisher thread sends. Counted: each
+    start needs its ``background_stop`` (several bots may share a test process)."""
+    global _background, _background_thread, _background_users
+    with _background_lock:
+        _background_users += 1
+        if _background_thread is not None:
+            return
+        pending: queue.SimpleQueue = queue.SimpleQueue()
+        thread = threading.Thread(
+            target=_background_run, args=(pending,), name="analytics-publisher", daemon=True
+        )
+        _background, _background_thread = pending, thread
+        thread.start()
+
+
+def background_stop(timeout: float = 30.0) -> None:
+    """Publish what is queued, then publish synchronously again (the last user's stop)."""
+    global _background, _background_thread, _background_users
+    with _background_lock:
+        _background_users = max(_background_users - 1, 0)
+        if _background_users or _background_thread is None:
+            return
+        pending, thread = _background, _background_thread
+        _background = _background_thread = None
+    pending.put(_STOP)
+    thread.join(timeout)
+    # A publish that took the queue just before it was let go put its event after the
+    # stop mark: sent here.
+    _background_drain(pending)
+
+
+def background_flush(timeout: float = 10.0) -> bool:
+    """Wait until everything queued so far was sent or spooled (tests, shutdown)."""
+    pending = _background
+    if pending is None:
+        return True
+    done = threading.Event()
+    pending.put(done)
+    return done.wait(timeout)
+
+
+def _background_run(pending: queue.SimpleQueue) -> None:
+    while True:
+        batch = [pending.get()]
+        while len(batch) < BACKGROUND_BATCH:
+            try:
+                batch.append(pending.get_nowait())
+            except queue.Empty:
+                break
+        payloads = [item for item in batch if isinstance(item, str)]
+        if payloads:
+            try:
+                _publish_now(payloads)
+            except Exception:  # a full disk, say: logged, and the thread goes on
+                log.exception("the publisher thread lost %d events", len(payloads))
+        for item in batch:
+            if isinstance(item, threading.Event):
+                item.set()
+        if _STOP in batch:
+            return
+
+
+def _background_drain(pending: queue.SimpleQueue) -> None:
+    payloads = []
+    while True:
+        try:
+            item = pending.get_nowait()
+        except queue.Empty:
+            break
+        if isinstance(item, str):
+            payloads.append(item)
+        elif isinstance(item, threading.Event):
+            item.set()
+    if payloads:
+        _publish_now(payloads)
 
 
 def spool_append(payloads: list[str]) -> bool:

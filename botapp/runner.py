@@ -14,14 +14,19 @@ from django.db import connections
 from telegram import Update
 from telegram.ext import Application
 
+from analytics import publisher
 from botapp.application import build_application
 from config import queues
+from users.services import users_forget_all
 
 log = logging.getLogger(__name__)
 
 
 async def serve(application: Application, stop: asyncio.Event, *, poll_timeout: int = 30) -> None:
-    """Long-polls Telegram and handles updates until ``stop`` is set."""
+    """Long-polls Telegram and handles updates until ``stop`` is set. While it runs,
+    events are published off the event loop (``analytics.publisher.background_start``)."""
+    publisher.background_start()
+    users_forget_all()  # rows remembered by an earlier bot in this process may be stale
     await application.initialize()
     try:
         if application.post_init:
@@ -41,6 +46,7 @@ async def serve(application: Application, stop: asyncio.Event, *, poll_timeout: 
         if application.running:
             await application.stop()
         await application.shutdown()
+        await sync_to_async(publisher.background_stop)()
         await sync_to_async(connections.close_all)()
         log.info("bot stopped")
 

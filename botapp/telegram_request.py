@@ -7,8 +7,11 @@ httpx's overhead bounded how many cached videos a second the bot could send. Thi
 the same ``BaseRequest`` contract on aiohttp's connection pool, which does that
 bookkeeping in C: the bot's calls are unchanged, only the transport differs.
 
-Requests go out as python-telegram-bot builds them: parameters form-encoded, files as
-multipart parts (a file object is streamed, not read into memory). Timeouts follow
+A call without files goes out as one JSON body (the Bot API takes ``application/json``):
+encoding the same parameters as a form cost a cache hit a fifth of the bot's CPU, in
+aiohttp's form machinery and URL quoting. A call with files is a multipart form, the
+parameters as python-telegram-bot encodes them (a file object is streamed, not read into
+memory). Timeouts follow
 python-telegram-bot's meaning: ``connect`` to open a connection, ``read`` between two
 reads of the answer, ``pool`` to wait for a free pooled connection. aiohttp has no
 per-write timeout, so an upload is bounded as a whole by ``write + read`` seconds. An
@@ -18,6 +21,7 @@ origin.
 
 from __future__ import annotations
 
+import json
 import urllib.request
 from typing import Any
 from urllib.parse import urlsplit
@@ -89,6 +93,7 @@ class AiohttpRequest(BaseRequest):
         pool = self._given(pool_timeout, "pool")
         body = _body(request_data)
         uploads = isinstance(body, aiohttp.FormData)
+        headers = None if uploads or body is None else _JSON
         timeout = aiohttp.ClientTimeout(
             total=write + read if uploads and write is not None and read is not None else None,
             connect=pool + connect if pool is not None and connect is not None else None,
@@ -100,6 +105,7 @@ class AiohttpRequest(BaseRequest):
                 method,
                 url,
                 data=body,
+                headers=headers,
                 timeout=timeout,
                 allow_redirects=False,
                 proxy=self._proxy_for(url),
@@ -127,14 +133,18 @@ class AiohttpRequest(BaseRequest):
         return self._timeouts[name] if isinstance(value, DefaultValue) else value
 
 
+_JSON = {"Content-Type": "application/json"}
+
+
 def _body(request_data: RequestData | None) -> Any:
-    """Form fields, or a multipart form when the call carries files."""
+    """The parameters as JSON bytes, or a multipart form when the call carries files."""
     if request_data is None:
         return None
-    fields = request_data.json_parameters
     files = request_data.multipart_data
     if not files:
-        return fields
+        # Nested values (a keyboard, entities) as JSON objects, as Telegram reads them.
+        return json.dumps(request_data.parameters).encode()
+    fields = request_data.json_parameters
     form = aiohttp.FormData(quote_fields=False)
     for name, value in fields.items():
         form.add_field(name, value)

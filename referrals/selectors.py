@@ -21,9 +21,9 @@ def referral_bonus_amount(*, referrer_id: int) -> int:
     return settings.REFERRAL_BONUS
 
 
-# A copy of each user's bonus total in Redis, for the quota decided on the bot's event
-# loop (no database there). Dropped when the ledger changes (services); the TTL bounds
-# what a lost drop could cost.
+# A copy of each user's bonus total in Redis, read by the ads' quota decision on the bot's
+# event loop (no database there), which also writes it when it read the ledger. Dropped
+# when the ledger changes (services); the TTL bounds what a lost drop could cost.
 BONUS_CACHE_SECONDS = 600
 
 
@@ -33,22 +33,12 @@ def bonus_key(user_id: int) -> str:
 
 def referral_bonus_total(*, user_id: int) -> int:
     """Ad-free downloads the user holds from the ledger: grants minus revocations. Also
-    refreshes the Redis copy that ``referral_bonus_cached`` reads."""
+    refreshes the Redis copy that the ads' quota decision reads."""
     total = ReferralBonus.objects.filter(user_id=user_id).aggregate(total=Sum("amount"))["total"]
     total = max(total or 0, 0)
     with contextlib.suppress(RedisError):
         get_fast_redis().set(bonus_key(user_id), total, ex=BONUS_CACHE_SECONDS)
     return total
-
-
-def referral_bonus_cached(*, user_id: int) -> int | None:
-    """``referral_bonus_total`` from Redis, for the event loop: None when no copy is
-    there (or Redis is away), and the caller asks PostgreSQL through a thread."""
-    try:
-        value = get_fast_redis().get(bonus_key(user_id))
-    except RedisError:
-        return None
-    return None if value is None else int(value)
 
 
 def referral_pending(*, user_id: int) -> bool:

@@ -159,6 +159,9 @@ def parse_multipart(body: bytes, content_type: str) -> tuple[dict[str, str], dic
 class SandboxServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog is 5: a burst of concurrent calls on a busy machine
+    # found it full and had connections reset. Telegram's servers take any burst.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], double: TelegramApiDouble) -> None:
         self.double = double

@@ -68,3 +68,13 @@ def page():
         page.set_default_timeout(60_000)
         yield page
         browser.close()
+
+
+@pytest.fixture(autouse=True)
+def _users_forgotten():
+    """No test sees a user row a previous test left in this process's memory (the ids
+    are reused, the database is not)."""
+    from users.services import users_forget_all
+
+    users_forget_all()
+    yield

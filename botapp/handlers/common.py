@@ -13,22 +13,32 @@ from analytics.events import UserSeen
 from analytics.publisher import publish
 from botapp import texts
 from users.models import BotUser
-from users.services import user_get_or_create, user_mark_unblocked
+from users.services import (
+    user_get_or_create,
+    user_mark_unblocked,
+    user_recent,
+    user_remember,
+)
 
 log = logging.getLogger(__name__)
 
 
-async def current_user(update: Update) -> BotUser | None:
-    """The sender's row (created on first contact); ``UserSeen`` is published."""
+async def current_user(update: Update, *, recent: bool = False) -> BotUser | None:
+    """The sender's row (created on first contact); ``UserSeen`` is published. With
+    ``recent`` (the deliveries) a row read lately in this process will do
+    (``users.services.user_recent``); commands that show the account read PostgreSQL."""
     tg_user = update.effective_user
     if tg_user is None or tg_user.is_bot:
         return None
-    user = await sync_to_async(user_get_or_create)(
-        user_id=tg_user.id,
-        username=tg_user.username or "",
-        first_name=tg_user.first_name or "",
-        language_code=tg_user.language_code or "",
-    )
+    user = user_recent(tg_user.id) if recent else None
+    if user is None:
+        user = await sync_to_async(user_get_or_create)(
+            user_id=tg_user.id,
+            username=tg_user.username or "",
+            first_name=tg_user.first_name or "",
+            language_code=tg_user.language_code or "",
+        )
+        user_remember(user)
     if user.is_blocked and update.effective_chat and update.effective_chat.type == ChatType.PRIVATE:
         await sync_to_async(user_mark_unblocked)(user_id=user.user_id)
         user.is_blocked = False

@@ -78,7 +78,7 @@ async def on_group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     explicit = bool(message.text) and _mentions_bot(message, context.bot.username)
     if not explicit and not await _auto_download(message.chat_id):
         return
-    user = await current_user(update)
+    user = await current_user(update, recent=True)
     if user is None:
         return
     await serve_group_links(context.bot, user, message, matches, explicit=explicit)
@@ -86,7 +86,7 @@ async def on_group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 async def dl_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """``/dl <link>``: works in groups with privacy mode on and with auto-download off."""
-    user = await current_user(update)
+    user = await current_user(update, recent=True)
     if user is None:
         return
     message = update.effective_message

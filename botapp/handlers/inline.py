@@ -32,7 +32,7 @@ CACHE_SECONDS = 30  # results of a cached video stay right; a placeholder soon i
 
 async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.inline_query
-    user = await current_user(update)
+    user = await current_user(update, recent=True)
     language = user.ui_language if user else "en"
     bot_username = context.bot.username
     matches = links.extract_links(query.query or "")

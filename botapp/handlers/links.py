@@ -13,7 +13,7 @@ from downloads import flow, keyboards, links
 
 
 async def on_private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    user = await current_user(update)
+    user = await current_user(update, recent=True)
     if user is None:
         return
     message = update.effective_message
@@ -56,7 +56,7 @@ async def handle_matches(
 
 async def on_quality_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
-    user = await current_user(update)
+    user = await current_user(update, recent=True)
     request_id, quality = keyboards.QUALITY_PATTERN.match(query.data).groups()
     problem = await flow.quality_chosen(context.bot, user, int(request_id), quality)
     await query.answer(problem or None, show_alert=bool(problem))
@@ -65,7 +65,7 @@ async def on_quality_button(update: Update, context: ContextTypes.DEFAULT_TYPE) 
 async def on_format_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """ "Audio only" after a video, or a lower quality after "too large"."""
     query = update.callback_query
-    user = await current_user(update)
+    user = await current_user(update, recent=True)
     fmt, media_key = keyboards.FORMAT_PATTERN.match(query.data).groups()
     link = links.link_for_key(media_key)
     await query.answer()

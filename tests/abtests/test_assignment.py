@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -12,6 +13,7 @@ from abtests import hashing, kinds, services
 from abtests.models import ABTestAssignment, ABTestExposure, ABTestVariant, ExperimentKind
 from abtests.selectors import get_user_variant
 from config.redis import get_redis
+from config.refresh import refresh_wait
 
 from .conftest import drain, experiment
 
@@ -263,3 +265,37 @@ def test_redis_losing_its_data_under_a_fresh_snapshot_moves_nobody():
     get_redis().flushdb()
     services._sticky.clear()  # a process that has not resolved these users yet
     assert _names(test) == before
+
+
+def test_a_due_snapshot_answers_while_it_reloads_in_the_background(
+    django_assert_num_queries,
+):
+    test = experiment()
+    choice = services.variant_for(user_id=1000, kind=test.kind)  # resolved in this process
+    current = services._snapshot
+    services._snapshot = dataclasses.replace(
+        current, loaded_at=current.loaded_at - services.SNAPSHOT_SECONDS - 1
+    )
+    with django_assert_num_queries(0):  # the delivery does not wait for the reload
+        assert services.variant_known(user_id=1000, kind=test.kind) == (True, choice)
+    refresh_wait()
+    assert services._snapshot.loaded_at > current.loaded_at  # reloaded off the caller's path
+
+    services._snapshot = dataclasses.replace(
+        current, loaded_at=current.loaded_at - services.SNAPSHOT_STALE_SECONDS - 1
+    )
+    assert services.variant_known(user_id=1000, kind=test.kind) == (False, None)
+
+
+def test_a_reload_begun_before_a_drop_is_not_kept(monkeypatch):
+    experiment()
+    load = services.snapshot_load
+
+    def load_then_dropped(**kwargs):
+        loaded = load(**kwargs)
+        services.snapshot_forget()  # an admin change lands while this reload reads
+        return loaded
+
+    monkeypatch.setattr(services, "snapshot_load", load_then_dropped)
+    services.snapshot()
+    assert services._snapshot is None

@@ -8,11 +8,15 @@ import threading
 import pytest
 from django.db import connection
 
-from ads import fast_redis
-from ads.selectors import decided_key, quota_for
+from ads import fast_redis, selectors
+from ads.models import AdCampaign
+from ads.selectors import decided_key, paid_key, quota_for
 from ads.services import ad_decide, ad_decide_from_redis, paid_status_forget, quota_decide
 from analytics.counters import user_total_key
 from config.redis import get_redis
+from config.refresh import refresh_wait
+from referrals.models import BonusReason, ReferralBonus
+from referrals.selectors import bonus_key
 from tests.ads.conftest import campaign_make, user_make
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -133,10 +137,88 @@ def test_a_payment_stops_the_ads_at_once(settings):
     assert ad_decide(user_id=10, language="en", surface="private").ad is not None
     user.paid_until = dt.datetime.now(tz=dt.UTC) + dt.timedelta(days=30)
     user.save()
-    # Cached for a minute unless the payment services say it changed, as they do.
+    # Cached for minutes unless the payment services say it changed, as they do.
     assert ad_decide_from_redis(user_id=10, language="en", surface="private").ad is not None
     paid_status_forget(user_id=10)
     assert ad_decide_from_redis(user_id=10, language="en", surface="private") is None
     decision = ad_decide(user_id=10, language="en", surface="private")
     assert decision.quota.paid and decision.ad is None
     assert ad_decide_from_redis(user_id=10, language="en", surface="private").quota.paid
+
+
+def test_the_fast_path_reads_the_referral_bonus_and_asks_again_when_it_changes(
+    settings, django_assert_num_queries
+):
+    settings.FREE_DOWNLOADS = 1
+    user = user_make(11, total_downloads=1)
+    campaign_make("Tea")
+    assert ad_decide(user_id=11, language="en", surface="private").ad is not None  # 2nd
+    ReferralBonus.objects.create(
+        user=user, amount=3, reason=BonusReason.WELCOME, created_at=dt.datetime.now(tz=dt.UTC)
+    )
+    get_redis().delete(bonus_key(11))  # as the referral services do when the ledger moves
+    assert ad_decide_from_redis(user_id=11, language="en", surface="private") is None
+    seeded = ad_decide(user_id=11, language="en", surface="private")  # 3rd of 1 + 3
+    assert seeded.quota.limit == 4 and seeded.ad is None
+    with django_assert_num_queries(0):
+        fourth = ad_decide_from_redis(user_id=11, language="en", surface="private")
+        fifth = ad_decide_from_redis(user_id=11, language="en", surface="private")
+    assert (fourth.quota.position, fourth.quota.limit, fourth.ad) == (4, 4, None)
+    assert fifth.quota.position == 5 and fifth.ad is not None
+
+
+def test_the_slow_path_reads_postgresql_once(settings, django_assert_max_num_queries):
+    settings.FREE_DOWNLOADS = 10
+    user_make(12, total_downloads=3)
+    campaign_make("Tea")
+    ad_decide(user_id=12, language="en", surface="private")  # loads the campaigns
+    get_redis().delete(decided_key(12), paid_key(12), bonus_key(12))
+    with django_assert_max_num_queries(1):  # paid until, count and bonus together
+        decision = ad_decide(user_id=12, language="en", surface="private")
+    # Seeded again from the counted downloads (the first decision was never counted: its
+    # event is not ingested in this test).
+    assert decision.quota.position == 4
+
+
+def age(seconds: float) -> None:
+    """Make the campaigns' snapshot ``seconds`` old."""
+    loaded_at, campaigns = selectors._snapshot
+    selectors._snapshot = (loaded_at - seconds, campaigns)
+
+
+def test_a_due_campaign_snapshot_is_used_while_it_reloads_in_the_background(
+    settings, django_assert_num_queries
+):
+    settings.FREE_DOWNLOADS = 0
+    user_make(13)
+    campaign_make("Tea")
+    ad_decide(user_id=13, language="en", surface="private")  # seeds Redis, loads campaigns
+    campaign_make("Coffee")  # (drops the snapshot, as an admin change does)
+    ad_decide(user_id=13, language="en", surface="private")
+    AdCampaign.objects.filter(name="Tea").update(is_active=False)  # another process's change
+    age(selectors.SNAPSHOT_SECONDS + 1)
+
+    with django_assert_num_queries(0):  # the delivery does not wait for the reload
+        decision = ad_decide_from_redis(user_id=13, language="en", surface="private")
+    assert decision.ad is not None
+    refresh_wait()
+    names = {campaign.name for campaign in selectors.campaigns_snapshot()}
+    assert names == {"Coffee"}
+
+    age(selectors.SNAPSHOT_STALE_SECONDS + 1)  # no reload for a minute: not used
+    assert selectors.campaigns_snapshot() is None
+    assert ad_decide_from_redis(user_id=13, language="en", surface="private") is None
+
+
+def test_a_reload_begun_before_a_drop_is_not_kept(monkeypatch):
+    campaign_make("Tea")
+    load = selectors.campaigns_load
+    old = load()
+
+    def slow_load(**kwargs):
+        selectors.campaigns_forget()  # an admin change lands while this reload reads
+        return old
+
+    monkeypatch.setattr(selectors, "campaigns_load", slow_load)
+    selectors.campaigns_running()
+    assert selectors.campaigns_snapshot() is None  # the next delivery loads afresh
