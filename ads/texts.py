@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+
+from config.i18n import render as render  # the apps' texts modules share it
 
 AD_LABEL = _("Ad")
 # The inline surface has room for one button only: the label goes into it.
 AD_INLINE_BUTTON = _("Ad · {button}")
-
-
-def render(language: str, text: Any, **values: Any) -> str:
-    with translation.override(language):
-        return str(text).format(**values)

@@ -9,15 +9,10 @@ are sent as HTML, so values that come from users or sites must go through ``safe
 from __future__ import annotations
 
 from html import escape
-from typing import Any
 
-from django.utils import translation
 from django.utils.translation import gettext_lazy as _
 
-
-def render(language: str, text: Any, **values: Any) -> str:
-    with translation.override(language):
-        return str(text).format(**values)
+from config.i18n import render as render  # the apps' texts modules share it
 
 
 def safe(value: object) -> str:
