@@ -18,7 +18,6 @@ policy registered the plan is empty and a delivery is exactly the media.
 from __future__ import annotations
 
 import logging
-import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -33,11 +32,11 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden
-from telegram.warnings import PTBUserWarning
 
 from analytics.events import DownloadCompleted
 from analytics.publisher import publish
 from analytics.vocabulary import ChatKind, DownloadSource, MediaKind
+from config.bot_api import api_call
 from downloads import texts
 from downloads.cache import CachedFile, cached_file_store
 from downloads.platforms import platform_of_media_key
@@ -45,13 +44,6 @@ from downloads.policy import DeliveryContext, DeliveryPlan, FollowUp, UrlButton,
 from users.models import BotUser
 
 log = logging.getLogger(__name__)
-
-# Follow-ups and cached media go out through do_api_request on purpose (see send_cached).
-warnings.filterwarnings(
-    "ignore",
-    message=r"Please use 'Bot\.send(Message|Video|Audio|Document)'",
-    category=PTBUserWarning,
-)
 
 CAPTION_LIMIT = 1024
 
@@ -200,9 +192,10 @@ async def _follow_ups_send(bot, target: Target, follow_ups: list[FollowUp]) -> N
         try:
             # The raw call: nothing reads the sent message back, and turning Telegram's
             # answer into a Message object was 60% of the bot's CPU for a follow-up.
-            await bot.do_api_request(
+            await api_call(
+                bot,
                 "sendMessage",
-                api_kwargs={
+                {
                     "chat_id": target.chat_id,
                     "text": follow_up.text,
                     "parse_mode": ParseMode.HTML,
@@ -291,8 +284,9 @@ async def send_cached(
     """Re-send a stored file_id: Telegram's answer (the sent message, as JSON), or None
     when Telegram rejects the file_id (the caller downloads).
 
-    The raw call, because nothing reads the sent message back: turning Telegram's answer
-    into a ``Message`` object was a sixth of the bot's CPU for a cache hit."""
+    The raw call (``config.bot_api``), because nothing reads the sent message back:
+    turning Telegram's answer into a ``Message`` object was a sixth of the bot's CPU for
+    a cache hit."""
     method, media = send_kwargs(item, as_file=as_file)
     arguments: dict[str, Any] = {
         "chat_id": chat_id,
@@ -308,7 +302,7 @@ async def send_cached(
     if reply_markup is not None:
         arguments["reply_markup"] = reply_markup
     try:
-        return await bot.do_api_request(method, api_kwargs=arguments)
+        return await api_call(bot, method, arguments)
     except BadRequest as error:
         if is_rejected_file_id(error):
             log.warning("Telegram rejected cached %s [%s]: %s", item.media_key, item.format, error)

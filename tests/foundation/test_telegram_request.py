@@ -11,10 +11,12 @@ import socket
 import threading
 
 import pytest
-from telegram import Bot
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, NetworkError, TimedOut
+from telegram.ext import BaseRateLimiter, ExtBot
 
 from botapp.telegram_request import AiohttpRequest
+from config.bot_api import api_call
 from sandbox.telegram_api import TelegramApiDouble
 
 ALICE = 500001
@@ -165,3 +167,56 @@ def test_a_proxy_from_the_environment_is_used_unless_no_proxy_names_the_host(
 
     monkeypatch.setenv("no_proxy", "127.0.0.1")
     assert run(scenario, base_url=double.base_url, token=double.token).is_bot
+
+
+def test_a_plain_json_call_reaches_the_double_as_json_and_errors_come_back_typed(double):
+    double.push_private_message(ALICE, "hi")
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Open", url="https://example.com/")]])
+
+    async def scenario(bot: Bot):
+        sent = await api_call(
+            bot,
+            "sendMessage",
+            {"chat_id": ALICE, "text": "<b>hi</b>", "parse_mode": "HTML",
+             "reply_markup": keyboard, "reply_parameters": None},
+        )  # fmt: skip
+        with pytest.raises(BadRequest, match="Wrong file identifier"):
+            await api_call(bot, "sendVideo", {"chat_id": ALICE, "video": "BAACAgIAAxkBAAIunknown"})
+        return sent
+
+    sent = run(scenario, base_url=double.base_url, token=double.token)
+    assert sent["text"] == "hi" and sent["chat"]["id"] == ALICE  # the raw result
+    payload = double.wait_for_call("sendMessage")["payload"]
+    assert payload["reply_markup"] == keyboard.to_dict()  # nested JSON, not a string
+    assert "reply_parameters" not in payload  # None is left out
+
+
+def test_a_json_call_goes_through_the_bots_rate_limiter(double):
+    double.push_private_message(ALICE, "hi")
+    seen = []
+
+    class Counting(BaseRateLimiter):
+        async def initialize(self):
+            pass
+
+        async def shutdown(self):
+            pass
+
+        async def process_request(self, callback, args, kwargs, endpoint, data, rate_limit_args):
+            seen.append((endpoint, data["chat_id"]))
+            return await callback(*args, **kwargs)
+
+    async def main():
+        request = AiohttpRequest()
+        bot = ExtBot(
+            double.token, base_url=double.base_url, request=request,
+            get_updates_request=request, rate_limiter=Counting(),
+        )  # fmt: skip
+        await request.initialize()
+        try:
+            return await api_call(bot, "sendMessage", {"chat_id": ALICE, "text": "x"})
+        finally:
+            await request.shutdown()
+
+    assert asyncio.run(main())["text"] == "x"
+    assert seen == [("sendMessage", ALICE)]
