@@ -130,3 +130,21 @@ def test_inline_mode_gives_a_file_user_videos(bot, bot_settings, telegram):
     [cached] = telegram.inline_answer(query_id, timeout=60)["results"]
     assert cached["type"] == "video" and cached["video_file_id"] == video_id
     assert not telegram.calls("sendDocument")
+
+
+def test_switching_to_file_in_settings_takes_effect_on_the_next_link(bot, telegram):
+    video_id = seed_cached_video(telegram, REEL_KEY, "best")
+    telegram.push_private_message(ALICE, REEL)
+    video = telegram.wait_for_call("sendVideo", to(ALICE), timeout=WAIT)
+    assert video["ok"] and video["payload"]["video"] == video_id
+
+    telegram.push_private_message(ALICE, "/settings")
+    menu = telegram.wait_for_call("sendMessage", to(ALICE), timeout=60, ok=True)
+    telegram.press_button(ALICE, "set:send:file", message_id=menu["result"]["message_id"])
+    assert wait_until(lambda: BotUser.objects.filter(pk=ALICE, send_as="file").exists())
+    telegram.wait_for_call("editMessageText", timeout=60, ok=True)
+    telegram.push_private_message(ALICE, REEL)
+    document = telegram.wait_for_call("sendDocument", to(ALICE), timeout=WAIT)
+    assert document["ok"] and uploaded(document, "document")
+    assert not refused_calls(telegram, ALICE)
+    telegram.wait_for_call("deleteMessage", to(ALICE), timeout=WAIT)  # the job is over
