@@ -1,5 +1,9 @@
 """The media cache: (media key, format) -> a Telegram file_id.
 
+A video sent as a file is another file_id: Telegram refuses a video's file_id in
+sendDocument and a document's in sendVideo. So a document upload of a video format
+has its own slot (``cache_slot``, e.g. ``720p-file``); audio is always sent as audio.
+
 PostgreSQL holds the truth; Redis holds a copy so a cache hit costs one Redis GET. A
 file_id can be re-sent forever with no download and no size limit; one that Telegram
 rejects is dropped and the media fetched again. Redis is asked through the fast client
@@ -18,7 +22,7 @@ from redis.exceptions import RedisError
 
 from analytics.vocabulary import MediaKind
 from config.redis import get_fast_redis
-from downloads.models import CachedMedia
+from downloads.models import AUDIO_FORMATS, FILE_SLOT_SUFFIX, CachedMedia
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +41,21 @@ class CachedFile:
     width: int | None = None
     height: int | None = None
     title: str = ""
+
+
+def cache_slot(fmt: str, *, as_file: bool) -> str:
+    """The format the cache keys a file by: ``fmt``, or its slot of a video sent as a file."""
+    if as_file and fmt not in AUDIO_FORMATS:
+        return f"{fmt}{FILE_SLOT_SUFFIX}"
+    return fmt
+
+
+def _fits(item: CachedFile, slot: str) -> bool:
+    """A video slot never answers with a document, nor a file slot with a video (rows
+    written before the slots were split, and their Redis copies, are a miss)."""
+    if item.kind == MediaKind.AUDIO:
+        return True
+    return (item.kind == MediaKind.DOCUMENT) == slot.endswith(FILE_SLOT_SUFFIX)
 
 
 def _key(media_key: str, fmt: str) -> str:
@@ -78,13 +97,16 @@ def _redis_put(item: CachedFile) -> None:
 
 
 def cached_file_get(*, media_key: str, fmt: str) -> CachedFile | None:
+    """The file stored under the slot ``fmt`` (see ``cache_slot``)."""
     hit = _redis_get(media_key, fmt)
     if hit is not False:
-        return hit
+        return hit if _fits(hit, fmt) else None
     row = CachedMedia.objects.filter(media_key=media_key, format=fmt).first()
     if row is None:
         return None
     item = _from_row(row)
+    if not _fits(item, fmt):
+        return None
     _redis_put(item)
     return item
 
@@ -93,7 +115,7 @@ async def acached_file_get(*, media_key: str, fmt: str) -> CachedFile | None:
     """The hot path of a cache hit: Redis only, PostgreSQL when Redis does not know."""
     hit = _redis_get(media_key, fmt)
     if hit is not False:
-        return hit
+        return hit if _fits(hit, fmt) else None
     return await sync_to_async(cached_file_get)(media_key=media_key, fmt=fmt)
 
 
@@ -126,5 +148,6 @@ def cached_file_drop(*, media_key: str, fmt: str, file_id: str) -> None:
 
 
 def cached_formats(*, media_key: str) -> dict[str, CachedFile]:
+    """Every file of the media, by slot (a video sent as a file under ``<format>-file``)."""
     rows = CachedMedia.objects.filter(media_key=media_key)
     return {row.format: _from_row(row) for row in rows}

@@ -38,7 +38,7 @@ from analytics.publisher import publish
 from analytics.vocabulary import ChatKind, DownloadSource, MediaKind
 from config.bot_api import api_call
 from downloads import texts
-from downloads.cache import CachedFile, cached_file_store
+from downloads.cache import CachedFile, cache_slot, cached_file_store
 from downloads.platforms import platform_of_media_key
 from downloads.policy import DeliveryContext, DeliveryPlan, FollowUp, UrlButton, delivery_plan
 from users.models import BotUser
@@ -124,7 +124,6 @@ async def media_deliver(
             url=target.url,
             reply_to=target.reply_to,
             reply_markup=reply_markup,
-            as_file=target.user.wants_file,
         )
         if message is None:
             return None
@@ -249,11 +248,13 @@ def is_blocked_by_user(error: BaseException) -> bool:
     return isinstance(error, Forbidden) and "blocked by the user" in str(error).lower()
 
 
-def send_kwargs(item: CachedFile, *, as_file: bool) -> tuple[str, dict[str, Any]]:
-    """The Bot API method and its media arguments for a stored file_id."""
+def send_kwargs(item: CachedFile) -> tuple[str, dict[str, Any]]:
+    """The Bot API method and its media arguments for a stored file_id: the method of its
+    kind, as Telegram refuses a file_id of another kind ("type of file mismatch"). A
+    user's "send as file" picks the cache slot, not the method (``cache.cache_slot``)."""
     if item.kind == MediaKind.AUDIO:
         return "sendAudio", _present({"audio": item.file_id, "duration": item.duration})
-    if item.kind == MediaKind.DOCUMENT or as_file:
+    if item.kind == MediaKind.DOCUMENT:
         return "sendDocument", {"document": item.file_id}
     return "sendVideo", _present(
         {
@@ -279,7 +280,6 @@ async def send_cached(
     url: str,
     reply_to: int | None = None,
     reply_markup=None,
-    as_file: bool = False,
 ) -> dict[str, Any] | None:
     """Re-send a stored file_id: Telegram's answer (the sent message, as JSON), or None
     when Telegram rejects the file_id (the caller downloads).
@@ -287,7 +287,7 @@ async def send_cached(
     The raw call (``config.bot_api``), because nothing reads the sent message back:
     turning Telegram's answer into a ``Message`` object was a sixth of the bot's CPU for
     a cache hit."""
-    method, media = send_kwargs(item, as_file=as_file)
+    method, media = send_kwargs(item)
     arguments: dict[str, Any] = {
         "chat_id": chat_id,
         "caption": caption(language, item.title, url),
@@ -311,7 +311,8 @@ async def send_cached(
 
 
 def file_from_message(message: Message, *, media_key: str, fmt: str, title: str) -> CachedFile:
-    """What Telegram now holds, read from the message that carried the upload."""
+    """What Telegram now holds, read from the message that carried the upload; a video
+    sent as a file goes into the format's file slot, not over the video."""
     media = message.video or message.audio or message.document
     kind = (
         MediaKind.VIDEO
@@ -322,7 +323,7 @@ def file_from_message(message: Message, *, media_key: str, fmt: str, title: str)
     )
     return CachedFile(
         media_key=media_key,
-        format=fmt,
+        format=cache_slot(fmt, as_file=kind == MediaKind.DOCUMENT),
         file_id=media.file_id,
         kind=str(kind),
         file_unique_id=media.file_unique_id,

@@ -21,7 +21,7 @@ from analytics.publisher import publish
 from analytics.vocabulary import DownloadSource
 from config.redis import get_redis
 from downloads import experiments, keyboards, links, platforms, shortlinks, texts
-from downloads.cache import acached_file_get, cached_file_drop
+from downloads.cache import acached_file_get, cache_slot, cached_file_drop
 from downloads.delivery import Target, media_deliver
 from downloads.media.downloader import probe, too_long
 from downloads.media.errors import DownloadError, ErrorCategory
@@ -150,8 +150,11 @@ async def deliver_format(
 async def send_from_cache(
     bot, user: BotUser, media_key: str, fmt: str, url: str, origin: Origin
 ) -> bool:
-    """A cache hit, delivered; False when there is none (or Telegram rejected it)."""
-    item = await acached_file_get(media_key=media_key, fmt=fmt)
+    """A cache hit, delivered; False when there is none (or Telegram rejected it). A
+    "send as file" user is answered from the format's file slot only: a miss there is a
+    download sent as a document, never the video's file_id through sendDocument."""
+    slot = cache_slot(fmt, as_file=user.wants_file)
+    item = await acached_file_get(media_key=media_key, fmt=slot)
     if item is None:
         return False
     target = Target(
@@ -171,7 +174,7 @@ async def send_from_cache(
         reply_markup=after_delivery_keyboard(user.ui_language, media_key, fmt, origin),
     )
     if delivered is None:
-        await sync_to_async(cached_file_drop)(media_key=media_key, fmt=fmt, file_id=item.file_id)
+        await sync_to_async(cached_file_drop)(media_key=media_key, fmt=slot, file_id=item.file_id)
         return False
     return True
 

@@ -17,7 +17,6 @@ from telegram import (
     InlineKeyboardMarkup,
     InlineQueryResultArticle,
     InlineQueryResultCachedAudio,
-    InlineQueryResultCachedDocument,
     InlineQueryResultCachedVideo,
     InputTextMessageContent,
 )
@@ -115,7 +114,9 @@ def cached_result(
     bot_username: str,
     media_buttons: list[UrlButton] = (),
 ):
-    """A cached video as an inline result; ``media_buttons`` (the policies') go under it."""
+    """A cached video (or audio) as an inline result; ``media_buttons`` (the policies') go
+    under it. Never a document: inline lookups read the video slot, whatever the user's
+    "send as file" setting."""
     keyboard = watch_keyboard(language, item.media_key, bot_username)
     common = {
         "id": f"c:{item.file_unique_id or item.file_id}"[:64],
@@ -125,8 +126,6 @@ def cached_result(
     }
     if item.kind == MediaKind.AUDIO:
         return InlineQueryResultCachedAudio(audio_file_id=item.file_id, **common)
-    if item.kind == MediaKind.DOCUMENT:
-        return InlineQueryResultCachedDocument(document_file_id=item.file_id, title=title, **common)
     return InlineQueryResultCachedVideo(video_file_id=item.file_id, title=title, **common)
 
 

@@ -25,7 +25,7 @@ from analytics.vocabulary import MediaKind
 from config.redis import get_redis
 from downloads import flow, inline, keyboards, links, platforms, texts
 from downloads.bots import bot_open
-from downloads.cache import CachedFile, acached_file_get, cached_file_store
+from downloads.cache import CachedFile, acached_file_get, cache_slot, cached_file_store
 from downloads.delivery import (
     Target,
     caption,
@@ -66,7 +66,9 @@ class Job:
         self.request = request
         self.user = request.user
         self.language = request.user.ui_language
-        self.lock_key = f"fetch:{request.media_key}:{request.format}"
+        # One fetch per cache slot: a video and the same video sent as a file are two
+        # uploads, so neither waits for the other.
+        self.lock_key = f"fetch:{request.media_key}:{slot_of(request)}"
         self.blocked: set[int] = set()  # users whose 403 this job has seen
 
     async def run(self) -> None:
@@ -182,7 +184,7 @@ class Job:
 
     async def deliver_from_cache(self, request: DownloadRequest) -> bool:
         """True when the request is settled: delivered, or dropped for a closed chat."""
-        item = await acached_file_get(media_key=request.media_key, fmt=request.format)
+        item = await acached_file_get(media_key=request.media_key, fmt=slot_of(request))
         if item is None:
             return False
         if request.inline_message_id:
@@ -320,7 +322,7 @@ class Job:
                 thumbnail=thumbnail,
                 **common,
             )
-        if self.user.wants_file:
+        if sends_as_file(request):
             return await self.bot.send_document(
                 document=InputFile(document, filename=media.filename), thumbnail=thumbnail, **common
             )
@@ -430,6 +432,17 @@ def target_of(request: DownloadRequest) -> Target:
         reply_to=request.reply_to_message_id,
         inline_message_id=request.inline_message_id,
     )
+
+
+def sends_as_file(request: DownloadRequest) -> bool:
+    """A "send as file" user's video goes as a document, except into an inline message:
+    Telegram edits one only into a video (or audio), so there it is always a video."""
+    return request.user.wants_file and not request.inline_message_id
+
+
+def slot_of(request: DownloadRequest) -> str:
+    """The cache slot that answers the request (see ``downloads.cache.cache_slot``)."""
+    return cache_slot(request.format, as_file=sends_as_file(request))
 
 
 def lower_quality(fmt: str) -> str | None:

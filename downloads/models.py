@@ -4,12 +4,25 @@ from django.db import models
 
 from analytics.vocabulary import DownloadSource, Format, MediaKind, Platform
 
+AUDIO_FORMATS = frozenset({Format.AUDIO, Format.AUDIO_MP3})
+FILE_SLOT_SUFFIX = "-file"
+# A video sent as a file is another file_id than the same video sent as a video.
+CACHE_SLOTS = [
+    *Format.choices,
+    *(
+        (f"{value}{FILE_SLOT_SUFFIX}", f"{label}, sent as a file")
+        for value, label in Format.choices
+        if value not in AUDIO_FORMATS
+    ),
+]
+
 
 class CachedMedia(models.Model):
-    """A video or audio Telegram already holds: (media key, format) -> file_id."""
+    """A video or audio Telegram already holds: (media key, slot) -> file_id. The slot
+    is the format, or ``<format>-file`` for a video sent as a file (a document)."""
 
     media_key = models.CharField(max_length=128)
-    format = models.CharField(max_length=32, choices=Format.choices)
+    format = models.CharField(max_length=32, choices=CACHE_SLOTS)
     file_id = models.CharField(max_length=255)
     file_unique_id = models.CharField(max_length=64, blank=True)
     kind = models.CharField(max_length=16, choices=MediaKind.choices, default=MediaKind.VIDEO)

@@ -44,6 +44,7 @@ async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         )
         return
     fmt = flow.initial_format(user, link, may_ask=False)
+    # The plain slot, never the "sent as a file" one: inline results are always videos.
     item = await acached_file_get(media_key=link.media_key, fmt=fmt)
     if item is not None:
         title = item.title or texts.render(language, download_texts.WATCH_VIDEO)
