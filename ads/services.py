@@ -280,6 +280,54 @@ def ad_decide(
     return _decided(slot, *outcome)
 
 
+# Seeds the copies the event loop's decision reads, counting nothing: the decided count
+# (the highest of PostgreSQL's and the counted downloads in Redis), the paid status and
+# the bonus, each only where missing. KEYS: decided, downloads_total, paid until, bonus.
+# ARGV: count seed, decided ttl, paid-until seed, paid ttl, bonus seed, bonus ttl.
+_SEED = """
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  local seed = redis.call('GET', KEYS[2])
+  if not seed or tonumber(ARGV[1]) > tonumber(seed) then seed = ARGV[1] end
+  redis.call('SET', KEYS[1], seed, 'EX', ARGV[2])
+end
+redis.call('SET', KEYS[3], ARGV[3], 'EX', ARGV[4], 'NX')
+redis.call('SET', KEYS[4], ARGV[5], 'EX', ARGV[6], 'NX')
+return 1
+"""
+_seed_script = None
+
+
+def quota_warm(user: BotUser) -> None:
+    """Load what a delivery's decision reads, in the thread hop that read the user's row
+    (a user new to this process): the campaigns, the user's experiment arms, and in Redis
+    their count, paid status and bonus. Their first delivery is then decided on the event
+    loop like any other, instead of taking a thread hop of its own."""
+    global _seed_script
+    campaigns_running()
+    arms_lookup(user.user_id)
+    if not redis_usable():
+        return
+    count_seed, paid_seed, bonus_seed = _seeds(quota_state(user.user_id))
+    client = ads_redis()
+    if _seed_script is None or _seed_script.registered_client is not client:
+        _seed_script = client.register_script(_SEED)
+    keys = [decided_key(user.user_id), user_total_key(user.user_id), paid_key(user.user_id),
+            bonus_key(user.user_id)]  # fmt: skip
+    try:
+        _seed_script(
+            keys=keys,
+            args=[count_seed, DECIDED_TTL, paid_seed, PAID_TTL, bonus_seed, BONUS_CACHE_SECONDS],
+        )
+    except RedisError as error:
+        redis_failed(error)
+
+
+def _seeds(state: QuotaState) -> tuple[int, float, int]:
+    """(count, paid-until in epoch seconds or 0, bonus) as the scripts take them."""
+    paid_seed = state.paid_until.timestamp() if state.paid_until else 0
+    return state.counted, paid_seed, state.bonus
+
+
 def ad_decide_from_redis(
     *, user_id: int, language: str, surface: str, media_key: str = ""
 ) -> AdDecision | None:
@@ -330,11 +378,7 @@ def _redis_decide(slot: _Slot, *, seeds: QuotaState | None = None) -> tuple[int,
     keys = [decided_key(user_id), user_total_key(user_id),
             pending_impression_key(str(slot.impression_id)), paid_key(user_id),
             bonus_key(user_id)]  # fmt: skip
-    if seeds is None:
-        count_seed = paid_seed = bonus_seed = ""
-    else:
-        count_seed, bonus_seed = seeds.counted, seeds.bonus
-        paid_seed = repr(seeds.paid_until.timestamp()) if seeds.paid_until else 0
+    count_seed, paid_seed, bonus_seed = ("", "", "") if seeds is None else _seeds(seeds)
     args: list = [
         count_seed, DECIDED_TTL,
         slot.arms.base if slot.surface in AD_SURFACES else "", repr(slot.point), DAY_KEY_TTL,

@@ -23,6 +23,7 @@ from telegram.ext import (
 )
 
 from ads.policy import ad_policy
+from ads.services import quota_warm
 from botapp import keyboards, texts
 from botapp.handlers import (
     account,
@@ -34,6 +35,7 @@ from botapp.handlers import (
     stats,
 )
 from botapp.handlers import inline as inline_handlers
+from botapp.handlers.common import user_warmer_register
 from botapp.handlers.errors import on_error
 from botapp.handlers.flood import on_flood
 from botapp.handlers.links import on_format_button, on_private_text, on_quality_button
@@ -47,6 +49,7 @@ from downloads.bots import bot_factory_register
 from downloads.policy import Policy, policy_register
 from downloads.services import download_requests_requeue
 from referrals import texts as referral_texts
+from referrals.selectors import referral_pending_warm
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +74,8 @@ REQUEUE_EVERY_SECONDS = 60
 # their plans are merged. A feature plugs in with one line here, e.g.
 # ``ads.policies.ad_policy``. Registered in every process (the bot and rq workers).
 POLICIES: tuple[Policy, ...] = (referral.referral_policy, ad_policy)
+# What those policies read of a user, loaded with the user's row (handlers.common).
+USER_WARMERS = (referral_pending_warm, quota_warm)
 
 
 def wire() -> None:
@@ -79,6 +84,8 @@ def wire() -> None:
     bot_factory_register(make_bot)
     for policy in POLICIES:
         policy_register(policy)
+    for warm in USER_WARMERS:
+        user_warmer_register(warm)
 
 
 def build_application() -> Application:

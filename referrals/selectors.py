@@ -13,6 +13,7 @@ from redis.exceptions import RedisError
 
 from config.redis import get_fast_redis
 from referrals.models import BonusOutcome, BonusReason, Referral, ReferralBonus, Referrer
+from users.models import BotUser
 
 
 def referral_bonus_amount(*, referrer_id: int) -> int:
@@ -62,10 +63,24 @@ async def referral_pending_acheck(*, user_id: int) -> bool:
         referred_user_id=user_id, activated_at__isnull=True
     ).aexists()
     if not pending:
-        if len(_NOT_PENDING) >= _NOT_PENDING_MAX:
-            _NOT_PENDING.clear()
-        _NOT_PENDING.add(user_id)
+        _not_pending_remember(user_id)
     return pending
+
+
+def referral_pending_warm(user: BotUser) -> None:
+    """Ask once, in the thread hop that read a user's row (a user new to this process),
+    so their first delivery need not hop again. Not on the update that created the row:
+    its /start may be the one that attributes the referral."""
+    if user.first_contact or user.user_id in _NOT_PENDING:
+        return
+    if not referral_pending(user_id=user.user_id):
+        _not_pending_remember(user.user_id)
+
+
+def _not_pending_remember(user_id: int) -> None:
+    if len(_NOT_PENDING) >= _NOT_PENDING_MAX:
+        _NOT_PENDING.clear()
+    _NOT_PENDING.add(user_id)
 
 
 def referral_pending_forget() -> None:

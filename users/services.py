@@ -7,7 +7,7 @@ import logging
 import threading
 import time
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from users.models import BotUser, TimezoneSource
@@ -21,10 +21,9 @@ def user_get_or_create(
 ) -> BotUser:
     """The user's row, created on first contact. Profile fields and last_seen_at are
     kept current by the analytics worker from ``UserSeen`` events."""
-    try:
-        return BotUser.objects.get(pk=user_id)
-    except BotUser.DoesNotExist:
-        pass
+    user = user_row(user_id)
+    if user is not None:
+        return user
     now = timezone.now()
     try:
         with transaction.atomic():
@@ -83,6 +82,17 @@ def users_forget_all() -> None:
     """Forget every remembered row (a bot starting; tests reusing user ids)."""
     with _recent_lock:
         _recent.clear()
+
+
+_TABLE = connection.ops.quote_name(BotUser._meta.db_table)
+_PK = connection.ops.quote_name(BotUser._meta.pk.column)
+_ROW_SQL = f"SELECT * FROM {_TABLE} WHERE {_PK} = %s"  # noqa: S608 (the model's own names)
+
+
+def user_row(user_id: int) -> BotUser | None:
+    """``BotUser.objects.filter(pk=...).first()`` as a raw query: it is read for every
+    user new to the bot's process, and building the ORM query cost more than running it."""
+    return next(iter(BotUser.objects.raw(_ROW_SQL, [user_id])), None)
 
 
 def user_mark_blocked(*, user_id: int) -> bool:

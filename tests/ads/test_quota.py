@@ -11,7 +11,13 @@ from django.db import connection
 from ads import fast_redis, selectors
 from ads.models import AdCampaign
 from ads.selectors import decided_key, paid_key, quota_for
-from ads.services import ad_decide, ad_decide_from_redis, paid_status_forget, quota_decide
+from ads.services import (
+    ad_decide,
+    ad_decide_from_redis,
+    paid_status_forget,
+    quota_decide,
+    quota_warm,
+)
 from analytics.counters import user_total_key
 from config.redis import get_redis
 from config.refresh import refresh_wait
@@ -222,3 +228,18 @@ def test_a_reload_begun_before_a_drop_is_not_kept(monkeypatch):
     monkeypatch.setattr(selectors, "campaigns_load", slow_load)
     selectors.campaigns_running()
     assert selectors.campaigns_snapshot() is None  # the next delivery loads afresh
+
+
+def test_a_user_warmed_with_their_row_is_decided_on_the_event_loop(
+    settings, django_assert_num_queries
+):
+    settings.FREE_DOWNLOADS = 2
+    user = user_make(14, total_downloads=5)
+    campaign_make("Tea")
+    assert ad_decide_from_redis(user_id=14, language="en", surface="private") is None
+    quota_warm(user)  # in the thread hop that read the row (botapp.handlers.common)
+    with django_assert_num_queries(0):
+        decision = ad_decide_from_redis(user_id=14, language="en", surface="private")
+    assert decision.quota.position == 6 and decision.ad is not None
+    quota_warm(user)  # a second warm changes no count
+    assert ad_decide_from_redis(user_id=14, language="en", surface="private").quota.position == 7

@@ -12,6 +12,7 @@ from django.db import connection, connections
 from django.utils import timezone
 
 from analytics.events import UserReferred
+from referrals import selectors
 from referrals.models import (
     REFERRAL_CODE_ALPHABET,
     BonusOutcome,
@@ -24,6 +25,9 @@ from referrals.models import (
 )
 from referrals.selectors import (
     referral_bonus_total,
+    referral_pending,
+    referral_pending_forget,
+    referral_pending_warm,
     referral_stats,
     referrer_flag_reason,
     referrers_flagged,
@@ -275,3 +279,26 @@ def test_fifty_friends_at_once_are_paid_exactly_as_the_caps_allow(settings):
     assert Referral.objects.filter(activated_at__isnull=False).count() == 50
     assert Referral.objects.filter(outcome=BonusOutcome.CAPPED_DAY).count() == 43
     assert connection.vendor == "postgresql"
+
+
+# --- Warming with the user's row ------------------------------------------------------
+
+
+def test_the_warm_remembers_only_users_without_a_pending_referral(alice_code):
+    referral_pending_forget()
+    referred(BORIS, alice_code)
+    carmen = user(CARMEN)
+    referral_pending_warm(BotUser.objects.get(pk=BORIS))  # pending: the policy asks
+    referral_pending_warm(carmen)  # none: remembered, so the delivery asks nothing
+    assert BORIS not in selectors._NOT_PENDING
+    assert CARMEN in selectors._NOT_PENDING
+
+
+def test_the_warm_skips_the_update_that_created_the_row(alice_code):
+    referral_pending_forget()
+    newcomer = user(CARMEN)
+    newcomer.first_contact = True  # its /start may be the one that attributes a referral
+    referral_pending_warm(newcomer)
+    assert CARMEN not in selectors._NOT_PENDING
+    referral_attribute(user_id=CARMEN, code=alice_code)
+    assert referral_pending(user_id=CARMEN)
