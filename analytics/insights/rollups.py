@@ -33,10 +33,12 @@ from django.conf import settings
 from django.utils import timezone
 
 from analytics.rollups import (
+    USER_DAY_ENDS_SQL,
     dashboard_time_zones,
     local_day_start,
     rollup_rebuilder,
     rollup_refresher,
+    user_day_ends_params,
 )
 
 from .models import Conversion
@@ -402,21 +404,41 @@ WHERE (u.first_seen_at AT TIME ZONE %(tz)s)::date <= a.d
 GROUP BY 3, 4
 """
 # The same for many days at once (a rebuild, a late batch): the previous active day from
-# one ordered pass over the users' active days from 33 days before the first.
-_COHORT_DAYS_BULK_SQL = """
+# one ordered pass over the users' active days from 33 days before the first. By
+# downloads, the pass follows the user-days' (user_id, day) index, no sort; a user-day
+# gives the local days of its first and last active hour (``USER_DAY_ENDS_SQL``).
+_COHORT_DAYS_BULK_SELECT = """
 INSERT INTO dash_ins_cohort_days (tz, activity, day, cohort, users, first_in_week,
                                   first_in_month)
-SELECT %(tz)s, %(activity)s, d, c, count(*),
-       count(*) FILTER (WHERE previous IS NULL OR previous < date_trunc('week', d)::date),
-       count(*) FILTER (WHERE previous IS NULL OR previous < date_trunc('month', d)::date)
-FROM (
-    SELECT a.user_id, a.d, lag(a.d) OVER (PARTITION BY a.user_id ORDER BY a.d) AS previous,
-           (u.first_seen_at AT TIME ZONE %(tz)s)::date AS c
-    FROM (SELECT DISTINCT user_id, d FROM ({active}) t) a
-    JOIN users u ON u.user_id = a.user_id
-) x
-WHERE d = ANY(%(days)s) AND c <= d
+SELECT %(tz)s, %(activity)s, a.d, u.c, count(*),
+       count(*) FILTER (WHERE previous IS NULL OR previous < date_trunc('week', a.d)::date),
+       count(*) FILTER (WHERE previous IS NULL OR previous < date_trunc('month', a.d)::date)
+FROM ({active}) a
+JOIN (SELECT user_id, (first_seen_at AT TIME ZONE %(tz)s)::date AS c FROM users) u
+  ON u.user_id = a.user_id
+WHERE a.d BETWEEN %(days_first)s AND %(days_last)s AND u.c <= a.d
 GROUP BY 3, 4
+"""
+_BULK_DOWNLOADS_SQL = """
+SELECT e.user_id, v.d, v.previous
+FROM (SELECT user_id, fl, ll, lag(ll) OVER (PARTITION BY user_id ORDER BY day) AS prev_ll
+      FROM ({ends}) ends) e
+CROSS JOIN LATERAL (VALUES (e.fl, e.prev_ll), (e.ll, e.fl)) AS v(d, previous)
+WHERE v.previous IS DISTINCT FROM v.d
+"""
+_BULK_ANY_SQL = """
+SELECT user_id, d, lag(d) OVER (PARTITION BY user_id ORDER BY d) AS previous
+FROM (
+    SELECT DISTINCT user_id, d FROM (
+        SELECT e.user_id, v.d FROM ({ends}) e CROSS JOIN LATERAL (VALUES (e.fl), (e.ll)) v(d)
+        UNION ALL
+        SELECT user_id, (created_at AT TIME ZONE %(tz)s)::date FROM click_events
+        WHERE created_at >= %(first_at)s AND created_at < %(last_at)s
+        UNION ALL
+        SELECT user_id, (created_at AT TIME ZONE %(tz)s)::date FROM funnel_events
+        WHERE created_at >= %(first_at)s AND created_at < %(last_at)s
+    ) t
+) a
 """
 BULK_DAYS = 4  # from this many consecutive days on, one ordered pass beats the lookups
 
@@ -481,10 +503,14 @@ def _cohort_days_refresh(cursor, tz: str, activity: str, dates: list[dt.date]) -
         )
         if len(run) >= BULK_DAYS:
             reach = [run[0] - dt.timedelta(days=33), run[-1]]
+            bulk = _BULK_DOWNLOADS_SQL if activity == "downloads" else _BULK_ANY_SQL
             cursor.execute(
-                _COHORT_DAYS_BULK_SQL.format(active=active),
-                {**_range(tz, reach), "activity": activity, "days": run},
-            )
+                _COHORT_DAYS_BULK_SELECT.format(
+                    active=bulk.format(ends=USER_DAY_ENDS_SQL)
+                ),
+                {**_range(tz, reach), **user_day_ends_params(tz, *reach),
+                 "activity": activity, "days_first": run[0], "days_last": run[-1]},
+            )  # fmt: skip
         else:
             cursor.execute(
                 _COHORT_DAYS_SQL.format(active=active, previous=previous),
