@@ -14,7 +14,8 @@ from analytics.dashboard.params import today_in
 from analytics.events import InlineQueried, InlineResultChosen, UserSeen
 from analytics.events import VideoViewClicked as Click
 from analytics.insights import rollups as insights_rollups
-from analytics.rollups import rollups_refresh
+from analytics.insights.models import Conversion
+from analytics.rollups import rollups_rebuild, rollups_refresh
 from sandbox.dashboard_benchmark import bench_run, bench_table
 from tests.dashboard import insights_recount as recount
 from tests.dashboard.conftest import dataset_events, download_event, store, video
@@ -170,6 +171,20 @@ def test_a_late_download_converts_with_a_longer_window(insights_dataset, staff_c
     )
     assert (deep(24)["clicks"], deep(24)["converted"]) == (1, 0)
     assert (deep(30)["clicks"], deep(30)["converted"]) == (1, 1)
+
+
+def test_a_rebuild_joining_clicks_with_downloads_equals_the_lookups(
+    insights_dataset, monkeypatch
+):
+    def rows():
+        fields = ("hour", "click_type", "platform", "delay_hours", "clicks")
+        return sorted(Conversion.objects.values_list(*fields))
+
+    looked_up = rows()
+    assert any(delay != Conversion.NEVER for _, _, _, delay, _ in looked_up)
+    monkeypatch.setattr(insights_rollups, "BULK_HOURS", 0)
+    rollups_rebuild()
+    assert rows() == looked_up
 
 
 @pytest.mark.parametrize("activity", ["downloads", "any"])
