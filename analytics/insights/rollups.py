@@ -257,56 +257,103 @@ def _conversions_refresh(cursor, since) -> bool:
     return bool(hours)
 
 
+# A journey per user and UTC hour of inline queries: its first query, the first chosen
+# result or "Watch video" click after it, and the first download of that video after
+# that, within the longest window. Query by query through the users' indexes, or, for
+# many hours at once (a rebuild), from one ordered pass over the users' queries and
+# steps (a query's next step is the one numbered after the steps before it) and a hash
+# join with the downloads.
+_JOURNEYS_SQL = """
+WITH q AS (
+    SELECT DISTINCT ON (user_id, date_trunc('hour', created_at, 'UTC'))
+           user_id, created_at, platform
+    FROM funnel_events
+    WHERE step = 'inline_query' AND created_at >= %(low)s AND created_at < %(high)s
+      AND date_trunc('hour', created_at, 'UTC') = ANY(%(hours)s)
+    ORDER BY user_id, date_trunc('hour', created_at, 'UTC'), created_at
+){ctes}
+INSERT INTO dash_ins_journeys (user_id, started_at, platform, language, chosen_after,
+                               downloaded_after)
+SELECT q.user_id, q.created_at,
+       coalesce(nullif(q.platform, ''), split_part(s.video_id, ':', 1), ''),
+       left(coalesce(nullif(u.language, ''), lower(split_part(u.language_code, '-', 1)), ''), 8),
+       extract(epoch FROM s.at - q.created_at)::int,
+       CASE WHEN s.from_cache THEN extract(epoch FROM s.at - q.created_at)::int
+            ELSE extract(epoch FROM dl.at - q.created_at)::int END
+FROM q
+LEFT JOIN users u ON u.user_id = q.user_id
+{joins}
+"""
+_JOURNEY_LOOKUPS = """
+LEFT JOIN LATERAL (
+    SELECT * FROM (
+        SELECT f.created_at AS at, f.video_id, f.from_cache FROM funnel_events f
+        WHERE f.user_id = q.user_id AND f.step = 'inline_chosen'
+          AND f.created_at >= q.created_at
+          AND f.created_at <= q.created_at + make_interval(hours => %(window)s)
+        UNION ALL
+        SELECT c.created_at, c.video_id, false FROM click_events c
+        WHERE c.user_id = q.user_id AND c.event_type = 'button_click'
+          AND c.created_at >= q.created_at
+          AND c.created_at <= q.created_at + make_interval(hours => %(window)s)
+    ) steps ORDER BY at LIMIT 1
+) s ON true
+LEFT JOIN LATERAL (
+    SELECT min(d.created_at) AS at FROM downloads d
+    WHERE d.user_id = q.user_id AND d.video_id = s.video_id
+      AND d.created_at >= s.at
+      AND d.created_at <= q.created_at + make_interval(hours => %(window)s)
+) dl ON true
+"""
+_JOURNEY_ORDERED_CTES = """
+, events AS (
+    SELECT user_id, created_at AS at, 0 AS kind, ''::text AS video_id, false AS from_cache
+    FROM q
+    UNION ALL
+    SELECT user_id, created_at, 1, video_id, from_cache FROM funnel_events
+    WHERE step = 'inline_chosen' AND created_at >= %(low)s AND created_at < %(reach)s
+    UNION ALL
+    SELECT user_id, created_at, 1, video_id, false FROM click_events
+    WHERE event_type = 'button_click' AND created_at >= %(low)s AND created_at < %(reach)s
+), ordered AS (
+    -- a query sorts before a step of the same instant (which follows it)
+    SELECT user_id, at, kind, video_id, from_cache,
+           count(*) FILTER (WHERE kind = 1) OVER (PARTITION BY user_id ORDER BY at, kind
+                                                  ROWS UNBOUNDED PRECEDING) AS steps
+    FROM events
+), s AS (
+    SELECT o.user_id, o.at AS qat, t.at, t.video_id, t.from_cache
+    FROM ordered o JOIN ordered t
+      ON t.user_id = o.user_id AND t.kind = 1 AND t.steps = o.steps + 1
+    WHERE o.kind = 0 AND t.at <= o.at + make_interval(hours => %(window)s)
+), dl AS (
+    SELECT s.user_id, s.qat, min(d.created_at) AS at
+    FROM s JOIN downloads d ON d.user_id = s.user_id AND d.video_id = s.video_id
+     AND d.created_at >= s.at AND d.created_at <= s.qat + make_interval(hours => %(window)s)
+    WHERE d.created_at >= %(low)s AND d.created_at < %(reach)s
+    GROUP BY 1, 2
+)"""
+_JOURNEY_ORDERED_JOINS = """
+LEFT JOIN s ON s.user_id = q.user_id AND s.qat = q.created_at
+LEFT JOIN dl ON dl.user_id = q.user_id AND dl.qat = q.created_at
+"""
+
+
 def _journeys_refresh(cursor, since) -> bool:
     hours, top = _dirty_hours(cursor, "funnel_events", "step = 'inline_query'", "journeys", since)
     if hours:
+        high = hours[-1] + dt.timedelta(hours=1)
         cursor.execute("DELETE FROM dash_ins_journeys WHERE date_trunc('hour', started_at, "
                        "'UTC') = ANY(%s) AND started_at >= %s AND started_at < %s",
-                       [hours, hours[0], hours[-1] + dt.timedelta(hours=1)])  # fmt: skip
+                       [hours, hours[0], high])  # fmt: skip
+        if len(hours) > BULK_HOURS:
+            sql = _JOURNEYS_SQL.format(ctes=_JOURNEY_ORDERED_CTES, joins=_JOURNEY_ORDERED_JOINS)
+        else:
+            sql = _JOURNEYS_SQL.format(ctes="", joins=_JOURNEY_LOOKUPS)
         cursor.execute(
-            """
-            WITH q AS (
-                SELECT DISTINCT ON (user_id, date_trunc('hour', created_at, 'UTC'))
-                       user_id, created_at, platform
-                FROM funnel_events
-                WHERE step = 'inline_query' AND created_at >= %(low)s
-                  AND created_at < %(high)s
-                  AND date_trunc('hour', created_at, 'UTC') = ANY(%(hours)s)
-                ORDER BY user_id, date_trunc('hour', created_at, 'UTC'), created_at
-            )
-            INSERT INTO dash_ins_journeys (user_id, started_at, platform, language,
-                                           chosen_after, downloaded_after)
-            SELECT q.user_id, q.created_at,
-                   coalesce(nullif(q.platform, ''), split_part(s.video_id, ':', 1), ''),
-                   left(coalesce(nullif(u.language, ''),
-                                 lower(split_part(u.language_code, '-', 1)), ''), 8),
-                   extract(epoch FROM s.at - q.created_at)::int,
-                   CASE WHEN s.from_cache THEN extract(epoch FROM s.at - q.created_at)::int
-                        ELSE extract(epoch FROM dl.at - q.created_at)::int END
-            FROM q
-            LEFT JOIN users u ON u.user_id = q.user_id
-            LEFT JOIN LATERAL (
-                SELECT * FROM (
-                    SELECT f.created_at AS at, f.video_id, f.from_cache FROM funnel_events f
-                    WHERE f.user_id = q.user_id AND f.step = 'inline_chosen'
-                      AND f.created_at >= q.created_at
-                      AND f.created_at <= q.created_at + make_interval(hours => %(window)s)
-                    UNION ALL
-                    SELECT c.created_at, c.video_id, false FROM click_events c
-                    WHERE c.user_id = q.user_id AND c.event_type = 'button_click'
-                      AND c.created_at >= q.created_at
-                      AND c.created_at <= q.created_at + make_interval(hours => %(window)s)
-                ) steps ORDER BY at LIMIT 1
-            ) s ON true
-            LEFT JOIN LATERAL (
-                SELECT min(d.created_at) AS at FROM downloads d
-                WHERE d.user_id = q.user_id AND d.video_id = s.video_id
-                  AND d.created_at >= s.at
-                  AND d.created_at <= q.created_at + make_interval(hours => %(window)s)
-            ) dl ON true
-            """,
-            {"window": MAX_WINDOW_HOURS, "hours": hours, "low": hours[0],
-             "high": hours[-1] + dt.timedelta(hours=1)},
+            sql,
+            {"window": MAX_WINDOW_HOURS, "hours": hours, "low": hours[0], "high": high,
+             "reach": high + dt.timedelta(hours=MAX_WINDOW_HOURS)},
         )  # fmt: skip
     _state_save(cursor, "journeys", position=top)
     return bool(hours)
