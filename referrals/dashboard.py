@@ -18,9 +18,12 @@ users: a referral is activated, and a bonus revoked, long after it was made):
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
+
+from django.db import transaction
 
 from analytics.dashboard.api import endpoint
 from analytics.dashboard.pages import Page, Widget, page_register
@@ -86,19 +89,42 @@ SELECT (SELECT count(*) FROM gone) + (SELECT count(*) FROM moved)
 """  # noqa: S608
 
 
+# What the rollups were last recounted from, in this process: rows added, deleted or
+# activated move it (read from indexes, a fraction of the recount).
+_FINGERPRINT = (
+    f"SELECT (SELECT count(*) FROM {_REFERRALS}), (SELECT max(id) FROM {_REFERRALS}), "  # noqa: S608
+    f"(SELECT count(activated_at) FROM {_REFERRALS}), (SELECT count(*) FROM {_BONUSES}), "
+    f"(SELECT max(id) FROM {_BONUSES})"
+)
+_recounted_from: list[tuple] = []
+
+
 @rollup_refresher
 def referral_rollups_refresh(cursor) -> bool:
-    """Recount both rollups from the referrals tables; True if a row moved."""
+    """Recount both rollups from the referrals tables unless nothing moved since this
+    process last did; True if a row moved."""
+    cursor.execute(_FINGERPRINT)
+    fingerprint = cursor.fetchone()
+    if _recounted_from == [fingerprint]:
+        return False
     cursor.execute(_HOURLY_REFRESH)
     moved = cursor.fetchone()[0] > 0
     cursor.execute(_TOTALS_REFRESH, [REFERRER_TOTAL_MIN])
-    return cursor.fetchone()[0] > 0 or moved
+    moved = cursor.fetchone()[0] > 0 or moved
+    # Remembered once the job's transaction commits (a rollback recounts next time).
+    transaction.on_commit(functools.partial(_remember, fingerprint))
+    return moved
+
+
+def _remember(fingerprint: tuple) -> None:
+    _recounted_from[:] = [fingerprint]
 
 
 @rollup_rebuilder
 def referral_rollups_rebuild(cursor) -> bool:
     """Emptied: the refresh that ends the rebuild recounts them."""
     cursor.execute(f"TRUNCATE {_HOURLY}, {_TOTALS}")
+    _recounted_from.clear()
     return True
 
 

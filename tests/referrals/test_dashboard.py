@@ -6,6 +6,8 @@ import datetime as dt
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from analytics.rollups import rollups_refresh
@@ -196,3 +198,21 @@ def test_the_seeded_referrals_are_the_dashboards(owner, monkeypatch):
         )
         bonus = ReferralBonus.objects.filter(created_at__gte=low, created_at__lt=high)
         assert answer["bonus_paid"] == sum(b.amount for b in bonus)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refresh_recounts_only_when_the_referrals_moved(owner):
+    alice = user(1, "alice")
+    at = dt.datetime(2026, 3, 2, 10, tzinfo=dt.UTC)
+    referral = Referral.objects.create(referrer=alice, referred_user=user(2), created_at=at)
+    rollups_refresh()
+    with CaptureQueriesContext(connection) as queries:
+        rollups_refresh()
+    assert not [q for q in queries if "dash_referrals_hourly" in q["sql"]]
+    referral.activated_at = at + dt.timedelta(hours=1)
+    referral.save()
+    rollups_refresh()
+    answer = owner.get(
+        "/dashboard/api/referrals", {"start": "2026-03-02", "end": "2026-03-02", "tz": "UTC"}
+    ).json()
+    assert (answer["invited"], answer["activated"]) == (1, 1)
