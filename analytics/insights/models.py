@@ -112,6 +112,9 @@ class Journey(_Rollup):
     language = models.CharField(max_length=8, blank=True)
     chosen_after = models.IntegerField(null=True)
     downloaded_after = models.IntegerField(null=True)
+    # The user's journey before this one (null: none): this is their first of a period
+    # starting after it, with no sort per user on a request.
+    previous_started_at = models.DateTimeField(null=True)
 
     class Meta:
         db_table = "dash_ins_journeys"

@@ -343,10 +343,13 @@ def _journeys_refresh(cursor, since) -> bool:
     hours, top = _dirty_hours(cursor, "funnel_events", "step = 'inline_query'", "journeys", since)
     if hours:
         high = hours[-1] + dt.timedelta(hours=1)
+        bounds = [hours, hours[0], high]
         cursor.execute("DELETE FROM dash_ins_journeys WHERE date_trunc('hour', started_at, "
-                       "'UTC') = ANY(%s) AND started_at >= %s AND started_at < %s",
-                       [hours, hours[0], high])  # fmt: skip
-        if len(hours) > BULK_HOURS:
+                       "'UTC') = ANY(%s) AND started_at >= %s AND started_at < %s "
+                       "RETURNING user_id", bounds)  # fmt: skip
+        users = {row[0] for row in cursor.fetchall()}
+        bulk = len(hours) > BULK_HOURS
+        if bulk:
             sql = _JOURNEYS_SQL.format(ctes=_JOURNEY_ORDERED_CTES, joins=_JOURNEY_ORDERED_JOINS)
         else:
             sql = _JOURNEYS_SQL.format(ctes="", joins=_JOURNEY_LOOKUPS)
@@ -355,8 +358,34 @@ def _journeys_refresh(cursor, since) -> bool:
             {"window": MAX_WINDOW_HOURS, "hours": hours, "low": hours[0], "high": high,
              "reach": high + dt.timedelta(hours=MAX_WINDOW_HOURS)},
         )  # fmt: skip
+        _journeys_link(cursor, None if bulk else users, bounds)
     _state_save(cursor, "journeys", position=top)
     return bool(hours)
+
+
+def _journeys_link(cursor, users: set[int] | None, bounds: list) -> None:
+    """Each journey's ``previous_started_at``, for the users whose journeys were redone
+    (those of the hours just deleted and inserted), or every user (``users`` None)."""
+    if users is None:
+        scope, params = "", []
+    else:
+        cursor.execute(
+            "SELECT DISTINCT user_id FROM dash_ins_journeys WHERE date_trunc('hour', "
+            "started_at, 'UTC') = ANY(%s) AND started_at >= %s AND started_at < %s",
+            bounds,
+        )
+        users |= {row[0] for row in cursor.fetchall()}
+        scope, params = "WHERE user_id = ANY(%s)", [sorted(users)]
+    cursor.execute(
+        f"""
+        UPDATE dash_ins_journeys j SET previous_started_at = p.previous
+        FROM (SELECT id, lag(started_at) OVER (PARTITION BY user_id ORDER BY started_at)
+                         AS previous
+              FROM dash_ins_journeys {scope}) p
+        WHERE p.id = j.id AND j.previous_started_at IS DISTINCT FROM p.previous
+        """,  # noqa: S608
+        params,
+    )
 
 
 # --- geography -----------------------------------------------------------------------

@@ -4,7 +4,8 @@ the ``dash_ins_*`` tables and ``dash_downloads_hourly``, never over raw events."
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+import math
+from collections import Counter, defaultdict
 from typing import Any
 
 from django.utils import timezone
@@ -320,21 +321,35 @@ def cohorts(period: Period, grain: str, activity: str) -> dict[str, Any]:
 
 # --- funnel --------------------------------------------------------------------------
 
+# Each user's first journey of the period is the one in it whose previous journey came
+# before it: no sort per user. Grouped by the seconds between steps, from which the
+# medians come (a few thousand groups rather than a sort of every user's values).
 _FUNNEL_SQL = """
-WITH first AS (
-    SELECT DISTINCT ON (user_id) * FROM dash_ins_journeys
-    WHERE started_at >= %(start)s AND started_at < %(end)s
-    ORDER BY user_id, started_at
-)
-SELECT GROUPING(platform), GROUPING(language), platform, language, count(*),
-       count(*) FILTER (WHERE chosen_after <= %(window)s),
-       count(*) FILTER (WHERE downloaded_after <= %(window)s),
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY chosen_after)
-           FILTER (WHERE chosen_after <= %(window)s),
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY downloaded_after - chosen_after)
-           FILTER (WHERE downloaded_after <= %(window)s)
-FROM first GROUP BY GROUPING SETS ((), (platform), (language))
+SELECT GROUPING(chosen_after), platform, language, chosen_after,
+       downloaded_after - chosen_after, count(*),
+       count(*) FILTER (WHERE downloaded_after <= %(window)s)
+FROM dash_ins_journeys
+WHERE started_at >= %(start)s AND started_at < %(end)s
+  AND (previous_started_at IS NULL OR previous_started_at < %(start)s)
+GROUP BY GROUPING SETS ((platform, language, chosen_after),
+                        (platform, language, downloaded_after - chosen_after))
 """
+
+
+def _median(counts: Counter[int]) -> float | None:
+    """The median of values given with their counts (the mean of the two middle values
+    when their number is even, as ``percentile_cont(0.5)``)."""
+    total = sum(counts.values())
+    if not total:
+        return None
+    middle, seen, low = (total - 1) / 2, 0, None
+    for value in sorted(counts):
+        seen += counts[value]
+        if low is None and seen > math.floor(middle):
+            low = value
+        if seen > math.ceil(middle):
+            return (low + value) / 2
+    return float(low)
 
 
 def funnel(period: Period, window: int) -> dict[str, Any]:
@@ -345,6 +360,34 @@ def funnel(period: Period, window: int) -> dict[str, Any]:
     rows = fetch_rows(
         _FUNNEL_SQL, {"start": period.utc_start, "end": period.utc_end, "window": seconds}
     )
+    # Per (platform, language): users, seconds to the step (users who took it in the
+    # window), seconds from the step to the download (users who downloaded in it).
+    queried: Counter[tuple] = Counter()
+    downloaded: Counter[tuple] = Counter()
+    to_chosen: dict[tuple, Counter[int]] = defaultdict(Counter)
+    to_download: dict[tuple, Counter[int]] = defaultdict(Counter)
+    for by_download, platform, language, chosen_after, download_after, n, in_window in rows:
+        key = (platform, language)
+        if not by_download:
+            queried[key] += n
+            if chosen_after is not None and chosen_after <= seconds:
+                to_chosen[key][chosen_after] += n
+        elif in_window:
+            downloaded[key] += in_window
+            if download_after is not None:
+                to_download[key][download_after] += in_window
+
+    def merged(keys, group: dict[tuple, Counter[int]]) -> Counter[int]:
+        total: Counter[int] = Counter()
+        for key in keys:
+            total.update(group.get(key, {}))
+        return total
+
+    def group_figures(keys) -> dict[str, Any]:
+        chosen = merged(keys, to_chosen)
+        return figures(sum(queried[k] for k in keys), sum(chosen.values()),
+                       sum(downloaded[k] for k in keys), _median(chosen),
+                       _median(merged(keys, to_download)))  # fmt: skip
 
     def figures(queried, chosen, downloaded, to_chosen, to_download) -> dict[str, Any]:
         return {
@@ -356,16 +399,17 @@ def funnel(period: Period, window: int) -> dict[str, Any]:
             "median_seconds_to_download": None if to_download is None else round(to_download),
         }  # fmt: skip
 
-    overall = figures(0, 0, 0, None, None)
-    by_platform, by_language = [], []
-    for g_platform, g_language, platform, language, *numbers in rows:
-        values = figures(*numbers)
-        if g_platform and g_language:
-            overall = values
-        elif not g_platform:
-            by_platform.append({"platform": platform or "unknown", **values})
-        else:
-            by_language.append({"language": language or "unknown", **values})
+    overall = group_figures(list(queried))
+    by_platform = [
+        {"platform": platform or "unknown",
+         **group_figures([k for k in queried if k[0] == platform])}
+        for platform in sorted({k[0] for k in queried})
+    ]  # fmt: skip
+    by_language = [
+        {"language": language or "unknown",
+         **group_figures([k for k in queried if k[1] == language])}
+        for language in sorted({k[1] for k in queried})
+    ]  # fmt: skip
     steps = [
         {"step": "inline query", "users": overall["queried"], "step_percent": None,
          "overall_percent": 100.0 if overall["queried"] else None, "median_seconds": None},

@@ -180,7 +180,7 @@ def test_a_rebuild_in_one_pass_equals_the_lookups(insights_dataset, monkeypatch)
     def rows():
         conversions = ("hour", "click_type", "platform", "delay_hours", "clicks")
         journeys = ("user_id", "started_at", "platform", "language", "chosen_after",
-                    "downloaded_after")  # fmt: skip
+                    "downloaded_after", "previous_started_at")  # fmt: skip
         return (
             sorted(Conversion.objects.values_list(*conversions)),
             sorted(Journey.objects.values_list(*journeys), key=str),
