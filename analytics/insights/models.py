@@ -118,7 +118,15 @@ class Journey(_Rollup):
 
     class Meta:
         db_table = "dash_ins_journeys"
-        indexes = [models.Index(fields=["started_at"], name="dash_ins_journeys_started")]
+        # Covering: a period's first journeys are read from the index alone.
+        indexes = [
+            models.Index(
+                fields=["started_at"],
+                include=["previous_started_at", "platform", "language", "chosen_after",
+                         "downloaded_after"],
+                name="dash_ins_journeys_period",
+            )
+        ]  # fmt: skip
         constraints = [
             models.UniqueConstraint(fields=["user_id", "started_at"], name="dash_ins_journeys_uniq")
         ]

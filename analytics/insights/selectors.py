@@ -8,6 +8,7 @@ import math
 from collections import Counter, defaultdict
 from typing import Any
 
+from django.db import connection, transaction
 from django.utils import timezone
 
 from analytics.dashboard.params import Period, today_in
@@ -322,17 +323,21 @@ def cohorts(period: Period, grain: str, activity: str) -> dict[str, Any]:
 # --- funnel --------------------------------------------------------------------------
 
 # Each user's first journey of the period is the one in it whose previous journey came
-# before it: no sort per user. Grouped by the seconds between steps, from which the
-# medians come (a few thousand groups rather than a sort of every user's values).
+# before it: no sort per user. Grouped by the seconds between steps within the window,
+# from which the medians come (a few thousand groups rather than a sort of every user's
+# values); -1 stands for a download without a step, which has no such seconds.
 _FUNNEL_SQL = """
-SELECT GROUPING(chosen_after), platform, language, chosen_after,
-       downloaded_after - chosen_after, count(*),
-       count(*) FILTER (WHERE downloaded_after <= %(window)s)
-FROM dash_ins_journeys
-WHERE started_at >= %(start)s AND started_at < %(end)s
-  AND (previous_started_at IS NULL OR previous_started_at < %(start)s)
-GROUP BY GROUPING SETS ((platform, language, chosen_after),
-                        (platform, language, downloaded_after - chosen_after))
+SELECT GROUPING(chosen), platform, language, chosen, downloaded, count(*)
+FROM (
+    SELECT platform, language,
+           CASE WHEN chosen_after <= %(window)s THEN chosen_after END AS chosen,
+           CASE WHEN downloaded_after <= %(window)s
+                THEN coalesce(downloaded_after - chosen_after, -1) END AS downloaded
+    FROM dash_ins_journeys
+    WHERE started_at >= %(start)s AND started_at < %(end)s
+      AND (previous_started_at IS NULL OR previous_started_at < %(start)s)
+) j
+GROUP BY GROUPING SETS ((platform, language, chosen), (platform, language, downloaded))
 """
 
 
@@ -357,25 +362,29 @@ def funnel(period: Period, window: int) -> dict[str, Any]:
     ``window`` hours of it, by a chosen result or "Watch video" click, then by a
     download of that video."""
     seconds = window * 3600
-    rows = fetch_rows(
-        _FUNNEL_SQL, {"start": period.utc_start, "end": period.utc_end, "window": seconds}
-    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Hashed in memory (a few thousand groups), not sorted on disk.
+        cursor.execute("SET LOCAL work_mem = '32MB'")
+        cursor.execute(
+            _FUNNEL_SQL, {"start": period.utc_start, "end": period.utc_end, "window": seconds}
+        )
+        rows = cursor.fetchall()
     # Per (platform, language): users, seconds to the step (users who took it in the
     # window), seconds from the step to the download (users who downloaded in it).
     queried: Counter[tuple] = Counter()
     downloaded: Counter[tuple] = Counter()
     to_chosen: dict[tuple, Counter[int]] = defaultdict(Counter)
     to_download: dict[tuple, Counter[int]] = defaultdict(Counter)
-    for by_download, platform, language, chosen_after, download_after, n, in_window in rows:
+    for by_download, platform, language, chosen, download_after, n in rows:
         key = (platform, language)
         if not by_download:
             queried[key] += n
-            if chosen_after is not None and chosen_after <= seconds:
-                to_chosen[key][chosen_after] += n
-        elif in_window:
-            downloaded[key] += in_window
-            if download_after is not None:
-                to_download[key][download_after] += in_window
+            if chosen is not None:
+                to_chosen[key][chosen] += n
+        elif download_after is not None:
+            downloaded[key] += n
+            if download_after >= 0:
+                to_download[key][download_after] += n
 
     def merged(keys, group: dict[tuple, Counter[int]]) -> Counter[int]:
         total: Counter[int] = Counter()
