@@ -334,8 +334,15 @@ FROM (
            CASE WHEN downloaded_after <= %(window)s
                 THEN coalesce(downloaded_after - chosen_after, -1) END AS downloaded
     FROM dash_ins_journeys
+    WHERE started_at >= %(start)s AND started_at < %(end)s AND previous_started_at IS NULL
+    UNION ALL
+    SELECT platform, language,
+           CASE WHEN chosen_after <= %(window)s THEN chosen_after END,
+           CASE WHEN downloaded_after <= %(window)s
+                THEN coalesce(downloaded_after - chosen_after, -1) END
+    FROM dash_ins_journeys
     WHERE started_at >= %(start)s AND started_at < %(end)s
-      AND (previous_started_at IS NULL OR previous_started_at < %(start)s)
+      AND previous_started_at < %(start)s
 ) j
 GROUP BY GROUPING SETS ((platform, language, chosen), (platform, language, downloaded))
 """
