@@ -529,7 +529,7 @@ _BULK_ANY_SQL = """
 SELECT user_id, d, lag(d) OVER (PARTITION BY user_id ORDER BY d) AS previous
 FROM (
     SELECT DISTINCT user_id, d FROM (
-        SELECT e.user_id, v.d FROM ({ends}) e CROSS JOIN LATERAL (VALUES (e.fl), (e.ll)) v(d)
+        SELECT user_id, d FROM ({downloads}) by_downloads
         UNION ALL
         SELECT user_id, (created_at AT TIME ZONE %(tz)s)::date FROM click_events
         WHERE created_at >= %(first_at)s AND created_at < %(last_at)s
@@ -602,11 +602,12 @@ def _cohort_days_refresh(cursor, tz: str, activity: str, dates: list[dt.date]) -
         )
         if len(run) >= BULK_DAYS:
             reach = [run[0] - dt.timedelta(days=33), run[-1]]
-            bulk = _BULK_DOWNLOADS_SQL if activity == "downloads" else _BULK_ANY_SQL
+            # By any event: the download days (each once already) and the events' days.
+            active = _BULK_DOWNLOADS_SQL.format(ends=USER_DAY_ENDS_SQL)
+            if activity != "downloads":
+                active = _BULK_ANY_SQL.format(downloads=active)
             cursor.execute(
-                _COHORT_DAYS_BULK_SELECT.format(
-                    active=bulk.format(ends=USER_DAY_ENDS_SQL)
-                ),
+                _COHORT_DAYS_BULK_SELECT.format(active=active),
                 {**_range(tz, reach), **user_day_ends_params(tz, *reach),
                  "activity": activity, "days_first": run[0], "days_last": run[-1]},
             )  # fmt: skip
