@@ -205,36 +205,23 @@ def _dirty_hours(cursor, table: str, where: str, name: str, since) -> tuple[list
     return [row[0] for row in cursor.fetchall()], top
 
 
+# From this many hours on (a rebuild), journeys come from one ordered pass (below).
+BULK_HOURS = 24 * 14
 # The first download of the clicked video by the same user within the longest window,
-# per click: looked up click by click through the downloads' (user_id, created_at)
-# index, or, for many hours at once (a rebuild), by one hash join of the clicks with the
-# downloads of the period.
-_CONVERSION_LOOKUP = """
+# click by click through the downloads' (user_id, created_at) index. (One join of all
+# clicks with all downloads was planned as a merge join sorting 20 million rows: slower.)
+_CONVERSIONS_SQL = """
+INSERT INTO dash_ins_conversions (hour, click_type, platform, delay_hours, clicks)
+SELECT date_trunc('hour', c.created_at, 'UTC'), c.event_type,
+       coalesce(split_part(c.video_id, ':', 1), ''),
+       coalesce(ceil(extract(epoch FROM d.at - c.created_at) / 3600)::int, %(never)s), count(*)
+FROM click_events c
 LEFT JOIN LATERAL (
     SELECT min(created_at) AS at FROM downloads d
     WHERE d.user_id = c.user_id AND d.video_id = c.video_id
       AND d.created_at >= c.created_at
       AND d.created_at <= c.created_at + make_interval(hours => %(window)s)
 ) d ON true
-"""
-_CONVERSION_JOIN = """
-LEFT JOIN (
-    SELECT k.id, min(d.created_at) AS at
-    FROM click_events k JOIN downloads d ON d.user_id = k.user_id AND d.video_id = k.video_id
-     AND d.created_at >= k.created_at
-     AND d.created_at <= k.created_at + make_interval(hours => %(window)s)
-    WHERE k.created_at >= %(low)s AND k.created_at < %(high)s
-      AND d.created_at >= %(low)s AND d.created_at < %(reach)s
-    GROUP BY k.id
-) d ON d.id = c.id
-"""
-BULK_HOURS = 24 * 14
-_CONVERSIONS_SQL = """
-INSERT INTO dash_ins_conversions (hour, click_type, platform, delay_hours, clicks)
-SELECT date_trunc('hour', c.created_at, 'UTC'), c.event_type,
-       coalesce(split_part(c.video_id, ':', 1), ''),
-       coalesce(ceil(extract(epoch FROM d.at - c.created_at) / 3600)::int, %(never)s), count(*)
-FROM click_events c {first_download}
 WHERE c.created_at >= %(low)s AND c.created_at < %(high)s
   AND date_trunc('hour', c.created_at, 'UTC') = ANY(%(hours)s)
 GROUP BY 1, 2, 3, 4
@@ -245,13 +232,10 @@ def _conversions_refresh(cursor, since) -> bool:
     hours, top = _dirty_hours(cursor, "click_events", "true", "conversions", since)
     if hours:
         cursor.execute("DELETE FROM dash_ins_conversions WHERE hour = ANY(%s)", [hours])
-        high = hours[-1] + dt.timedelta(hours=1)
-        lookup = _CONVERSION_JOIN if len(hours) > BULK_HOURS else _CONVERSION_LOOKUP
         cursor.execute(
-            _CONVERSIONS_SQL.format(first_download=lookup),
+            _CONVERSIONS_SQL,
             {"never": Conversion.NEVER, "window": MAX_WINDOW_HOURS, "hours": hours,
-             "low": hours[0], "high": high,
-             "reach": high + dt.timedelta(hours=MAX_WINDOW_HOURS)},
+             "low": hours[0], "high": hours[-1] + dt.timedelta(hours=1)},
         )  # fmt: skip
     _state_save(cursor, "conversions", position=top)
     return bool(hours)

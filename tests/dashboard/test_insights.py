@@ -174,8 +174,8 @@ def test_a_late_download_converts_with_a_longer_window(insights_dataset, staff_c
 
 
 def test_a_rebuild_in_one_pass_equals_the_lookups(insights_dataset, monkeypatch):
-    """Conversions and journeys of many hours at once (joins) equal those looked up
-    click by click and query by query."""
+    """Journeys of many hours at once (one ordered pass and a join) equal those looked
+    up query by query."""
 
     def rows():
         conversions = ("hour", "click_type", "platform", "delay_hours", "clicks")
