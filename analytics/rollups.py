@@ -272,7 +272,7 @@ def local_day_start(day: dt.date, tz: str) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(), tzinfo=zone).astimezone(dt.UTC)
 
 
-def _cuts(tz: str, first: dt.date, last: dt.date) -> tuple[list, list, list, list]:
+def local_day_cuts(tz: str, first: dt.date, last: dt.date) -> tuple[list, list, list, list]:
     """For each UTC day that overlaps local days first..last: the UTC hour b at which
     the local date changes (24 if it does not), the local day of its hours before b
     and of its hours from b on."""
@@ -335,8 +335,61 @@ FROM gaps WHERE gap IS DISTINCT FROM 0 GROUP BY 1, 2 ORDER BY 1, 2
 """
 
 
+# Each user-day's local days in a time zone, from the cut of its UTC day (no time zone
+# arithmetic per row): a UTC day's hours fall on at most two local days, that of its
+# first and of its last active hour (``fl``, ``ll``), and a user's local days never go
+# back from one user-day to the next. In the order of the (user_id, day) index, a user's
+# active local days are fl, ll of each user-day in turn, repeats aside.
+USER_DAY_ENDS_SQL = """
+    SELECT user_id, day,
+           CASE WHEN hours & ((1 << b) - 1) <> 0 THEN before_day ELSE after_day END AS fl,
+           CASE WHEN b < 24 AND (hours >> b) <> 0 THEN after_day ELSE before_day END AS ll
+    FROM (
+        SELECT ud.user_id, ud.day, ud.hours,
+               (%(bounds)s::int[])[ud.day - %(base)s::date + 1] AS b,
+               (%(before)s::date[])[ud.day - %(base)s::date + 1] AS before_day,
+               (%(after)s::date[])[ud.day - %(base)s::date + 1] AS after_day
+        FROM dash_user_days ud
+        WHERE ud.day BETWEEN %(base)s AND %(top)s AND ud.hours <> 0
+    ) cut
+"""
+
+
+def user_day_ends_params(tz: str, first: dt.date, last: dt.date) -> dict[str, Any]:
+    """The parameters of ``USER_DAY_ENDS_SQL`` for the UTC days that overlap local days
+    first..last of ``tz``."""
+    days, bounds, before, after = local_day_cuts(tz, first, last)
+    return {"bounds": bounds, "before": before, "after": after, "base": days[0],
+            "top": days[-1]}  # fmt: skip
+
+
+# The active gaps of the whole history at once (a rebuild, a seed): one pass in index
+# order, no sort; fl's gap is from the previous user-day's ll, ll's (when another day)
+# from fl.
+_ACTIVE_GAPS_BULK_SQL = """
+WITH ends AS ({ends}), gaps AS (
+    SELECT fl, ll, fl - lag(ll) OVER (PARTITION BY user_id ORDER BY day) AS gap FROM ends
+)
+SELECT a.day, CASE WHEN a.gap IS NULL OR a.gap > %(horizon)s THEN %(none)s ELSE a.gap END,
+       count(*)
+FROM gaps CROSS JOIN LATERAL (VALUES (fl, gap), (ll, ll - fl)) AS a(day, gap)
+WHERE a.gap IS DISTINCT FROM 0 AND a.day BETWEEN %(first)s AND %(last)s
+GROUP BY 1, 2 ORDER BY 1, 2
+"""
+
+
 def _active_gaps(cursor, tz: str, first: dt.date, last: dt.date) -> list[tuple]:
-    days, bounds, before, after = _cuts(tz, first, last)
+    cursor.execute("SELECT min(hour) FROM dash_downloads_hourly")
+    earliest = cursor.fetchone()[0]
+    if earliest is not None and local_day_start(first, tz) <= earliest:
+        # No download before the range: the whole history in one ordered pass.
+        cursor.execute(
+            _ACTIVE_GAPS_BULK_SQL.format(ends=USER_DAY_ENDS_SQL),
+            {**user_day_ends_params(tz, first, last), "first": first, "last": last,
+             "horizon": GAP_HORIZON_DAYS, "none": _GAP_NONE},
+        )  # fmt: skip
+        return cursor.fetchall()
+    days, bounds, before, after = local_day_cuts(tz, first, last)
     start = local_day_start(first, tz)
     cursor.execute(
         _ACTIVE_GAPS_SQL,

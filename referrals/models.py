@@ -146,3 +146,40 @@ class ReferralBonus(models.Model):
 
     def __str__(self) -> str:
         return f"{self.amount:+d} to {self.user_id} ({self.reason})"
+
+
+# --- the dashboard's rollups (kept by the rollup job, ``referrals.dashboard``) ---------
+
+
+class ReferralsHourly(models.Model):
+    """Per UTC hour: referrals created, referrals activated and the bonus ledger's net
+    sum, so the dashboard cuts local days without reading the referrals tables."""
+
+    hour = models.DateTimeField(unique=True)
+    invited = models.IntegerField(default=0)
+    activated = models.IntegerField(default=0)
+    bonus = models.BigIntegerField(default=0)
+
+    class Meta:
+        db_table = "dash_referrals_hourly"
+
+    def __str__(self) -> str:
+        return f"{self.hour:%Y-%m-%d %H}:00"
+
+
+class ReferrerTotal(models.Model):
+    """Referrals made by each referrer who made at least ``REFERRER_TOTAL_MIN``: the
+    candidates of a long period's top referrers (one who brought k friends in the period
+    brought at least k in all)."""
+
+    referrer_id = models.BigIntegerField(unique=True)
+    invited = models.IntegerField()
+
+    class Meta:
+        db_table = "dash_referrer_totals"
+        indexes = [
+            models.Index(fields=["-invited", "referrer_id"], name="dash_referrer_totals_top")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.referrer_id}: {self.invited}"

@@ -14,7 +14,7 @@ from django.db import connection
 
 from ads.models import AdCampaign, Payment, PaymentEvent, PaymentStatus
 from ads.payment_services import PREMIUM_DAYS
-from sandbox.analytics_seed import SeedContext, seed_step
+from sandbox.analytics_seed import SeedContext, seed_step, time_ordered_ids
 
 # (name, weight, click-through rate)
 CAMPAIGNS = (("VPN spring", 5, 0.031), ("Music app", 3, 0.022), ("Shoes", 2, 0.045),
@@ -41,13 +41,15 @@ def _impressions(context: SeedContext, campaigns: list[AdCampaign]) -> None:
     rng = context.rng
     size = int(context.plan.downloads * IMPRESSIONS_PER_DOWNLOAD)
     users, at = context.sample(size)
+    order = np.argsort(at, kind="stable")  # time order: see ``time_ordered_ids``
+    users, at = users[order], at[order]
     weights = np.array([weight for _, weight, _ in CAMPAIGNS], dtype=float)
     campaign = rng.choice(len(campaigns), size=size, p=weights / weights.sum())
     ctr = np.array([rate for _, _, rate in CAMPAIGNS])[campaign]
     clicked = rng.random(size) < ctr
     click_at = at + rng.integers(3, 900, size)
-    ids = os.urandom(16 * size).hex()
-    click_ids = os.urandom(16 * size).hex()
+    ids = time_ordered_ids(at)
+    click_ids = time_ordered_ids(click_at)
     shown, clicks = context.timestamps(at), context.timestamps(click_at)
     campaign_ids = [campaigns[c].pk for c in campaign.tolist()]
     user_ids = users.tolist()

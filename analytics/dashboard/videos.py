@@ -5,10 +5,11 @@ no video outside that list has more downloads that day. Over a period's whole UT
 days, a video's total lies between the sum of its listed days (lower bound) and that
 plus the thresholds of the days it is not listed on (upper bound); a video on no list
 has at most the sum of all thresholds. The partial UTC days at either end of a local
-period (a time zone other than UTC) are counted from raw downloads, a day's worth at
-most. Only the videos whose upper bound reaches the N-th lower bound are counted
-exactly; if the N-th exact total does not beat what an unlisted video could have, the
-answer falls back to summing every video (correct, only slower).
+period (a time zone other than UTC) are counted from raw downloads, half a day's worth
+at most (a longer part is its day's rollup less the rest). Only the videos whose upper
+bound reaches the N-th lower bound are counted exactly; if the N-th exact total does not
+beat what an unlisted video could have, the answer falls back to summing every video
+(correct, only slower).
 """
 
 from __future__ import annotations
@@ -54,14 +55,35 @@ def period_split(period: Period) -> _Split:
 
 
 def _edge_counts(split: _Split) -> Counter[str]:
+    """Downloads per video in the partial UTC days at the ends: counted from raw rows,
+    or, for more than half a day, as the day's rollup less the raw rows outside the
+    part (a time zone east of UTC leaves 21 hours of a day at the end of its period).
+    One statement, so the rollup and the rows are read at the same moment."""
     counts: Counter[str] = Counter()
     for low, high in split.edges:
-        rows = fetch_rows(
-            "SELECT video_id, count(*) FROM downloads "
-            "WHERE created_at >= %s AND created_at < %s GROUP BY video_id",
-            [low, high],
-        )
-        counts.update({video_id: n for video_id, n in rows})
+        start = _midnight(low.date())
+        end = start + dt.timedelta(days=1)
+        if high - low <= dt.timedelta(hours=12):
+            rows = fetch_rows(
+                "SELECT video_id, count(*) FROM downloads "
+                "WHERE created_at >= %s AND created_at < %s GROUP BY video_id",
+                [low, high],
+            )
+        else:
+            rows = fetch_rows(
+                """
+                SELECT video_id, sum(n) FROM (
+                    SELECT video_id, downloads AS n FROM dash_video_daily WHERE day = %s
+                    UNION ALL
+                    SELECT video_id, -count(*) FROM downloads
+                    WHERE (created_at >= %s AND created_at < %s)
+                       OR (created_at >= %s AND created_at < %s)
+                    GROUP BY video_id
+                ) t GROUP BY video_id HAVING sum(n) > 0
+                """,
+                [start.date(), start, low, high, end],
+            )
+        counts.update({video_id: int(n) for video_id, n in rows})
     return counts
 
 

@@ -101,6 +101,9 @@ class Conversion(_Rollup):
         indexes = [models.Index(fields=["hour"], name="dash_ins_conversions_hour")]
 
 
+_FIGURES = ["previous_started_at", "platform", "language", "chosen_after", "downloaded_after"]
+
+
 class Journey(_Rollup):
     """A user's first inline query of one UTC hour and what followed: seconds to the
     first chosen result or "Watch video" click, and from the query to a download of
@@ -112,10 +115,26 @@ class Journey(_Rollup):
     language = models.CharField(max_length=8, blank=True)
     chosen_after = models.IntegerField(null=True)
     downloaded_after = models.IntegerField(null=True)
+    # The user's journey before this one (null: none): this is their first of a period
+    # starting after it, with no sort per user on a request.
+    previous_started_at = models.DateTimeField(null=True)
 
     class Meta:
         db_table = "dash_ins_journeys"
-        indexes = [models.Index(fields=["started_at"], name="dash_ins_journeys_started")]
+        # Covering: a period's first journeys are read from the indexes alone, each
+        # user's very first from the partial one (most of them over a long period), the
+        # others from the period's journeys or those whose previous one came before it.
+        indexes = [
+            models.Index(fields=["started_at"], include=_FIGURES, name="dash_ins_journeys_period"),
+            models.Index(
+                fields=["started_at"], include=_FIGURES, name="dash_ins_journeys_firsts",
+                condition=models.Q(previous_started_at__isnull=True),
+            ),
+            models.Index(
+                fields=["previous_started_at", "started_at"], include=_FIGURES,
+                name="dash_ins_journeys_previous",
+            ),
+        ]  # fmt: skip
         constraints = [
             models.UniqueConstraint(fields=["user_id", "started_at"], name="dash_ins_journeys_uniq")
         ]

@@ -33,10 +33,12 @@ from django.conf import settings
 from django.utils import timezone
 
 from analytics.rollups import (
+    USER_DAY_ENDS_SQL,
     dashboard_time_zones,
     local_day_start,
     rollup_rebuilder,
     rollup_refresher,
+    user_day_ends_params,
 )
 
 from .models import Conversion
@@ -165,9 +167,11 @@ def _new_days(cursor, table: str) -> list[dt.date]:
 
 
 def _local_hours_refresh(cursor, days: list[dt.date]) -> None:
-    for day in days:
-        start = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
-        bounds = [start, start + dt.timedelta(days=1)]
+    # One statement per run of consecutive days: a rebuild groups the whole table once
+    # (a hash join with the users of a known zone) rather than a day at a time.
+    for run in _runs(days):
+        start = dt.datetime.combine(run[0], dt.time(), tzinfo=dt.UTC)
+        bounds = [start, start + dt.timedelta(days=(run[-1] - run[0]).days + 1)]
         cursor.execute("DELETE FROM dash_ins_local_hours WHERE hour >= %s AND hour < %s", bounds)
         cursor.execute(
             """
@@ -201,28 +205,35 @@ def _dirty_hours(cursor, table: str, where: str, name: str, since) -> tuple[list
     return [row[0] for row in cursor.fetchall()], top
 
 
+# From this many hours on (a rebuild), journeys come from one ordered pass (below).
+BULK_HOURS = 24 * 14
+# The first download of the clicked video by the same user within the longest window,
+# click by click through the downloads' (user_id, created_at) index. (One join of all
+# clicks with all downloads was planned as a merge join sorting 20 million rows: slower.)
+_CONVERSIONS_SQL = """
+INSERT INTO dash_ins_conversions (hour, click_type, platform, delay_hours, clicks)
+SELECT date_trunc('hour', c.created_at, 'UTC'), c.event_type,
+       coalesce(split_part(c.video_id, ':', 1), ''),
+       coalesce(ceil(extract(epoch FROM d.at - c.created_at) / 3600)::int, %(never)s), count(*)
+FROM click_events c
+LEFT JOIN LATERAL (
+    SELECT min(created_at) AS at FROM downloads d
+    WHERE d.user_id = c.user_id AND d.video_id = c.video_id
+      AND d.created_at >= c.created_at
+      AND d.created_at <= c.created_at + make_interval(hours => %(window)s)
+) d ON true
+WHERE c.created_at >= %(low)s AND c.created_at < %(high)s
+  AND date_trunc('hour', c.created_at, 'UTC') = ANY(%(hours)s)
+GROUP BY 1, 2, 3, 4
+"""
+
+
 def _conversions_refresh(cursor, since) -> bool:
     hours, top = _dirty_hours(cursor, "click_events", "true", "conversions", since)
     if hours:
         cursor.execute("DELETE FROM dash_ins_conversions WHERE hour = ANY(%s)", [hours])
         cursor.execute(
-            """
-            INSERT INTO dash_ins_conversions (hour, click_type, platform, delay_hours, clicks)
-            SELECT date_trunc('hour', c.created_at, 'UTC'), c.event_type,
-                   coalesce(split_part(c.video_id, ':', 1), ''),
-                   coalesce(ceil(extract(epoch FROM d.at - c.created_at) / 3600)::int, %(never)s),
-                   count(*)
-            FROM click_events c
-            LEFT JOIN LATERAL (
-                SELECT min(created_at) AS at FROM downloads d
-                WHERE d.user_id = c.user_id AND d.video_id = c.video_id
-                  AND d.created_at >= c.created_at
-                  AND d.created_at <= c.created_at + make_interval(hours => %(window)s)
-            ) d ON true
-            WHERE c.created_at >= %(low)s AND c.created_at < %(high)s
-              AND date_trunc('hour', c.created_at, 'UTC') = ANY(%(hours)s)
-            GROUP BY 1, 2, 3, 4
-            """,
+            _CONVERSIONS_SQL,
             {"never": Conversion.NEVER, "window": MAX_WINDOW_HOURS, "hours": hours,
              "low": hours[0], "high": hours[-1] + dt.timedelta(hours=1)},
         )  # fmt: skip
@@ -230,59 +241,135 @@ def _conversions_refresh(cursor, since) -> bool:
     return bool(hours)
 
 
+# A journey per user and UTC hour of inline queries: its first query, the first chosen
+# result or "Watch video" click after it, and the first download of that video after
+# that, within the longest window. Query by query through the users' indexes, or, for
+# many hours at once (a rebuild), from one ordered pass over the users' queries and
+# steps (a query's next step is the one numbered after the steps before it) and a hash
+# join with the downloads.
+_JOURNEYS_SQL = """
+WITH q AS (
+    SELECT DISTINCT ON (user_id, date_trunc('hour', created_at, 'UTC'))
+           user_id, created_at, platform
+    FROM funnel_events
+    WHERE step = 'inline_query' AND created_at >= %(low)s AND created_at < %(high)s
+      AND date_trunc('hour', created_at, 'UTC') = ANY(%(hours)s)
+    ORDER BY user_id, date_trunc('hour', created_at, 'UTC'), created_at
+){ctes}
+INSERT INTO dash_ins_journeys (user_id, started_at, platform, language, chosen_after,
+                               downloaded_after)
+SELECT q.user_id, q.created_at,
+       coalesce(nullif(q.platform, ''), split_part(s.video_id, ':', 1), ''),
+       left(coalesce(nullif(u.language, ''), lower(split_part(u.language_code, '-', 1)), ''), 8),
+       extract(epoch FROM s.at - q.created_at)::int,
+       CASE WHEN s.from_cache THEN extract(epoch FROM s.at - q.created_at)::int
+            ELSE extract(epoch FROM dl.at - q.created_at)::int END
+FROM q
+LEFT JOIN users u ON u.user_id = q.user_id
+{joins}
+"""
+_JOURNEY_LOOKUPS = """
+LEFT JOIN LATERAL (
+    SELECT * FROM (
+        SELECT f.created_at AS at, f.video_id, f.from_cache FROM funnel_events f
+        WHERE f.user_id = q.user_id AND f.step = 'inline_chosen'
+          AND f.created_at >= q.created_at
+          AND f.created_at <= q.created_at + make_interval(hours => %(window)s)
+        UNION ALL
+        SELECT c.created_at, c.video_id, false FROM click_events c
+        WHERE c.user_id = q.user_id AND c.event_type = 'button_click'
+          AND c.created_at >= q.created_at
+          AND c.created_at <= q.created_at + make_interval(hours => %(window)s)
+    ) steps ORDER BY at LIMIT 1
+) s ON true
+LEFT JOIN LATERAL (
+    SELECT min(d.created_at) AS at FROM downloads d
+    WHERE d.user_id = q.user_id AND d.video_id = s.video_id
+      AND d.created_at >= s.at
+      AND d.created_at <= q.created_at + make_interval(hours => %(window)s)
+) dl ON true
+"""
+_JOURNEY_ORDERED_CTES = """
+, events AS (
+    SELECT user_id, created_at AS at, 0 AS kind, ''::text AS video_id, false AS from_cache
+    FROM q
+    UNION ALL
+    SELECT user_id, created_at, 1, video_id, from_cache FROM funnel_events
+    WHERE step = 'inline_chosen' AND created_at >= %(low)s AND created_at < %(reach)s
+    UNION ALL
+    SELECT user_id, created_at, 1, video_id, false FROM click_events
+    WHERE event_type = 'button_click' AND created_at >= %(low)s AND created_at < %(reach)s
+), ordered AS (
+    -- a query sorts before a step of the same instant (which follows it)
+    SELECT user_id, at, kind, video_id, from_cache,
+           count(*) FILTER (WHERE kind = 1) OVER (PARTITION BY user_id ORDER BY at, kind
+                                                  ROWS UNBOUNDED PRECEDING) AS steps
+    FROM events
+), s AS (
+    SELECT o.user_id, o.at AS qat, t.at, t.video_id, t.from_cache
+    FROM ordered o JOIN ordered t
+      ON t.user_id = o.user_id AND t.kind = 1 AND t.steps = o.steps + 1
+    WHERE o.kind = 0 AND t.at <= o.at + make_interval(hours => %(window)s)
+), dl AS (
+    SELECT s.user_id, s.qat, min(d.created_at) AS at
+    FROM s JOIN downloads d ON d.user_id = s.user_id AND d.video_id = s.video_id
+     AND d.created_at >= s.at AND d.created_at <= s.qat + make_interval(hours => %(window)s)
+    WHERE d.created_at >= %(low)s AND d.created_at < %(reach)s
+    GROUP BY 1, 2
+)"""
+_JOURNEY_ORDERED_JOINS = """
+LEFT JOIN s ON s.user_id = q.user_id AND s.qat = q.created_at
+LEFT JOIN dl ON dl.user_id = q.user_id AND dl.qat = q.created_at
+"""
+
+
 def _journeys_refresh(cursor, since) -> bool:
     hours, top = _dirty_hours(cursor, "funnel_events", "step = 'inline_query'", "journeys", since)
     if hours:
+        high = hours[-1] + dt.timedelta(hours=1)
+        bounds = [hours, hours[0], high]
         cursor.execute("DELETE FROM dash_ins_journeys WHERE date_trunc('hour', started_at, "
-                       "'UTC') = ANY(%s) AND started_at >= %s AND started_at < %s",
-                       [hours, hours[0], hours[-1] + dt.timedelta(hours=1)])  # fmt: skip
+                       "'UTC') = ANY(%s) AND started_at >= %s AND started_at < %s "
+                       "RETURNING user_id", bounds)  # fmt: skip
+        users = {row[0] for row in cursor.fetchall()}
+        bulk = len(hours) > BULK_HOURS
+        if bulk:
+            sql = _JOURNEYS_SQL.format(ctes=_JOURNEY_ORDERED_CTES, joins=_JOURNEY_ORDERED_JOINS)
+        else:
+            sql = _JOURNEYS_SQL.format(ctes="", joins=_JOURNEY_LOOKUPS)
         cursor.execute(
-            """
-            WITH q AS (
-                SELECT DISTINCT ON (user_id, date_trunc('hour', created_at, 'UTC'))
-                       user_id, created_at, platform
-                FROM funnel_events
-                WHERE step = 'inline_query' AND created_at >= %(low)s
-                  AND created_at < %(high)s
-                  AND date_trunc('hour', created_at, 'UTC') = ANY(%(hours)s)
-                ORDER BY user_id, date_trunc('hour', created_at, 'UTC'), created_at
-            )
-            INSERT INTO dash_ins_journeys (user_id, started_at, platform, language,
-                                           chosen_after, downloaded_after)
-            SELECT q.user_id, q.created_at,
-                   coalesce(nullif(q.platform, ''), split_part(s.video_id, ':', 1), ''),
-                   left(coalesce(nullif(u.language, ''),
-                                 lower(split_part(u.language_code, '-', 1)), ''), 8),
-                   extract(epoch FROM s.at - q.created_at)::int,
-                   CASE WHEN s.from_cache THEN extract(epoch FROM s.at - q.created_at)::int
-                        ELSE extract(epoch FROM dl.at - q.created_at)::int END
-            FROM q
-            LEFT JOIN users u ON u.user_id = q.user_id
-            LEFT JOIN LATERAL (
-                SELECT * FROM (
-                    SELECT f.created_at AS at, f.video_id, f.from_cache FROM funnel_events f
-                    WHERE f.user_id = q.user_id AND f.step = 'inline_chosen'
-                      AND f.created_at >= q.created_at
-                      AND f.created_at <= q.created_at + make_interval(hours => %(window)s)
-                    UNION ALL
-                    SELECT c.created_at, c.video_id, false FROM click_events c
-                    WHERE c.user_id = q.user_id AND c.event_type = 'button_click'
-                      AND c.created_at >= q.created_at
-                      AND c.created_at <= q.created_at + make_interval(hours => %(window)s)
-                ) steps ORDER BY at LIMIT 1
-            ) s ON true
-            LEFT JOIN LATERAL (
-                SELECT min(d.created_at) AS at FROM downloads d
-                WHERE d.user_id = q.user_id AND d.video_id = s.video_id
-                  AND d.created_at >= s.at
-                  AND d.created_at <= q.created_at + make_interval(hours => %(window)s)
-            ) dl ON true
-            """,
-            {"window": MAX_WINDOW_HOURS, "hours": hours, "low": hours[0],
-             "high": hours[-1] + dt.timedelta(hours=1)},
+            sql,
+            {"window": MAX_WINDOW_HOURS, "hours": hours, "low": hours[0], "high": high,
+             "reach": high + dt.timedelta(hours=MAX_WINDOW_HOURS)},
         )  # fmt: skip
+        _journeys_link(cursor, None if bulk else users, bounds)
     _state_save(cursor, "journeys", position=top)
     return bool(hours)
+
+
+def _journeys_link(cursor, users: set[int] | None, bounds: list) -> None:
+    """Each journey's ``previous_started_at``, for the users whose journeys were redone
+    (those of the hours just deleted and inserted), or every user (``users`` None)."""
+    if users is None:
+        scope, params = "", []
+    else:
+        cursor.execute(
+            "SELECT DISTINCT user_id FROM dash_ins_journeys WHERE date_trunc('hour', "
+            "started_at, 'UTC') = ANY(%s) AND started_at >= %s AND started_at < %s",
+            bounds,
+        )
+        users |= {row[0] for row in cursor.fetchall()}
+        scope, params = "WHERE user_id = ANY(%s)", [sorted(users)]
+    cursor.execute(
+        f"""
+        UPDATE dash_ins_journeys j SET previous_started_at = p.previous
+        FROM (SELECT id, lag(started_at) OVER (PARTITION BY user_id ORDER BY started_at)
+                         AS previous
+              FROM dash_ins_journeys {scope}) p
+        WHERE p.id = j.id AND j.previous_started_at IS DISTINCT FROM p.previous
+        """,  # noqa: S608
+        params,
+    )
 
 
 # --- geography -----------------------------------------------------------------------
@@ -400,21 +487,41 @@ WHERE (u.first_seen_at AT TIME ZONE %(tz)s)::date <= a.d
 GROUP BY 3, 4
 """
 # The same for many days at once (a rebuild, a late batch): the previous active day from
-# one ordered pass over the users' active days from 33 days before the first.
-_COHORT_DAYS_BULK_SQL = """
+# one ordered pass over the users' active days from 33 days before the first. By
+# downloads, the pass follows the user-days' (user_id, day) index, no sort; a user-day
+# gives the local days of its first and last active hour (``USER_DAY_ENDS_SQL``).
+_COHORT_DAYS_BULK_SELECT = """
 INSERT INTO dash_ins_cohort_days (tz, activity, day, cohort, users, first_in_week,
                                   first_in_month)
-SELECT %(tz)s, %(activity)s, d, c, count(*),
-       count(*) FILTER (WHERE previous IS NULL OR previous < date_trunc('week', d)::date),
-       count(*) FILTER (WHERE previous IS NULL OR previous < date_trunc('month', d)::date)
-FROM (
-    SELECT a.user_id, a.d, lag(a.d) OVER (PARTITION BY a.user_id ORDER BY a.d) AS previous,
-           (u.first_seen_at AT TIME ZONE %(tz)s)::date AS c
-    FROM (SELECT DISTINCT user_id, d FROM ({active}) t) a
-    JOIN users u ON u.user_id = a.user_id
-) x
-WHERE d = ANY(%(days)s) AND c <= d
+SELECT %(tz)s, %(activity)s, a.d, u.c, count(*),
+       count(*) FILTER (WHERE previous IS NULL OR previous < date_trunc('week', a.d)::date),
+       count(*) FILTER (WHERE previous IS NULL OR previous < date_trunc('month', a.d)::date)
+FROM ({active}) a
+JOIN (SELECT user_id, (first_seen_at AT TIME ZONE %(tz)s)::date AS c FROM users) u
+  ON u.user_id = a.user_id
+WHERE a.d BETWEEN %(days_first)s AND %(days_last)s AND u.c <= a.d
 GROUP BY 3, 4
+"""
+_BULK_DOWNLOADS_SQL = """
+SELECT e.user_id, v.d, v.previous
+FROM (SELECT user_id, fl, ll, lag(ll) OVER (PARTITION BY user_id ORDER BY day) AS prev_ll
+      FROM ({ends}) ends) e
+CROSS JOIN LATERAL (VALUES (e.fl, e.prev_ll), (e.ll, e.fl)) AS v(d, previous)
+WHERE v.previous IS DISTINCT FROM v.d
+"""
+_BULK_ANY_SQL = """
+SELECT user_id, d, lag(d) OVER (PARTITION BY user_id ORDER BY d) AS previous
+FROM (
+    SELECT DISTINCT user_id, d FROM (
+        SELECT user_id, d FROM ({downloads}) by_downloads
+        UNION ALL
+        SELECT user_id, (created_at AT TIME ZONE %(tz)s)::date FROM click_events
+        WHERE created_at >= %(first_at)s AND created_at < %(last_at)s
+        UNION ALL
+        SELECT user_id, (created_at AT TIME ZONE %(tz)s)::date FROM funnel_events
+        WHERE created_at >= %(first_at)s AND created_at < %(last_at)s
+    ) t
+) a
 """
 BULK_DAYS = 4  # from this many consecutive days on, one ordered pass beats the lookups
 
@@ -479,10 +586,15 @@ def _cohort_days_refresh(cursor, tz: str, activity: str, dates: list[dt.date]) -
         )
         if len(run) >= BULK_DAYS:
             reach = [run[0] - dt.timedelta(days=33), run[-1]]
+            # By any event: the download days (each once already) and the events' days.
+            active = _BULK_DOWNLOADS_SQL.format(ends=USER_DAY_ENDS_SQL)
+            if activity != "downloads":
+                active = _BULK_ANY_SQL.format(downloads=active)
             cursor.execute(
-                _COHORT_DAYS_BULK_SQL.format(active=active),
-                {**_range(tz, reach), "activity": activity, "days": run},
-            )
+                _COHORT_DAYS_BULK_SELECT.format(active=active),
+                {**_range(tz, reach), **user_day_ends_params(tz, *reach),
+                 "activity": activity, "days_first": run[0], "days_last": run[-1]},
+            )  # fmt: skip
         else:
             cursor.execute(
                 _COHORT_DAYS_SQL.format(active=active, previous=previous),

@@ -4,9 +4,11 @@ the ``dash_ins_*`` tables and ``dash_downloads_hourly``, never over raw events."
 from __future__ import annotations
 
 import datetime as dt
-from collections import defaultdict
+import math
+from collections import Counter, defaultdict
 from typing import Any
 
+from django.db import connection, transaction
 from django.utils import timezone
 
 from analytics.dashboard.params import Period, today_in
@@ -320,21 +322,46 @@ def cohorts(period: Period, grain: str, activity: str) -> dict[str, Any]:
 
 # --- funnel --------------------------------------------------------------------------
 
+# Each user's first journey of the period is the one in it whose previous journey came
+# before it: no sort per user. Grouped by the seconds between steps within the window,
+# from which the medians come (a few thousand groups rather than a sort of every user's
+# values); -1 stands for a download without a step, which has no such seconds.
 _FUNNEL_SQL = """
-WITH first AS (
-    SELECT DISTINCT ON (user_id) * FROM dash_ins_journeys
+SELECT GROUPING(chosen), platform, language, chosen, downloaded, count(*)
+FROM (
+    SELECT platform, language,
+           CASE WHEN chosen_after <= %(window)s THEN chosen_after END AS chosen,
+           CASE WHEN downloaded_after <= %(window)s
+                THEN coalesce(downloaded_after - chosen_after, -1) END AS downloaded
+    FROM dash_ins_journeys
+    WHERE started_at >= %(start)s AND started_at < %(end)s AND previous_started_at IS NULL
+    UNION ALL
+    SELECT platform, language,
+           CASE WHEN chosen_after <= %(window)s THEN chosen_after END,
+           CASE WHEN downloaded_after <= %(window)s
+                THEN coalesce(downloaded_after - chosen_after, -1) END
+    FROM dash_ins_journeys
     WHERE started_at >= %(start)s AND started_at < %(end)s
-    ORDER BY user_id, started_at
-)
-SELECT GROUPING(platform), GROUPING(language), platform, language, count(*),
-       count(*) FILTER (WHERE chosen_after <= %(window)s),
-       count(*) FILTER (WHERE downloaded_after <= %(window)s),
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY chosen_after)
-           FILTER (WHERE chosen_after <= %(window)s),
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY downloaded_after - chosen_after)
-           FILTER (WHERE downloaded_after <= %(window)s)
-FROM first GROUP BY GROUPING SETS ((), (platform), (language))
+      AND previous_started_at < %(start)s
+) j
+GROUP BY GROUPING SETS ((platform, language, chosen), (platform, language, downloaded))
 """
+
+
+def _median(counts: Counter[int]) -> float | None:
+    """The median of values given with their counts (the mean of the two middle values
+    when their number is even, as ``percentile_cont(0.5)``)."""
+    total = sum(counts.values())
+    if not total:
+        return None
+    middle, seen, low = (total - 1) / 2, 0, None
+    for value in sorted(counts):
+        seen += counts[value]
+        if low is None and seen > math.floor(middle):
+            low = value
+        if seen > math.ceil(middle):
+            return (low + value) / 2
+    return float(low)
 
 
 def funnel(period: Period, window: int) -> dict[str, Any]:
@@ -342,9 +369,41 @@ def funnel(period: Period, window: int) -> dict[str, Any]:
     ``window`` hours of it, by a chosen result or "Watch video" click, then by a
     download of that video."""
     seconds = window * 3600
-    rows = fetch_rows(
-        _FUNNEL_SQL, {"start": period.utc_start, "end": period.utc_end, "window": seconds}
-    )
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Hashed in memory (a few thousand groups), not sorted on disk.
+        cursor.execute("SET LOCAL work_mem = '32MB'")
+        cursor.execute(
+            _FUNNEL_SQL, {"start": period.utc_start, "end": period.utc_end, "window": seconds}
+        )
+        rows = cursor.fetchall()
+    # Per (platform, language): users, seconds to the step (users who took it in the
+    # window), seconds from the step to the download (users who downloaded in it).
+    queried: Counter[tuple] = Counter()
+    downloaded: Counter[tuple] = Counter()
+    to_chosen: dict[tuple, Counter[int]] = defaultdict(Counter)
+    to_download: dict[tuple, Counter[int]] = defaultdict(Counter)
+    for by_download, platform, language, chosen, download_after, n in rows:
+        key = (platform, language)
+        if not by_download:
+            queried[key] += n
+            if chosen is not None:
+                to_chosen[key][chosen] += n
+        elif download_after is not None:
+            downloaded[key] += n
+            if download_after >= 0:
+                to_download[key][download_after] += n
+
+    def merged(keys, group: dict[tuple, Counter[int]]) -> Counter[int]:
+        total: Counter[int] = Counter()
+        for key in keys:
+            total.update(group.get(key, {}))
+        return total
+
+    def group_figures(keys) -> dict[str, Any]:
+        chosen = merged(keys, to_chosen)
+        return figures(sum(queried[k] for k in keys), sum(chosen.values()),
+                       sum(downloaded[k] for k in keys), _median(chosen),
+                       _median(merged(keys, to_download)))  # fmt: skip
 
     def figures(queried, chosen, downloaded, to_chosen, to_download) -> dict[str, Any]:
         return {
@@ -356,16 +415,17 @@ def funnel(period: Period, window: int) -> dict[str, Any]:
             "median_seconds_to_download": None if to_download is None else round(to_download),
         }  # fmt: skip
 
-    overall = figures(0, 0, 0, None, None)
-    by_platform, by_language = [], []
-    for g_platform, g_language, platform, language, *numbers in rows:
-        values = figures(*numbers)
-        if g_platform and g_language:
-            overall = values
-        elif not g_platform:
-            by_platform.append({"platform": platform or "unknown", **values})
-        else:
-            by_language.append({"language": language or "unknown", **values})
+    overall = group_figures(list(queried))
+    by_platform = [
+        {"platform": platform or "unknown",
+         **group_figures([k for k in queried if k[0] == platform])}
+        for platform in sorted({k[0] for k in queried})
+    ]  # fmt: skip
+    by_language = [
+        {"language": language or "unknown",
+         **group_figures([k for k in queried if k[1] == language])}
+        for language in sorted({k[1] for k in queried})
+    ]  # fmt: skip
     steps = [
         {"step": "inline query", "users": overall["queried"], "step_percent": None,
          "overall_percent": 100.0 if overall["queried"] else None, "median_seconds": None},

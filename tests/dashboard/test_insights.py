@@ -14,7 +14,8 @@ from analytics.dashboard.params import today_in
 from analytics.events import InlineQueried, InlineResultChosen, UserSeen
 from analytics.events import VideoViewClicked as Click
 from analytics.insights import rollups as insights_rollups
-from analytics.rollups import rollups_refresh
+from analytics.insights.models import Conversion, Journey
+from analytics.rollups import rollups_rebuild, rollups_refresh
 from sandbox.dashboard_benchmark import bench_run, bench_table
 from tests.dashboard import insights_recount as recount
 from tests.dashboard.conftest import dataset_events, download_event, store, video
@@ -170,6 +171,28 @@ def test_a_late_download_converts_with_a_longer_window(insights_dataset, staff_c
     )
     assert (deep(24)["clicks"], deep(24)["converted"]) == (1, 0)
     assert (deep(30)["clicks"], deep(30)["converted"]) == (1, 1)
+
+
+def test_a_rebuild_in_one_pass_equals_the_lookups(insights_dataset, monkeypatch):
+    """Journeys of many hours at once (one ordered pass and a join) equal those looked
+    up query by query."""
+
+    def rows():
+        conversions = ("hour", "click_type", "platform", "delay_hours", "clicks")
+        journeys = ("user_id", "started_at", "platform", "language", "chosen_after",
+                    "downloaded_after", "previous_started_at")  # fmt: skip
+        return (
+            sorted(Conversion.objects.values_list(*conversions)),
+            sorted(Journey.objects.values_list(*journeys), key=str),
+        )
+
+    conversions, journeys = looked_up = rows()
+    assert any(delay != Conversion.NEVER for _, _, _, delay, _ in conversions)
+    assert any(j[4] is not None for j in journeys) and any(j[4] is None for j in journeys)
+    assert any(j[5] is not None for j in journeys) and any(j[5] is None for j in journeys)
+    monkeypatch.setattr(insights_rollups, "BULK_HOURS", 0)
+    rollups_rebuild()
+    assert rows() == looked_up
 
 
 @pytest.mark.parametrize("activity", ["downloads", "any"])

@@ -6,8 +6,12 @@ import datetime as dt
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from analytics.rollups import rollups_refresh
+from referrals import dashboard
 from referrals.models import (
     BonusReason,
     Referral,
@@ -72,6 +76,7 @@ def referrals():
                     note="abuse",
                     created_at=at + dt.timedelta(days=1),
                 )
+    rollups_refresh()
 
 
 @pytest.mark.parametrize("tz", TIME_ZONES)
@@ -99,6 +104,66 @@ def test_referrals_equal_a_recount(owner, referrals, tz):
             top["activated"]
             == invited.filter(referrer_id=expected, activated_at__isnull=False).count()
         )
+
+
+def recount_top(start: dt.date, end: dt.date, tz: str, limit: int) -> list[tuple[int, int, int]]:
+    low, high = bounds(start, end, tz)
+    counts: dict[int, list[int]] = {}
+    for referral in Referral.objects.filter(created_at__gte=low, created_at__lt=high):
+        row = counts.setdefault(referral.referrer_id, [0, 0])
+        row[0] += 1
+        row[1] += referral.activated_at is not None
+    ranked = sorted(counts.items(), key=lambda item: (-item[1][0], item[0]))[:limit]
+    return [(referrer, n, active) for referrer, (n, active) in ranked]
+
+
+@pytest.mark.parametrize("direct_max", [0, 10_000])
+@pytest.mark.parametrize("tz", TIME_ZONES)
+def test_top_referrers_equal_a_recount_from_the_totals_or_the_rows(
+    owner, referrals, monkeypatch, tz, direct_max
+):
+    # Referrers 3..14 bring 1..6 friends each, spread over two weeks: many totals of two
+    # or more whose referrals fall partly outside a period (the candidates' case).
+    for referrer_id in range(3, 15):
+        user(referrer_id)
+        for n in range(1 + referrer_id % 6):
+            at = dt.datetime(2026, 3, 1 + (referrer_id * 3 + n * 5) % 14, (0, 21, 5)[n % 3],
+                             tzinfo=dt.UTC)  # fmt: skip
+            Referral.objects.create(
+                referrer_id=referrer_id, referred_user=user(1000 + referrer_id * 10 + n),
+                created_at=at, activated_at=at + dt.timedelta(hours=2) if n % 2 else None,
+            )  # fmt: skip
+    rollups_refresh()
+    monkeypatch.setattr(dashboard, "DIRECT_TOP_MAX", direct_max)
+    for start, end, limit in [
+        (dt.date(2026, 3, 1), dt.date(2026, 3, 14), 5),
+        (dt.date(2026, 3, 2), dt.date(2026, 3, 6), 3),
+        (dt.date(2026, 3, 4), dt.date(2026, 3, 4), 10),
+        (dt.date(2026, 3, 1), dt.date(2026, 3, 14), 100),
+    ]:
+        answer = owner.get(
+            "/dashboard/api/referrals", {"start": start, "end": end, "tz": tz, "limit": limit}
+        ).json()
+        got = [(r["user_id"], r["invited"], r["activated"]) for r in answer["top_referrers"]]
+        assert got == recount_top(start, end, tz, limit)
+
+
+def test_the_rollups_follow_activations_and_revocations_made_later(owner, referrals):
+    start = end = dt.date(2026, 3, 2)
+    before = owner.get("/dashboard/api/referrals", {"start": start, "end": end, "tz": "UTC"})
+    referral = Referral.objects.filter(activated_at__isnull=True).order_by("id").first()
+    referral.activated_at = dt.datetime(2026, 3, 2, 12, tzinfo=dt.UTC)
+    referral.save()
+    ReferralBonus.objects.create(
+        user_id=referral.referrer_id, amount=5, reason=BonusReason.REFERRAL,
+        referral=referral, created_at=referral.activated_at,
+    )  # fmt: skip
+    rollups_refresh()
+    after = owner.get(
+        "/dashboard/api/referrals", {"start": start, "end": end, "tz": "UTC"}
+    ).json()
+    assert after["activated"] == before.json()["activated"] + 1
+    assert after["bonus_paid"] == before.json()["bonus_paid"] + 5
 
 
 @pytest.mark.django_db(transaction=True)
@@ -133,3 +198,21 @@ def test_the_seeded_referrals_are_the_dashboards(owner, monkeypatch):
         )
         bonus = ReferralBonus.objects.filter(created_at__gte=low, created_at__lt=high)
         assert answer["bonus_paid"] == sum(b.amount for b in bonus)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_refresh_recounts_only_when_the_referrals_moved(owner):
+    alice = user(1, "alice")
+    at = dt.datetime(2026, 3, 2, 10, tzinfo=dt.UTC)
+    referral = Referral.objects.create(referrer=alice, referred_user=user(2), created_at=at)
+    rollups_refresh()
+    with CaptureQueriesContext(connection) as queries:
+        rollups_refresh()
+    assert not [q for q in queries if "dash_referrals_hourly" in q["sql"]]
+    referral.activated_at = at + dt.timedelta(hours=1)
+    referral.save()
+    rollups_refresh()
+    answer = owner.get(
+        "/dashboard/api/referrals", {"start": "2026-03-02", "end": "2026-03-02", "tz": "UTC"}
+    ).json()
+    assert (answer["invited"], answer["activated"]) == (1, 1)
