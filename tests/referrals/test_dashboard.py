@@ -159,9 +159,7 @@ def test_the_rollups_follow_activations_and_revocations_made_later(owner, referr
         referral=referral, created_at=referral.activated_at,
     )  # fmt: skip
     rollups_refresh()
-    after = owner.get(
-        "/dashboard/api/referrals", {"start": start, "end": end, "tz": "UTC"}
-    ).json()
+    after = owner.get("/dashboard/api/referrals", {"start": start, "end": end, "tz": "UTC"}).json()
     assert after["activated"] == before.json()["activated"] + 1
     assert after["bonus_paid"] == before.json()["bonus_paid"] + 5
 
