@@ -73,7 +73,9 @@ def referral_pending_warm(user: BotUser) -> None:
     its /start may be the one that attributes the referral."""
     if user.first_contact or user.user_id in _NOT_PENDING:
         return
-    if not referral_pending(user_id=user.user_id):
+    # A referral sets ``referred_by`` in the same transaction (services), so a user
+    # without one has none to activate: no query for most users.
+    if user.referred_by_id is None or not referral_pending(user_id=user.user_id):
         _not_pending_remember(user.user_id)
 
 
