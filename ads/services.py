@@ -303,7 +303,8 @@ def quota_warm(user: BotUser) -> None:
     their count, paid status and bonus. Their first delivery is then decided on the event
     loop like any other, instead of taking a thread hop of its own."""
     global _seed_script
-    campaigns_running()
+    if campaigns_snapshot() is None:  # a due one is reloaded in the background meanwhile
+        campaigns_running()
     arms_lookup(user.user_id)
     if not redis_usable():
         return

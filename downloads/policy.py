@@ -16,7 +16,6 @@ a policy that raises is logged and skipped.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -82,10 +81,11 @@ async def delivery_plan(ctx: DeliveryContext) -> DeliveryPlan:
     """All registered policies' plans merged in registration order. A policy that
     raises (or returns something that is not a plan) is logged and left out."""
     merged = DeliveryPlan()
-    if not _policies:
-        return merged
-    results = await asyncio.gather(*(_ask(policy, ctx) for policy in _policies))
-    for plan in results:
+    # One after the other, in this task: a policy usually answers without waiting, and
+    # gathering them as tasks put each delivery at the back of a busy loop's queue once
+    # more (6 ms a delivery when a burst of new users arrived, against 1 ms in turn).
+    for policy in tuple(_policies):
+        plan = await _ask(policy, ctx)
         if plan is None:
             continue
         merged.media_buttons.extend(plan.media_buttons)
