@@ -436,17 +436,15 @@ SELECT user_id, ((day + make_interval(hours => 24 - position('1' in hours::bit(2
            AT TIME ZONE 'UTC' AT TIME ZONE %(tz)s)::date
 FROM dash_user_days WHERE hours <> 0 AND day BETWEEN %(first)s AND %(last)s
 """
-_ACTIVE_ANY_SQL = (
-    _ACTIVE_SQL
-    + """
-UNION ALL
+# The local days of the users' other events (button clicks, the inline funnel).
+_EVENT_DAYS_SQL = """
 SELECT user_id, (created_at AT TIME ZONE %(tz)s)::date FROM click_events
 WHERE created_at >= %(first_at)s AND created_at < %(last_at)s
 UNION ALL
 SELECT user_id, (created_at AT TIME ZONE %(tz)s)::date FROM funnel_events
 WHERE created_at >= %(first_at)s AND created_at < %(last_at)s
 """
-)
+_ACTIVE_ANY_SQL = _ACTIVE_SQL + "UNION ALL" + _EVENT_DAYS_SQL
 # The previous active local day of a user active on local day d (at most 32 days back),
 # through the indexes on (user_id, day) / (user_id, created_at).
 _PREVIOUS_SQL = """
@@ -515,11 +513,7 @@ FROM (
     SELECT DISTINCT user_id, d FROM (
         SELECT user_id, d FROM ({downloads}) by_downloads
         UNION ALL
-        SELECT user_id, (created_at AT TIME ZONE %(tz)s)::date FROM click_events
-        WHERE created_at >= %(first_at)s AND created_at < %(last_at)s
-        UNION ALL
-        SELECT user_id, (created_at AT TIME ZONE %(tz)s)::date FROM funnel_events
-        WHERE created_at >= %(first_at)s AND created_at < %(last_at)s
+        {events}
     ) t
 ) a
 """
@@ -589,7 +583,7 @@ def _cohort_days_refresh(cursor, tz: str, activity: str, dates: list[dt.date]) -
             # By any event: the download days (each once already) and the events' days.
             active = _BULK_DOWNLOADS_SQL.format(ends=USER_DAY_ENDS_SQL)
             if activity != "downloads":
-                active = _BULK_ANY_SQL.format(downloads=active)
+                active = _BULK_ANY_SQL.format(downloads=active, events=_EVENT_DAYS_SQL)
             cursor.execute(
                 _COHORT_DAYS_BULK_SELECT.format(active=active),
                 {**_range(tz, reach), **user_day_ends_params(tz, *reach),
