@@ -17,6 +17,7 @@ from telegram.ext import Application
 from analytics import publisher
 from botapp.application import build_application
 from config import queues
+from downloads.cache import recent_files_forget
 from users.services import users_forget_all
 
 log = logging.getLogger(__name__)
@@ -26,7 +27,9 @@ async def serve(application: Application, stop: asyncio.Event, *, poll_timeout: 
     """Long-polls Telegram and handles updates until ``stop`` is set. While it runs,
     events are published off the event loop (``analytics.publisher.background_start``)."""
     publisher.background_start()
-    users_forget_all()  # rows remembered by an earlier bot in this process may be stale
+    # Rows and files remembered by an earlier bot in this process may be stale.
+    users_forget_all()
+    recent_files_forget()
     await application.initialize()
     try:
         if application.post_init:

@@ -4,17 +4,23 @@ A video sent as a file is another file_id: Telegram refuses a video's file_id in
 sendDocument and a document's in sendVideo. So a document upload of a video format
 has its own slot (``cache_slot``, e.g. ``720p-file``); audio is always sent as audio.
 
-PostgreSQL holds the truth; Redis holds a copy so a cache hit costs one Redis GET. A
-file_id can be re-sent forever with no download and no size limit; one that Telegram
-rejects is dropped and the media fetched again. Redis is asked through the fast client
-(``config.redis.get_fast_redis``): a hung Redis costs a hit one short wait, then
-PostgreSQL answers.
+PostgreSQL holds the truth; Redis holds a copy so a cache hit costs one Redis GET, and
+the bot's process keeps the files it sent in the last ``RECENT_SECONDS`` so that a
+popular video costs no round trip at all (a blocking call on the event loop: a busy bot
+spent a quarter of its loop waiting on that GET). A file_id can be re-sent forever with
+no download and no size limit; one that Telegram rejects is dropped (here, in Redis and
+in PostgreSQL) and the media fetched again; another process may try the dropped one
+until its own copy expires, and is refused the same way. Redis is asked through the
+fast client (``config.redis.get_fast_redis``): a hung Redis costs a hit one short wait,
+then PostgreSQL answers.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 from dataclasses import asdict, dataclass
 
 from asgiref.sync import sync_to_async
@@ -27,6 +33,8 @@ from downloads.models import AUDIO_FORMATS, FILE_SLOT_SUFFIX, CachedMedia
 log = logging.getLogger(__name__)
 
 REDIS_TTL = 30 * 24 * 3600  # a copy; PostgreSQL refills it on a miss
+RECENT_SECONDS = 30.0  # the process's own copy of a file it found or stored
+_RECENT_MAX = 10_000
 
 
 @dataclass(frozen=True)
@@ -112,11 +120,46 @@ def cached_file_get(*, media_key: str, fmt: str) -> CachedFile | None:
 
 
 async def acached_file_get(*, media_key: str, fmt: str) -> CachedFile | None:
-    """The hot path of a cache hit: Redis only, PostgreSQL when Redis does not know."""
+    """The hot path of a cache hit: the process's recent copy, else Redis, else
+    PostgreSQL."""
+    key = _key(media_key, fmt)
+    entry = _recent.get(key)
+    if entry is not None and time.monotonic() - entry[0] <= RECENT_SECONDS:
+        return entry[1]
     hit = _redis_get(media_key, fmt)
     if hit is not False:
-        return hit if _fits(hit, fmt) else None
-    return await sync_to_async(cached_file_get)(media_key=media_key, fmt=fmt)
+        if not _fits(hit, fmt):
+            return None
+        _remember(hit)
+        return hit
+    item = await sync_to_async(cached_file_get)(media_key=media_key, fmt=fmt)
+    if item is not None:
+        _remember(item)
+    return item
+
+
+_recent: dict[str, tuple[float, CachedFile]] = {}
+_recent_lock = threading.Lock()
+
+
+def _remember(item: CachedFile) -> None:
+    if not _fits(item, item.format):
+        return
+    with _recent_lock:
+        if len(_recent) >= _RECENT_MAX:
+            _recent.clear()
+        _recent[_key(item.media_key, item.format)] = (time.monotonic(), item)
+
+
+def _forget(media_key: str, fmt: str) -> None:
+    with _recent_lock:
+        _recent.pop(_key(media_key, fmt), None)
+
+
+def recent_files_forget() -> None:
+    """Forget the process's copies (a bot starting; tests reusing media keys)."""
+    with _recent_lock:
+        _recent.clear()
 
 
 def cached_file_store(item: CachedFile) -> None:
@@ -135,11 +178,13 @@ def cached_file_store(item: CachedFile) -> None:
         },
     )
     _redis_put(item)
+    _remember(item)
 
 
 def cached_file_drop(*, media_key: str, fmt: str, file_id: str) -> None:
     """Forget a file_id Telegram rejected (only that one: a newer upload may exist)."""
     CachedMedia.objects.filter(media_key=media_key, format=fmt, file_id=file_id).delete()
+    _forget(media_key, fmt)
     try:
         get_fast_redis().delete(_key(media_key, fmt))
     except RedisError:

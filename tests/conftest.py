@@ -72,9 +72,11 @@ def page():
 
 @pytest.fixture(autouse=True)
 def _users_forgotten():
-    """No test sees a user row a previous test left in this process's memory (the ids
-    are reused, the database is not)."""
+    """No test sees a user row or a cached file a previous test left in this process's
+    memory (the ids and media keys are reused, the database is not)."""
+    from downloads.cache import recent_files_forget
     from users.services import users_forget_all
 
     users_forget_all()
+    recent_files_forget()
     yield
