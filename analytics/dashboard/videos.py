@@ -5,11 +5,12 @@ no video outside that list has more downloads that day. Over a period's whole UT
 days, a video's total lies between the sum of its listed days (lower bound) and that
 plus the thresholds of the days it is not listed on (upper bound); a video on no list
 has at most the sum of all thresholds. The partial UTC days at either end of a local
-period (a time zone other than UTC) are counted from raw downloads, half a day's worth
-at most (a longer part is its day's rollup less the rest). Only the videos whose upper
-bound reaches the N-th lower bound are counted exactly; if the N-th exact total does not
-beat what an unlisted video could have, the answer falls back to summing every video
-(correct, only slower).
+period (a time zone other than UTC) are bounded the same way by their day's list: the
+listed videos' part is counted exactly, any other video has at most the day's threshold
+in it. A part is counted from raw downloads, half a day's worth at most (a longer part
+is its day's rollup less the rest). Only the videos whose upper bound reaches the N-th
+lower bound are counted exactly; if the N-th exact total does not beat what an unlisted
+video could have, the answer falls back to summing every video (correct, only slower).
 """
 
 from __future__ import annotations
@@ -140,26 +141,123 @@ def _ranked(totals: Counter[str], limit: int) -> list[tuple[str, int]]:
     return ranked[:limit]
 
 
+@dataclasses.dataclass
+class _Edge:
+    """A partial UTC day at an end of the period: the exact counts known so far (of its
+    day's listed videos; of every video when ``complete``) and what any other video can
+    have in it at most."""
+
+    low: dt.datetime
+    high: dt.datetime
+    counts: Counter[str]
+    threshold: int
+    complete: bool
+
+    def exact(self, video_ids: list[str]) -> Counter[str]:
+        """The counts of these videos in the part."""
+        missing = [v for v in video_ids if v not in self.counts and not self.complete]
+        if missing:
+            self.counts.update(_counts_in(self.low, self.high, missing))
+            self.counts.update({v: 0 for v in missing if v not in self.counts})
+        return Counter({v: self.counts.get(v, 0) for v in video_ids})
+
+
+def _counts_in(low: dt.datetime, high: dt.datetime, video_ids: list[str]) -> Counter[str]:
+    """Downloads of these videos from ``low`` to ``high`` within one UTC day: from raw
+    rows, or, for more than half a day, its day's rollup less the raw rows outside."""
+    start = _midnight(low.date())
+    end = start + dt.timedelta(days=1)
+    if high - low <= dt.timedelta(hours=12):
+        rows = fetch_rows(
+            "SELECT video_id, count(*) FROM downloads WHERE created_at >= %s "
+            "AND created_at < %s AND video_id = ANY(%s) GROUP BY video_id",
+            [low, high, video_ids],
+        )
+    else:
+        rows = fetch_rows(
+            """
+            SELECT video_id, sum(n) FROM (
+                SELECT video_id, downloads AS n FROM dash_video_daily
+                WHERE day = %s AND video_id = ANY(%s)
+                UNION ALL
+                SELECT video_id, -count(*) FROM downloads
+                WHERE ((created_at >= %s AND created_at < %s)
+                       OR (created_at >= %s AND created_at < %s))
+                  AND video_id = ANY(%s)
+                GROUP BY video_id
+            ) t GROUP BY video_id
+            """,
+            [start.date(), video_ids, start, low, high, end, video_ids],
+        )
+    return Counter({video_id: int(n) for video_id, n in rows})
+
+
+def _edges(split: _Split) -> list[_Edge]:
+    """The period's partial UTC days, each with its listed videos counted exactly; a
+    day whose list is older than its downloads is counted in full (no threshold)."""
+    if not split.edges:
+        return []
+    days = [low.date() for low, _ in split.edges]
+    fresh_days = {
+        day: threshold
+        for day, is_fresh, threshold in fetch_rows(
+            """
+            SELECT h.day, coalesce(u.downloads = h.downloads, false),
+                   coalesce(u.top_threshold, 0)
+            FROM (SELECT (hour AT TIME ZONE 'UTC')::date AS day, sum(downloads) AS downloads
+                  FROM dash_downloads_hourly
+                  WHERE (hour AT TIME ZONE 'UTC')::date = ANY(%s) GROUP BY 1) h
+            LEFT JOIN dash_utc_days u ON u.day = h.day
+            """,
+            [days],
+        )
+        if is_fresh
+    }
+    listed: dict[dt.date, list[str]] = {}
+    for day, video_id in fetch_rows(
+        "SELECT day, video_id FROM dash_video_day_top WHERE day = ANY(%s)", [list(fresh_days)]
+    ):
+        listed.setdefault(day, []).append(video_id)
+    edges = []
+    for low, high in split.edges:
+        day = low.date()
+        if day in fresh_days:
+            ids = listed.get(day, [])
+            counts = _counts_in(low, high, ids) if ids else Counter()
+            counts.update({v: 0 for v in ids if v not in counts})
+            edges.append(_Edge(low, high, counts, fresh_days[day], complete=False))
+        else:
+            whole = _edge_counts(_Split(None, None, [(low, high)]))
+            edges.append(_Edge(low, high, whole, 0, complete=True))
+    return edges
+
+
 def top_video_counts(period: Period, limit: int) -> list[tuple[str, int]]:
     split = period_split(period)
-    edges = _edge_counts(split)
+    edges = _edges(split)
     listed, threshold_sum = _listed(split)
-    # On a day a video is not listed it has at most that day's threshold: its total
-    # exceeds its lower bound by at most the sum of them, as does an unlisted video's.
+    # On a day (or part of one) a video is not listed it has at most that day's
+    # threshold: its total exceeds its lower bound by at most the sum of them, as does
+    # an unlisted video's.
+    threshold_sum += sum(edge.threshold for edge in edges)
+    counted: Counter[str] = Counter()
+    for edge in edges:
+        counted.update(edge.counts)
     lower = {
-        video_id: listed.get(video_id, (0, 0))[0] + edges.get(video_id, 0)
-        for video_id in listed.keys() | edges.keys()
+        video_id: listed.get(video_id, (0, 0))[0] + counted.get(video_id, 0)
+        for video_id in listed.keys() | counted.keys()
     }
     bar = sorted(lower.values(), reverse=True)[limit - 1] if len(lower) >= limit else 0
     kept = sorted(video_id for video_id, n in lower.items() if n + threshold_sum >= bar)
     totals = _exact_full_days(split, kept)
-    totals.update({video_id: edges[video_id] for video_id in kept if video_id in edges})
+    for edge in edges:
+        totals.update(edge.exact(kept))
     ranked = _ranked(totals, limit)
     beaten = ranked[-1][1] > threshold_sum if len(ranked) == limit else threshold_sum == 0
     if beaten:
         return ranked
     everything = _exact_full_days(split, None)
-    everything.update(edges)
+    everything.update(_edge_counts(split))
     return _ranked(everything, limit)
 
 

@@ -22,6 +22,8 @@ __all__ = [
     "InsightDay",
     "InsightState",
     "Journey",
+    "JourneyFirstsDay",
+    "JourneyFirstsMonth",
     "LocalHour",
     "Retention",
 ]
@@ -137,6 +139,60 @@ class Journey(_Rollup):
         ]  # fmt: skip
         constraints = [
             models.UniqueConstraint(fields=["user_id", "started_at"], name="dash_ins_journeys_uniq")
+        ]
+
+
+class JourneyFirstsDay(_Rollup):
+    """Users' very first journeys (``previous_started_at`` null) of one UTC day, counted
+    by what the funnel groups them by, so that a long period's funnel adds up a few
+    rows per day instead of reading one journey per user (its medians come from these
+    counts of seconds). ``kind`` STEP: by ``seconds`` = ``chosen_after`` (null: no step);
+    ``kind`` DOWNLOAD: by ``seconds`` = seconds from the step to the download (-1: a
+    download without a step) and ``hours`` = the download's hours after the query,
+    rounded up (a window of W hours holds it when ``hours`` <= W); both null: none."""
+
+    STEP = 0
+    DOWNLOAD = 1
+
+    day = models.DateField()
+    kind = models.SmallIntegerField()
+    platform = models.CharField(max_length=16, blank=True)
+    language = models.CharField(max_length=8, blank=True)
+    seconds = models.IntegerField(null=True)
+    hours = models.IntegerField(null=True)
+    users = models.IntegerField()
+
+    class Meta:
+        db_table = "dash_ins_journey_firsts"
+        indexes = [
+            models.Index(
+                fields=["day"],
+                include=["kind", "platform", "language", "seconds", "hours", "users"],
+                name="dash_ins_journey_firsts_day",
+            )
+        ]
+
+
+class JourneyFirstsMonth(_Rollup):
+    """``JourneyFirstsDay`` added up per UTC month (``month``: its first day), for the
+    whole months of a long period."""
+
+    month = models.DateField()
+    kind = models.SmallIntegerField()
+    platform = models.CharField(max_length=16, blank=True)
+    language = models.CharField(max_length=8, blank=True)
+    seconds = models.IntegerField(null=True)
+    hours = models.IntegerField(null=True)
+    users = models.IntegerField()
+
+    class Meta:
+        db_table = "dash_ins_journey_firsts_months"
+        indexes = [
+            models.Index(
+                fields=["month"],
+                include=["kind", "platform", "language", "seconds", "hours", "users"],
+                name="dash_ins_journey_firsts_month",
+            )
         ]
 
 

@@ -58,7 +58,8 @@ MEAN_LOCAL_HOUR = 16
 
 _INSIGHT_TABLES = (
     "dash_ins_state, dash_ins_days, dash_ins_local_hours, dash_ins_geo_days, "
-    "dash_ins_conversions, dash_ins_journeys, dash_ins_retention, dash_ins_cohort_sizes, "
+    "dash_ins_conversions, dash_ins_journeys, dash_ins_journey_firsts, "
+    "dash_ins_journey_firsts_months, dash_ins_retention, dash_ins_cohort_sizes, "
     "dash_ins_cohort_days"
 )
 
@@ -342,14 +343,16 @@ def _journeys_refresh(cursor, since) -> bool:
             {"window": MAX_WINDOW_HOURS, "hours": hours, "low": hours[0], "high": high,
              "reach": high + dt.timedelta(hours=MAX_WINDOW_HOURS)},
         )  # fmt: skip
-        _journeys_link(cursor, None if bulk else users, bounds)
+        relinked = _journeys_link(cursor, None if bulk else users, bounds)
+        _journey_firsts_refresh(cursor, None if bulk else {h.date() for h in hours} | relinked)
     _state_save(cursor, "journeys", position=top)
     return bool(hours)
 
 
-def _journeys_link(cursor, users: set[int] | None, bounds: list) -> None:
+def _journeys_link(cursor, users: set[int] | None, bounds: list) -> set[dt.date]:
     """Each journey's ``previous_started_at``, for the users whose journeys were redone
-    (those of the hours just deleted and inserted), or every user (``users`` None)."""
+    (those of the hours just deleted and inserted), or every user (``users`` None).
+    Returns the UTC days of the journeys whose previous one changed."""
     if users is None:
         scope, params = "", []
     else:
@@ -367,8 +370,72 @@ def _journeys_link(cursor, users: set[int] | None, bounds: list) -> None:
                          AS previous
               FROM dash_ins_journeys {scope}) p
         WHERE p.id = j.id AND j.previous_started_at IS DISTINCT FROM p.previous
+        RETURNING (j.started_at AT TIME ZONE 'UTC')::date
         """,  # noqa: S608
         params,
+    )
+    return {row[0] for row in cursor.fetchall()}
+
+
+# The users' very first journeys counted per UTC day (``JourneyFirstsDay``): the funnel
+# of a long period reads these rows for its whole UTC days. A day is recounted when a
+# journey of it was redone or its previous one changed (a late, earlier journey).
+_JOURNEY_FIRSTS_SQL = """
+INSERT INTO dash_ins_journey_firsts (day, kind, platform, language, seconds, hours, users)
+SELECT day, GROUPING(chosen_after), platform, language,
+       CASE WHEN GROUPING(chosen_after) = 0 THEN chosen_after ELSE after_step END,
+       hours, count(*)
+FROM (
+    SELECT (started_at AT TIME ZONE 'UTC')::date AS day, platform, language, chosen_after,
+           CASE WHEN downloaded_after IS NOT NULL
+                THEN coalesce(downloaded_after - chosen_after, -1) END AS after_step,
+           ceil(downloaded_after / 3600.0)::int AS hours
+    FROM dash_ins_journeys
+    WHERE previous_started_at IS NULL {where}
+) j
+GROUP BY GROUPING SETS ((day, platform, language, chosen_after),
+                        (day, platform, language, after_step, hours))
+"""
+
+
+_JOURNEY_FIRSTS_MONTHS_SQL = """
+INSERT INTO dash_ins_journey_firsts_months (month, kind, platform, language, seconds, hours,
+                                            users)
+SELECT date_trunc('month', day)::date, kind, platform, language, seconds, hours, sum(users)
+FROM dash_ins_journey_firsts {where}
+GROUP BY 1, 2, 3, 4, 5, 6
+"""
+
+
+def _journey_firsts_refresh(cursor, days: set[dt.date] | None) -> None:
+    """Recount the first journeys of these UTC days and their months, or of every day
+    (``days`` None)."""
+    if days is None:
+        cursor.execute("DELETE FROM dash_ins_journey_firsts")
+        cursor.execute(_JOURNEY_FIRSTS_SQL.format(where=""))
+        cursor.execute("DELETE FROM dash_ins_journey_firsts_months")
+        cursor.execute(_JOURNEY_FIRSTS_MONTHS_SQL.format(where=""))
+        return
+    if not days:
+        return
+    ordered = sorted(days)
+    cursor.execute("DELETE FROM dash_ins_journey_firsts WHERE day = ANY(%s)", [ordered])
+    low = dt.datetime.combine(ordered[0], dt.time(), tzinfo=dt.UTC)
+    high = dt.datetime.combine(ordered[-1] + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    cursor.execute(
+        _JOURNEY_FIRSTS_SQL.format(
+            where="AND started_at >= %(low)s AND started_at < %(high)s "
+            "AND (started_at AT TIME ZONE 'UTC')::date = ANY(%(days)s)"
+        ),
+        {"low": low, "high": high, "days": ordered},
+    )
+    months = sorted({day.replace(day=1) for day in ordered})
+    cursor.execute("DELETE FROM dash_ins_journey_firsts_months WHERE month = ANY(%s)", [months])
+    cursor.execute(
+        _JOURNEY_FIRSTS_MONTHS_SQL.format(
+            where="WHERE date_trunc('month', day)::date = ANY(%(months)s)"
+        ),
+        {"months": months},
     )
 
 

@@ -323,18 +323,33 @@ def cohorts(period: Period, grain: str, activity: str) -> dict[str, Any]:
 # --- funnel --------------------------------------------------------------------------
 
 # Each user's first journey of the period is the one in it whose previous journey came
-# before it: no sort per user. Grouped by the seconds between steps within the window,
-# from which the medians come (a few thousand groups rather than a sort of every user's
-# values); -1 stands for a download without a step, which has no such seconds.
+# before it: no sort per user. Users' very first journeys come from their counts per
+# day and month (``JourneyFirstsDay``, ``JourneyFirstsMonth``: ``_FIRSTS_SQL``) for the
+# period's whole UTC days, and from the journeys themselves (``_FUNNEL_SQL``) for the
+# hours before the first and after the last (the edges); the others (a previous journey
+# before the period) always from the journeys. Each journey counts twice: by the seconds
+# to its step (kind 0; null: no step in the window) and by the seconds from the step to
+# the download (kind 1; -1: a download without a step; null: none in the window). The
+# medians come from those counts (a few thousand groups rather than a sort of every
+# user's values).
 _FUNNEL_SQL = """
-SELECT GROUPING(chosen), platform, language, chosen, downloaded, count(*)
+SELECT GROUPING(chosen), platform, language, coalesce(chosen, downloaded), count(*)
 FROM (
     SELECT platform, language,
            CASE WHEN chosen_after <= %(window)s THEN chosen_after END AS chosen,
            CASE WHEN downloaded_after <= %(window)s
                 THEN coalesce(downloaded_after - chosen_after, -1) END AS downloaded
     FROM dash_ins_journeys
-    WHERE started_at >= %(start)s AND started_at < %(end)s AND previous_started_at IS NULL
+    WHERE started_at >= %(start)s AND started_at < %(edge_start)s
+      AND previous_started_at IS NULL
+    UNION ALL
+    SELECT platform, language,
+           CASE WHEN chosen_after <= %(window)s THEN chosen_after END,
+           CASE WHEN downloaded_after <= %(window)s
+                THEN coalesce(downloaded_after - chosen_after, -1) END
+    FROM dash_ins_journeys
+    WHERE started_at >= %(edge_end)s AND started_at < %(end)s
+      AND previous_started_at IS NULL
     UNION ALL
     SELECT platform, language,
            CASE WHEN chosen_after <= %(window)s THEN chosen_after END,
@@ -346,6 +361,40 @@ FROM (
 ) j
 GROUP BY GROUPING SETS ((platform, language, chosen), (platform, language, downloaded))
 """
+_FIRSTS_SQL = """
+SELECT kind, platform, language,
+       CASE WHEN kind = 0 THEN CASE WHEN seconds <= %(window)s THEN seconds END
+            WHEN hours <= %(hours)s THEN seconds END,
+       sum(users)
+FROM (
+    SELECT kind, platform, language, seconds, hours, users FROM dash_ins_journey_firsts
+    WHERE (day >= %(first_day)s AND day < %(first_month)s)
+       OR (day >= %(after_month)s AND day < %(after_day)s)
+    UNION ALL
+    SELECT kind, platform, language, seconds, hours, users
+    FROM dash_ins_journey_firsts_months
+    WHERE month >= %(first_month)s AND month < %(after_month)s
+) firsts
+GROUP BY 1, 2, 3, 4
+"""
+
+
+def _whole_days(period: Period) -> tuple[dt.datetime, dt.datetime]:
+    """The UTC midnights that bound the period's whole UTC days (equal: none)."""
+    midnight = period.utc_start.replace(hour=0, minute=0, second=0, microsecond=0)
+    first = midnight if midnight == period.utc_start else midnight + dt.timedelta(days=1)
+    last = period.utc_end.replace(hour=0, minute=0, second=0, microsecond=0)
+    return (first, last) if first < last else (period.utc_end, period.utc_end)
+
+
+def _whole_months(first: dt.date, after: dt.date) -> tuple[dt.date, dt.date]:
+    """The first days that bound the whole UTC months of days first..after - 1 (equal:
+    none; then both are ``after``)."""
+    start = (
+        first if first.day == 1 else (first.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+    )
+    end = after.replace(day=1)
+    return (start, end) if start < end else (after, after)
 
 
 def _median(counts: Counter[int]) -> float | None:
@@ -369,41 +418,48 @@ def funnel(period: Period, window: int) -> dict[str, Any]:
     ``window`` hours of it, by a chosen result or "Watch video" click, then by a
     download of that video."""
     seconds = window * 3600
+    first, last = _whole_days(period)
     with transaction.atomic(), connection.cursor() as cursor:
         # Hashed in memory (a few thousand groups), not sorted on disk.
         cursor.execute("SET LOCAL work_mem = '32MB'")
         cursor.execute(
-            _FUNNEL_SQL, {"start": period.utc_start, "end": period.utc_end, "window": seconds}
-        )
+            _FUNNEL_SQL,
+            {"start": period.utc_start, "end": period.utc_end, "window": seconds,
+             "edge_start": first, "edge_end": last},
+        )  # fmt: skip
         rows = cursor.fetchall()
-    # Per (platform, language): users, seconds to the step (users who took it in the
-    # window), seconds from the step to the download (users who downloaded in it).
+        if first < last:
+            first_month, after_month = _whole_months(first.date(), last.date())
+            cursor.execute(
+                _FIRSTS_SQL,
+                {"window": seconds, "hours": window, "first_day": first.date(),
+                 "after_day": last.date(), "first_month": first_month,
+                 "after_month": after_month},
+            )  # fmt: skip
+            rows += cursor.fetchall()
+    # Per group (everyone, each platform, each language): users, seconds to the step
+    # (users who took it in the window), seconds from the step to the download (users
+    # who downloaded in it).
     queried: Counter[tuple] = Counter()
     downloaded: Counter[tuple] = Counter()
     to_chosen: dict[tuple, Counter[int]] = defaultdict(Counter)
     to_download: dict[tuple, Counter[int]] = defaultdict(Counter)
-    for by_download, platform, language, chosen, download_after, n in rows:
-        key = (platform, language)
-        if not by_download:
-            queried[key] += n
-            if chosen is not None:
-                to_chosen[key][chosen] += n
-        elif download_after is not None:
-            downloaded[key] += n
-            if download_after >= 0:
-                to_download[key][download_after] += n
+    for kind, platform, language, value, n in rows:
+        groups, n = ((), ("platform", platform), ("language", language)), int(n)
+        for group in groups:
+            if kind == 0:
+                queried[group] += n
+                if value is not None:
+                    to_chosen[group][value] += n
+            elif value is not None:
+                downloaded[group] += n
+                if value >= 0:
+                    to_download[group][value] += n
 
-    def merged(keys, group: dict[tuple, Counter[int]]) -> Counter[int]:
-        total: Counter[int] = Counter()
-        for key in keys:
-            total.update(group.get(key, {}))
-        return total
-
-    def group_figures(keys) -> dict[str, Any]:
-        chosen = merged(keys, to_chosen)
-        return figures(sum(queried[k] for k in keys), sum(chosen.values()),
-                       sum(downloaded[k] for k in keys), _median(chosen),
-                       _median(merged(keys, to_download)))  # fmt: skip
+    def group_figures(group: tuple) -> dict[str, Any]:
+        chosen = to_chosen.get(group, Counter())
+        return figures(queried[group], sum(chosen.values()), downloaded[group],
+                       _median(chosen), _median(to_download.get(group, Counter())))  # fmt: skip
 
     def figures(queried, chosen, downloaded, to_chosen, to_download) -> dict[str, Any]:
         return {
@@ -415,17 +471,15 @@ def funnel(period: Period, window: int) -> dict[str, Any]:
             "median_seconds_to_download": None if to_download is None else round(to_download),
         }  # fmt: skip
 
-    overall = group_figures(list(queried))
+    overall = group_figures(())
     by_platform = [
-        {"platform": platform or "unknown",
-         **group_figures([k for k in queried if k[0] == platform])}
-        for platform in sorted({k[0] for k in queried})
-    ]  # fmt: skip
+        {"platform": group[1] or "unknown", **group_figures(group)}
+        for group in sorted(g for g in queried if g and g[0] == "platform")
+    ]
     by_language = [
-        {"language": language or "unknown",
-         **group_figures([k for k in queried if k[1] == language])}
-        for language in sorted({k[1] for k in queried})
-    ]  # fmt: skip
+        {"language": group[1] or "unknown", **group_figures(group)}
+        for group in sorted(g for g in queried if g and g[0] == "language")
+    ]
     steps = [
         {"step": "inline query", "users": overall["queried"], "step_percent": None,
          "overall_percent": 100.0 if overall["queried"] else None, "median_seconds": None},

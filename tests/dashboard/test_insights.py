@@ -6,6 +6,8 @@ chosen results; incomplete periods; the funnel's order and window; auth and 400s
 from __future__ import annotations
 
 import datetime as dt
+import math
+from collections import Counter
 
 import pytest
 
@@ -14,7 +16,7 @@ from analytics.dashboard.params import today_in
 from analytics.events import InlineQueried, InlineResultChosen, UserSeen
 from analytics.events import VideoViewClicked as Click
 from analytics.insights import rollups as insights_rollups
-from analytics.insights.models import Conversion, Journey
+from analytics.insights.models import Conversion, Journey, JourneyFirstsDay
 from analytics.rollups import rollups_rebuild, rollups_refresh
 from sandbox.dashboard_benchmark import bench_run, bench_table
 from tests.dashboard import insights_recount as recount
@@ -184,15 +186,39 @@ def test_a_rebuild_in_one_pass_equals_the_lookups(insights_dataset, monkeypatch)
         return (
             sorted(Conversion.objects.values_list(*conversions)),
             sorted(Journey.objects.values_list(*journeys), key=str),
+            firsts_rows(),
         )
 
-    conversions, journeys = looked_up = rows()
+    conversions, journeys, firsts = looked_up = rows()
+    assert firsts == firsts_recount()
     assert any(delay != Conversion.NEVER for _, _, _, delay, _ in conversions)
     assert any(j[4] is not None for j in journeys) and any(j[4] is None for j in journeys)
     assert any(j[5] is not None for j in journeys) and any(j[5] is None for j in journeys)
     monkeypatch.setattr(insights_rollups, "BULK_HOURS", 0)
     rollups_rebuild()
     assert rows() == looked_up
+
+
+FIRSTS = ("day", "kind", "platform", "language", "seconds", "hours", "users")
+
+
+def firsts_rows() -> list[tuple]:
+    return sorted(JourneyFirstsDay.objects.values_list(*FIRSTS), key=str)
+
+
+def firsts_recount() -> list[tuple]:
+    """The per-day counts of the users' very first journeys, from the journeys."""
+    counts: Counter[tuple] = Counter()
+    for j in Journey.objects.filter(previous_started_at__isnull=True):
+        day = j.started_at.astimezone(dt.UTC).date()
+        counts[(day, JourneyFirstsDay.STEP, j.platform, j.language, j.chosen_after, None)] += 1
+        if j.downloaded_after is None:
+            after_step = hours = None
+        else:
+            after_step = -1 if j.chosen_after is None else j.downloaded_after - j.chosen_after
+            hours = math.ceil(j.downloaded_after / 3600)
+        counts[(day, JourneyFirstsDay.DOWNLOAD, j.platform, j.language, after_step, hours)] += 1
+    return sorted(((*key, n) for key, n in counts.items()), key=str)
 
 
 @pytest.mark.parametrize("activity", ["downloads", "any"])
@@ -326,9 +352,16 @@ def test_the_rollups_follow_events_stored_later(staff_client, monkeypatch, bulk_
     events = [*dataset_events(), *journey_events()]
     store(events[: len(events) // 2])
     store(events[len(events) // 2 :])
-    store([download_event(33, *video(4), at("2026-03-02 21:30")),
-           Click(user_id=33, video_id=video(4)[0], occurred_at=at("2026-03-02 21:00")),
-           InlineQueried(user_id=9, occurred_at=at("2026-03-03 02:00"))])  # fmt: skip
+    # The late batch also holds a query of user 16 before their first one: the day of
+    # their very first journey moves back.
+    late = [
+        download_event(33, *video(4), at("2026-03-02 21:30")),
+        Click(user_id=33, video_id=video(4)[0], occurred_at=at("2026-03-02 21:00")),
+        InlineQueried(user_id=9, occurred_at=at("2026-03-03 02:00")),
+        InlineQueried(user_id=16, platform="youtube", occurred_at=at("2026-03-02 08:00")),
+    ]
+    store(late)
+    assert firsts_rows() == firsts_recount()
     start, end = dt.date(2026, 2, 20), dt.date(2026, 3, 14)
     for tz in ("Europe/Moscow", "America/New_York"):
         for mode in ("on", "after"):
