@@ -56,35 +56,10 @@ def period_split(period: Period) -> _Split:
 
 
 def _edge_counts(split: _Split) -> Counter[str]:
-    """Downloads per video in the partial UTC days at the ends: counted from raw rows,
-    or, for more than half a day, as the day's rollup less the raw rows outside the
-    part (a time zone east of UTC leaves 21 hours of a day at the end of its period).
-    One statement, so the rollup and the rows are read at the same moment."""
+    """Downloads per video in the partial UTC days at the ends, every video."""
     counts: Counter[str] = Counter()
     for low, high in split.edges:
-        start = _midnight(low.date())
-        end = start + dt.timedelta(days=1)
-        if high - low <= dt.timedelta(hours=12):
-            rows = fetch_rows(
-                "SELECT video_id, count(*) FROM downloads "
-                "WHERE created_at >= %s AND created_at < %s GROUP BY video_id",
-                [low, high],
-            )
-        else:
-            rows = fetch_rows(
-                """
-                SELECT video_id, sum(n) FROM (
-                    SELECT video_id, downloads AS n FROM dash_video_daily WHERE day = %s
-                    UNION ALL
-                    SELECT video_id, -count(*) FROM downloads
-                    WHERE (created_at >= %s AND created_at < %s)
-                       OR (created_at >= %s AND created_at < %s)
-                    GROUP BY video_id
-                ) t GROUP BY video_id HAVING sum(n) > 0
-                """,
-                [start.date(), start, low, high, end],
-            )
-        counts.update({video_id: int(n) for video_id, n in rows})
+        counts.update(_counts_in(low, high, None))
     return counts
 
 
@@ -162,34 +137,35 @@ class _Edge:
         return Counter({v: self.counts.get(v, 0) for v in video_ids})
 
 
-def _counts_in(low: dt.datetime, high: dt.datetime, video_ids: list[str]) -> Counter[str]:
-    """Downloads of these videos from ``low`` to ``high`` within one UTC day: from raw
-    rows, or, for more than half a day, its day's rollup less the raw rows outside."""
+def _counts_in(low: dt.datetime, high: dt.datetime, video_ids: list[str] | None) -> Counter[str]:
+    """Downloads of these videos (None: of every video) from ``low`` to ``high`` within
+    one UTC day: from raw rows, or, for more than half a day, as the day's rollup less
+    the raw rows outside the part (a time zone east of UTC leaves 21 hours of a day at
+    the end of its period). One statement, so the rollup and the rows are read at the
+    same moment."""
     start = _midnight(low.date())
     end = start + dt.timedelta(days=1)
+    among = "" if video_ids is None else "AND video_id = ANY(%(videos)s)"
+    params = {"low": low, "high": high, "start": start, "end": end, "videos": video_ids}
     if high - low <= dt.timedelta(hours=12):
-        rows = fetch_rows(
-            "SELECT video_id, count(*) FROM downloads WHERE created_at >= %s "
-            "AND created_at < %s AND video_id = ANY(%s) GROUP BY video_id",
-            [low, high, video_ids],
-        )
+        sql = f"""
+            SELECT video_id, count(*) FROM downloads
+            WHERE created_at >= %(low)s AND created_at < %(high)s {among} GROUP BY video_id
+        """  # noqa: S608 (no value is formatted in)
     else:
-        rows = fetch_rows(
-            """
+        sql = f"""
             SELECT video_id, sum(n) FROM (
                 SELECT video_id, downloads AS n FROM dash_video_daily
-                WHERE day = %s AND video_id = ANY(%s)
+                WHERE day = %(day)s {among}
                 UNION ALL
                 SELECT video_id, -count(*) FROM downloads
-                WHERE ((created_at >= %s AND created_at < %s)
-                       OR (created_at >= %s AND created_at < %s))
-                  AND video_id = ANY(%s)
+                WHERE ((created_at >= %(start)s AND created_at < %(low)s)
+                       OR (created_at >= %(high)s AND created_at < %(end)s)) {among}
                 GROUP BY video_id
-            ) t GROUP BY video_id
-            """,
-            [start.date(), video_ids, start, low, high, end, video_ids],
-        )
-    return Counter({video_id: int(n) for video_id, n in rows})
+            ) t GROUP BY video_id HAVING sum(n) > 0
+        """  # noqa: S608 (no value is formatted in)
+        params["day"] = start.date()
+    return Counter({video_id: int(n) for video_id, n in fetch_rows(sql, params)})
 
 
 def _edges(split: _Split) -> list[_Edge]:

@@ -142,11 +142,14 @@ class Journey(_Rollup):
         ]
 
 
-class JourneyFirstsDay(_Rollup):
-    """Users' very first journeys (``previous_started_at`` null) of one UTC day, counted
-    by what the funnel groups them by, so that a long period's funnel adds up a few
-    rows per day instead of reading one journey per user (its medians come from these
-    counts of seconds). ``kind`` STEP: by ``seconds`` = ``chosen_after`` (null: no step);
+_FIRSTS_COUNTS = ["kind", "platform", "language", "seconds", "hours", "users"]
+
+
+class _JourneyFirsts(_Rollup):
+    """Counts of users' very first journeys (``previous_started_at`` null), by what the
+    funnel groups them by, so that a long period's funnel adds up a few rows per day or
+    month instead of reading one journey per user (its medians come from these counts
+    of seconds). ``kind`` STEP: by ``seconds`` = ``chosen_after`` (null: no step);
     ``kind`` DOWNLOAD: by ``seconds`` = seconds from the step to the download (-1: a
     download without a step) and ``hours`` = the download's hours after the query,
     rounded up (a window of W hours holds it when ``hours`` <= W); both null: none."""
@@ -154,7 +157,6 @@ class JourneyFirstsDay(_Rollup):
     STEP = 0
     DOWNLOAD = 1
 
-    day = models.DateField()
     kind = models.SmallIntegerField()
     platform = models.CharField(max_length=16, blank=True)
     language = models.CharField(max_length=8, blank=True)
@@ -163,35 +165,32 @@ class JourneyFirstsDay(_Rollup):
     users = models.IntegerField()
 
     class Meta:
+        abstract = True
+
+
+class JourneyFirstsDay(_JourneyFirsts):
+    """The first journeys of one UTC day."""
+
+    day = models.DateField()
+
+    class Meta:
         db_table = "dash_ins_journey_firsts"
         indexes = [
-            models.Index(
-                fields=["day"],
-                include=["kind", "platform", "language", "seconds", "hours", "users"],
-                name="dash_ins_journey_firsts_day",
-            )
+            models.Index(fields=["day"], include=_FIRSTS_COUNTS, name="dash_ins_journey_firsts_day")
         ]
 
 
-class JourneyFirstsMonth(_Rollup):
+class JourneyFirstsMonth(_JourneyFirsts):
     """``JourneyFirstsDay`` added up per UTC month (``month``: its first day), for the
     whole months of a long period."""
 
     month = models.DateField()
-    kind = models.SmallIntegerField()
-    platform = models.CharField(max_length=16, blank=True)
-    language = models.CharField(max_length=8, blank=True)
-    seconds = models.IntegerField(null=True)
-    hours = models.IntegerField(null=True)
-    users = models.IntegerField()
 
     class Meta:
         db_table = "dash_ins_journey_firsts_months"
         indexes = [
             models.Index(
-                fields=["month"],
-                include=["kind", "platform", "language", "seconds", "hours", "users"],
-                name="dash_ins_journey_firsts_month",
+                fields=["month"], include=_FIRSTS_COUNTS, name="dash_ins_journey_firsts_month"
             )
         ]
 
