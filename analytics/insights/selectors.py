@@ -339,25 +339,19 @@ FROM (
            CASE WHEN chosen_after <= %(window)s THEN chosen_after END AS chosen,
            CASE WHEN downloaded_after <= %(window)s
                 THEN coalesce(downloaded_after - chosen_after, -1) END AS downloaded
-    FROM dash_ins_journeys
-    WHERE started_at >= %(start)s AND started_at < %(edge_start)s
-      AND previous_started_at IS NULL
-    UNION ALL
-    SELECT platform, language,
-           CASE WHEN chosen_after <= %(window)s THEN chosen_after END,
-           CASE WHEN downloaded_after <= %(window)s
-                THEN coalesce(downloaded_after - chosen_after, -1) END
-    FROM dash_ins_journeys
-    WHERE started_at >= %(edge_end)s AND started_at < %(end)s
-      AND previous_started_at IS NULL
-    UNION ALL
-    SELECT platform, language,
-           CASE WHEN chosen_after <= %(window)s THEN chosen_after END,
-           CASE WHEN downloaded_after <= %(window)s
-                THEN coalesce(downloaded_after - chosen_after, -1) END
-    FROM dash_ins_journeys
-    WHERE started_at >= %(start)s AND started_at < %(end)s
-      AND previous_started_at < %(start)s
+    FROM (
+        SELECT platform, language, chosen_after, downloaded_after FROM dash_ins_journeys
+        WHERE started_at >= %(start)s AND started_at < %(edge_start)s
+          AND previous_started_at IS NULL
+        UNION ALL
+        SELECT platform, language, chosen_after, downloaded_after FROM dash_ins_journeys
+        WHERE started_at >= %(edge_end)s AND started_at < %(end)s
+          AND previous_started_at IS NULL
+        UNION ALL
+        SELECT platform, language, chosen_after, downloaded_after FROM dash_ins_journeys
+        WHERE started_at >= %(start)s AND started_at < %(end)s
+          AND previous_started_at < %(start)s
+    ) firsts_of_period
 ) j
 GROUP BY GROUPING SETS ((platform, language, chosen), (platform, language, downloaded))
 """
