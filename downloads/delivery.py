@@ -158,6 +158,14 @@ def markup_with_buttons(markup: Markup, buttons: list[UrlButton]) -> Markup:
     return InlineKeyboardMarkup(rows)
 
 
+def _keyboard(buttons: list[UrlButton]) -> dict[str, Any] | None:
+    """One URL button a row, as the Bot API takes it (no Telegram objects built for a
+    message nothing reads back)."""
+    if not buttons:
+        return None
+    return {"inline_keyboard": [[{"text": b.text, "url": b.url}] for b in buttons]}
+
+
 def _publish_completed(target: Target, item: CachedFile, *, cached: bool) -> None:
     publish(
         DownloadCompleted(
@@ -198,7 +206,7 @@ async def _follow_ups_send(bot, target: Target, follow_ups: list[FollowUp]) -> N
                     "chat_id": target.chat_id,
                     "text": follow_up.text,
                     "parse_mode": ParseMode.HTML,
-                    "reply_markup": markup_with_buttons(None, follow_up.buttons),
+                    "reply_markup": _keyboard(follow_up.buttons),
                     "link_preview_options": {"is_disabled": True},
                 },
             )
