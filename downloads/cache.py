@@ -5,8 +5,8 @@ sendDocument and a document's in sendVideo. So a document upload of a video form
 has its own slot (``cache_slot``, e.g. ``720p-file``); audio is always sent as audio.
 
 PostgreSQL holds the truth; Redis holds a copy so a cache hit costs one Redis GET, and
-the bot's process keeps the files it sent in the last ``RECENT_SECONDS`` so that a
-popular video costs no round trip at all (a blocking call on the event loop: a busy bot
+each process keeps the files it found or stored in the last ``RECENT_SECONDS`` so that
+a popular video costs the bot no round trip at all (a blocking call on the event loop: a busy bot
 spent a quarter of its loop waiting on that GET). A file_id can be re-sent forever with
 no download and no size limit; one that Telegram rejects is dropped (here, in Redis and
 in PostgreSQL) and the media fetched again; another process may try the dropped one
