@@ -352,9 +352,10 @@ def _journeys_refresh(cursor, since) -> bool:
 def _journeys_link(cursor, users: set[int] | None, bounds: list) -> set[dt.date]:
     """Each journey's ``previous_started_at``, for the users whose journeys were redone
     (those of the hours just deleted and inserted), or every user (``users`` None).
-    Returns the UTC days of the journeys whose previous one changed."""
+    Returns the UTC days of the journeys whose previous one changed (none for every
+    user: the caller recounts every day then, and a rebuild changes most rows)."""
     if users is None:
-        scope, params = "", []
+        scope, params, returning = "", [], ""
     else:
         cursor.execute(
             "SELECT DISTINCT user_id FROM dash_ins_journeys WHERE date_trunc('hour', "
@@ -363,6 +364,7 @@ def _journeys_link(cursor, users: set[int] | None, bounds: list) -> set[dt.date]
         )
         users |= {row[0] for row in cursor.fetchall()}
         scope, params = "WHERE user_id = ANY(%s)", [sorted(users)]
+        returning = "RETURNING (j.started_at AT TIME ZONE 'UTC')::date"
     cursor.execute(
         f"""
         UPDATE dash_ins_journeys j SET previous_started_at = p.previous
@@ -370,11 +372,11 @@ def _journeys_link(cursor, users: set[int] | None, bounds: list) -> set[dt.date]
                          AS previous
               FROM dash_ins_journeys {scope}) p
         WHERE p.id = j.id AND j.previous_started_at IS DISTINCT FROM p.previous
-        RETURNING (j.started_at AT TIME ZONE 'UTC')::date
+        {returning}
         """,  # noqa: S608
         params,
     )
-    return {row[0] for row in cursor.fetchall()}
+    return {row[0] for row in cursor.fetchall()} if returning else set()
 
 
 # The users' very first journeys counted per UTC day (``JourneyFirstsDay``): the funnel
