@@ -7,6 +7,7 @@ any database whose name does not contain "bench", and any host but the loopback.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import ipaddress
 import random
 import statistics
@@ -16,9 +17,12 @@ from collections.abc import Callable
 from urllib.parse import urlparse
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
+from django.test.utils import override_settings
 
-from analytics import counters
+from analytics import counters, rollups, sql
+from analytics.dashboard.params import Period
+from analytics.dashboard.selectors import active_users
 from analytics.events import (
     DownloadCompleted,
     DownloadFailed,
@@ -67,6 +71,7 @@ def reset() -> None:
         cursor.execute(
             "TRUNCATE downloads, videos, click_events, funnel_events, referrals, users CASCADE"
         )
+    rollups.rollups_rebuild()  # from the now empty tables: every rollup starts at zero
     get_redis().flushdb()
     group_ensure(get_redis())
 
@@ -114,6 +119,8 @@ class Figures:
     lag_p50_ms: float = 0.0
     lag_p99_ms: float = 0.0
     lag_max_ms: float = 0.0
+    rollup_statements_seconds: float = 0.0
+    rollup_jobs: list[tuple[int, float]] = dataclasses.field(default_factory=list)  # (events, s)
     checks: dict[str, tuple[int, int]] = dataclasses.field(default_factory=dict)
 
 
@@ -137,6 +144,40 @@ def ingest_all(*, batch_size: int, figures: Figures) -> None:
         pass
     worker.finish()
     figures.ingest_seconds = time.perf_counter() - started
+
+
+def measure_rollup_statements(events: list[Event], *, batch_size: int, figures: Figures) -> None:
+    """The worker's share of rollup upkeep: the rollup upserts of each batch's downloads
+    (``rollups.downloads_rollup_statements``), run again on their own after the ingest
+    (so against rows that exist, as in a steady state) and rolled back. In the worker
+    they travel in the batch's one pipeline, so this is their database time plus a
+    round trip per batch: an upper bound of what they add to the ingest."""
+    elapsed = 0.0
+    for start in range(0, len(events), batch_size):
+        batch = [e for e in events[start : start + batch_size] if isinstance(e, DownloadCompleted)]
+        statements = rollups.downloads_rollup_statements(batch)
+        for statement in statements:
+            statement.encode()  # the worker does this in its read-ahead thread
+        began = time.perf_counter()
+        with transaction.atomic():
+            sql.run(statements)
+            transaction.set_rollback(True)
+        elapsed += time.perf_counter() - began
+    figures.rollup_statements_seconds = elapsed
+
+
+def measure_rollup_job(events: int, figures: Figures, *, heavy: bool) -> float:
+    """The rollup job's share: one run of ``rollups_refresh`` (which the worker runs in a
+    thread of its own every ``DASHBOARD_ROLLUP_SECONDS``) after ``events`` new events.
+    ``heavy`` makes the insights' heavier part due (retention, cohorts, geography: in
+    production at most every ``DASHBOARD_INSIGHTS_SECONDS``); otherwise the run is the
+    light one of most intervals (the reset's rebuild ran the heavy part just before)."""
+    began = time.perf_counter()
+    with override_settings(DASHBOARD_INSIGHTS_SECONDS=0 if heavy else 10**9):
+        rollups.rollups_refresh()
+    elapsed = time.perf_counter() - began
+    figures.rollup_jobs.append((events, elapsed))
+    return elapsed
 
 
 def measure_lag(*, rate: int, seconds: float, users: int, videos: int, figures: Figures) -> None:
@@ -200,6 +241,16 @@ def consistency_checks(events: list[Event], users: int, videos: int) -> dict:
         user_totals = cursor.fetchone()[0]
         cursor.execute("SELECT COALESCE(sum(total_downloads), 0) FROM videos")
         video_totals = cursor.fetchone()[0]
+        cursor.execute("SELECT COALESCE(sum(downloads), 0) FROM dash_downloads_hourly")
+        hourly_total = cursor.fetchone()[0]
+        cursor.execute("SELECT COALESCE(sum(downloads), 0) FROM dash_video_daily")
+        video_daily_total = cursor.fetchone()[0]
+        cursor.execute("SELECT count(DISTINCT user_id) FROM downloads")
+        active_users = cursor.fetchone()[0]
+        # The job's figures (after its last run): every UTC day's total, and the
+        # distinct active users over the whole period in the default dashboard zone.
+        cursor.execute("SELECT COALESCE(sum(downloads), 0) FROM dash_utc_days")
+        days_total = cursor.fetchone()[0]
     return {
         "downloads rows": (len(downloads), Download.objects.count()),
         "click_events rows": (clicks, ClickEvent.objects.count()),
@@ -208,7 +259,23 @@ def consistency_checks(events: list[Event], users: int, videos: int) -> dict:
         "videos.total_downloads sum": (len(downloads), video_totals),
         "redis user totals sum": (len(downloads), _sum(redis.mget(user_keys))),
         "redis video totals sum": (len(downloads), _sum(redis.mget(video_keys))),
+        "rollup downloads per hour sum": (len(downloads), hourly_total),
+        "rollup downloads per video-day sum": (len(downloads), video_daily_total),
+        "rollup job's UTC day totals sum": (len(downloads), days_total),
+        "rollup active users, whole period": (active_users, _active_users_from_rollups()),
     }
+
+
+def _active_users_from_rollups() -> int:
+    """Distinct active users of the whole period as the dashboard API counts them."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT min(day), max(day) FROM dash_user_days")
+        first, last = cursor.fetchone()
+    if first is None:
+        return 0
+    # A day either side: the default zone's local days may begin before the first UTC day.
+    day = dt.timedelta(days=1)
+    return active_users(Period(first - day, last + day, settings.DASHBOARD_TIME_ZONE))
 
 
 def _video_key(number: int) -> str:
