@@ -21,11 +21,14 @@ offsets (checked at startup, ``analytics.checks``).
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
+import functools
 import logging
 import zoneinfo
 from collections import Counter
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.conf import settings
@@ -131,6 +134,39 @@ def rollup_rebuilder(function: Refresher) -> Refresher:
     return function
 
 
+# Set by a rebuild run outside any transaction: the passes that are one per time zone
+# (and kind of activity) may then run side by side, each in a transaction of its own
+# (``passes_run``).
+_SIDE_BY_SIDE: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "rollups_side_by_side", default=False
+)
+REBUILD_WORKERS = 2  # connections a rebuild's per-zone passes use at once
+_REBUILD_WORK_MEM = "256MB"  # grouping tens of millions of rows in memory, not on disk
+
+
+def passes_run(cursor, passes: Sequence[Callable[[Any], Any]]) -> list[Any]:
+    """Run each pass with a cursor; returns their results in order. In the job they run
+    one after another on ``cursor``, in its transaction. In a rebuild over the whole
+    history (minutes per pass at 20 million downloads) they run ``REBUILD_WORKERS`` at a
+    time, each on a connection of its own in its own transaction, so both cores work.
+    That is safe there: every pass writes only its own zone's (and activity's) rows,
+    and reads raw rows and worker rollups the rebuild committed before; a rebuild that
+    fails part way is redone from the start."""
+    if not _SIDE_BY_SIDE.get() or len(passes) < 2:
+        return [run(cursor) for run in passes]
+
+    def alone(run: Callable[[Any], Any]) -> Any:
+        try:
+            with transaction.atomic(), connection.cursor() as own:
+                own.execute("SET LOCAL work_mem = %s", [_REBUILD_WORK_MEM])
+                return run(own)
+        finally:
+            connection.close()  # this thread's own connection
+
+    with ThreadPoolExecutor(max_workers=REBUILD_WORKERS) as pool:
+        return list(pool.map(alone, passes))
+
+
 def rollups_refresh(*, force: bool = False, work_mem: str = "") -> bool:
     """Bring the job's rollups up to date with the worker's; True if any moved. Skips
     (returns False) while another process runs it. PostgreSQL only: on SQLite (the
@@ -145,8 +181,11 @@ def rollups_refresh(*, force: bool = False, work_mem: str = "") -> bool:
             cursor.execute("SELECT set_config('work_mem', %s, true)", [work_mem])
         moved = _new_users_refresh(cursor)
         moved = _utc_days_refresh(cursor) or moved
-        for tz in dashboard_time_zones():
-            moved = _local_days_refresh(cursor, tz, force=force) or moved
+        zones = [
+            functools.partial(_local_days_refresh, tz=tz, force=force)
+            for tz in dashboard_time_zones()
+        ]
+        moved = any(passes_run(cursor, zones)) or moved
         for refresher in _REFRESHERS:
             moved = refresher(cursor) or moved
     if moved:
@@ -428,9 +467,17 @@ def rollups_rebuild(*, stream_rollups: bool = True) -> None:
     worker-kept tables as they are (``seed_analytics`` loads them itself)."""
     if connection.vendor != "postgresql":
         return
+    # Inside a caller's transaction other connections would not see its rows.
+    side_by_side = _SIDE_BY_SIDE.set(not connection.in_atomic_block)
+    try:
+        _rebuild(stream_rollups=stream_rollups)
+    finally:
+        _SIDE_BY_SIDE.reset(side_by_side)
+
+
+def _rebuild(*, stream_rollups: bool) -> None:
     with transaction.atomic(), connection.cursor() as cursor:
-        # Grouping tens of millions of rows: in memory rather than in temporary files.
-        cursor.execute("SET LOCAL work_mem = '256MB'")
+        cursor.execute("SET LOCAL work_mem = %s", [_REBUILD_WORK_MEM])
         cursor.execute(f"LOCK TABLE {_STREAM_TABLES} IN ACCESS EXCLUSIVE MODE")
         cursor.execute(f"TRUNCATE {_JOB_TABLES}")
         if stream_rollups:
@@ -441,7 +488,7 @@ def rollups_rebuild(*, stream_rollups: bool = True) -> None:
             rebuild(cursor)
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {_STREAM_TABLES}")
-    rollups_refresh(work_mem="256MB")
+    rollups_refresh(work_mem=_REBUILD_WORK_MEM)
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {_JOB_TABLES}")
     rollups_version_bump()

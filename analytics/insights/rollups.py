@@ -27,6 +27,7 @@ time:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import zoneinfo
 
 from django.conf import settings
@@ -36,6 +37,7 @@ from analytics.rollups import (
     USER_DAY_ENDS_SQL,
     dashboard_time_zones,
     local_day_start,
+    passes_run,
     rollup_rebuilder,
     rollup_refresher,
     user_day_ends_params,
@@ -707,11 +709,15 @@ def _retention_heavy(cursor) -> None:
     """The cohort-day rows of the local days whose activity moved since the last time,
     cohort sizes, and retention "on or after" from each user's last active moment."""
     pending = sorted(_pending(cursor))
+    passes = []
     for tz in dashboard_time_zones():
         dates = _with_rest_of_month(_local_dates(tz, pending), tz)
         for activity in ACTIVITIES:
             if dates:
-                _cohort_days_refresh(cursor, tz, activity, dates)
+                passes.append(
+                    functools.partial(_cohort_days_refresh, tz=tz, activity=activity, dates=dates)
+                )
+    passes_run(cursor, passes)
     _state_save(cursor, "pending", fingerprint="")
     cursor.execute("DELETE FROM dash_ins_cohort_sizes")
     cursor.execute("DELETE FROM dash_ins_retention")
