@@ -45,6 +45,7 @@ def test_it_offers_a_cached_video_by_its_file_id(bot, telegram):
     answer = telegram.inline_answer(update["inline_query"]["id"], timeout=60)
     [result] = answer["results"]
     assert result["type"] == "video"
+    assert result["id"].startswith("c:720p:")  # the format, for the pick's download
     assert result["video_file_id"] == file_id
     assert result["title"] == "Never"
     assert watch_buttons(result["reply_markup"]) == {
