@@ -13,11 +13,18 @@ a private chat, a group, an inline message or after a deep link. In that order i
 
 Policies and follow-ups can never stop the media: their failures are logged. With no
 policy registered the plan is empty and a delivery is exactly the media.
+
+One delivery is Telegram's own: a cached inline result, once picked, is sent by
+Telegram without a call from the bot. Its policies were asked when the result was
+served (``botapp.handlers.inline``), and its ``DownloadCompleted`` goes out through
+``publish_completed`` when Telegram reports the pick (``inline.cached_pick_publish``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -128,7 +135,15 @@ async def media_deliver(
         if message is None:
             return None
         delivered = item
-    _publish_completed(target, delivered, cached=cached)
+    publish_completed(
+        user_id=target.user.user_id,
+        media_key=target.media_key,
+        source=target.source,
+        fmt=target.fmt,
+        url=target.url,
+        item=delivered,
+        from_cache=cached,
+    )
     _run_callbacks(plan)
     await _follow_ups_send(bot, target, plan.follow_ups)
     return delivered
@@ -166,18 +181,36 @@ def _keyboard(buttons: list[UrlButton]) -> dict[str, Any] | None:
     return {"inline_keyboard": [[{"text": b.text, "url": b.url}] for b in buttons]}
 
 
-def _publish_completed(target: Target, item: CachedFile, *, cached: bool) -> None:
+def publish_completed(
+    *,
+    user_id: int,
+    media_key: str,
+    source: str,
+    fmt: str,
+    url: str,
+    item: CachedFile | None,
+    from_cache: bool,
+    event_id: uuid.UUID | None = None,
+    occurred_at: dt.datetime | None = None,
+) -> None:
+    """Publish the ``DownloadCompleted`` of one delivery; ``item`` (what was sent, when
+    known) gives the title and duration. ``event_id`` and ``occurred_at`` (new ones by
+    default) let a delivery that may be reported twice publish the same event again: the
+    worker stores and counts an event id and time once, however often it arrives."""
+    identity = {"event_id": event_id, "occurred_at": occurred_at}
+    identity = {name: value for name, value in identity.items() if value is not None}
     publish(
         DownloadCompleted(
-            user_id=target.user.user_id,
-            video_id=target.media_key,
-            platform=platform_of_media_key(target.media_key),
-            source=target.source,
-            format=target.fmt,
-            from_cache=cached,
-            title=item.title or "",
-            url=target.url or "",
-            duration=item.duration,
+            user_id=user_id,
+            video_id=media_key,
+            platform=platform_of_media_key(media_key),
+            source=source,
+            format=fmt,
+            from_cache=from_cache,
+            title=(item.title if item else "") or "",
+            url=url or "",
+            duration=item.duration if item else None,
+            **identity,
         )
     )
 

@@ -6,9 +6,11 @@ travels as ``yt_dQw4w9WgXcQ``: a two-letter platform code, ``_``, the video id.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 import re
+import uuid
 from urllib.parse import urlsplit
 
 from redis.exceptions import RedisError
@@ -22,11 +24,11 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 
-from analytics.vocabulary import MediaKind, Platform
+from analytics.vocabulary import DownloadSource, MediaKind, Platform
 from config.redis import get_fast_redis
 from downloads import links, texts
 from downloads.cache import CachedFile
-from downloads.delivery import caption, markup_with_buttons
+from downloads.delivery import caption, markup_with_buttons, publish_completed
 from downloads.platforms import PLATFORMS, PLATFORMS_BY_CODE
 from downloads.policy import UrlButton
 
@@ -37,6 +39,10 @@ VIDEO_KEY = re.compile(r"^(yt|ig|tt)_([A-Za-z0-9_-]{1,55})$")
 WATCH_PATTERN = re.compile(r"^inl:w:((?:yt|ig|tt)_[A-Za-z0-9_-]{1,55})$")
 # chosen_inline_result ids: "dl:<video key>:<format>".
 RESULT_ID = re.compile(r"^dl:((?:yt|ig|tt)_[A-Za-z0-9_-]{1,55}):([a-z0-9]{1,8})$")
+# A cached result's id: "c:<format>:<file>", the format its query looked up (before the
+# format was in it: "c:<file>").
+CACHED_PREFIX = "c:"
+CACHED_RESULT_ID = re.compile(r"^c:([a-z0-9]{1,8}):")
 
 
 def video_key_encode(media_key: str) -> str | None:
@@ -119,7 +125,7 @@ def cached_result(
     "send as file" setting."""
     keyboard = watch_keyboard(language, item.media_key, bot_username)
     common = {
-        "id": f"c:{item.file_unique_id or item.file_id}"[:64],
+        "id": f"{CACHED_PREFIX}{item.format}:{item.file_unique_id or item.file_id}"[:64],
         "caption": caption(language, item.title, url),
         "parse_mode": ParseMode.HTML,
         "reply_markup": markup_with_buttons(keyboard, list(media_buttons)),
@@ -157,3 +163,70 @@ def explanation_result(language: str, bot_username: str) -> InlineQueryResultArt
             parse_mode=ParseMode.HTML,
         ),
     )
+
+
+# --- A cached result, chosen ---------------------------------------------------------
+#
+# Picked, a cached result is the media itself: Telegram sends it, and the bot hears of
+# it only from the chosen_inline_result update (with inline feedback on). That update
+# can come twice: Telegram sends it again when the bot did not confirm it (a restart
+# between handling and the next getUpdates), and then the first report's event may well
+# have been lost with the process. So every report publishes the same event, its id
+# from the inline message and its time that of the first report (kept in Redis), and
+# the event worker stores and counts it once (the downloads table is unique on both).
+PICK_NAMESPACE = uuid.UUID("03eb3f1e-45d8-4c30-a3c5-6325b50da8a9")
+PICK_TTL = 2 * 86400  # Telegram gives up on an unconfirmed update after 24 hours
+
+
+def cached_result_format(result_id: str) -> str | None:
+    """The format a cached result's query looked up, or None if its id does not say."""
+    match = CACHED_RESULT_ID.match(result_id or "")
+    return match.group(1) if match else None
+
+
+def cached_pick_publish(
+    *,
+    user_id: int,
+    link: links.MediaLink,
+    fmt: str,
+    item: CachedFile | None,
+    inline_message_id: str,
+) -> bool:
+    """Publish the ``DownloadCompleted`` of a chosen cached result (source inline, from
+    the cache); ``item`` is the cache's entry for its title and duration, if it is still
+    there. Returns False when this pick was reported before (the same event is published
+    again and counted once)."""
+    event_id, occurred_at, first = _pick_identity(inline_message_id)
+    publish_completed(
+        user_id=user_id,
+        media_key=link.media_key,
+        source=DownloadSource.INLINE,
+        fmt=fmt,
+        url=link.canonical_url,
+        item=item,
+        from_cache=True,
+        event_id=event_id,
+        occurred_at=occurred_at,
+    )
+    return first
+
+
+def _pick_identity(inline_message_id: str) -> tuple[uuid.UUID | None, dt.datetime | None, bool]:
+    """(event id, time, first report?) of a pick's event. Without Redis (or without an
+    inline message, which a cached result always has) each report is an event of its
+    own, counted as such: one id under two times would be two rows of the downloads
+    table but one count in Redis, which dedups by id."""
+    if not inline_message_id:
+        return None, None, True
+    now = dt.datetime.now(tz=dt.UTC)
+    try:
+        first = get_fast_redis().set(
+            f"inline:picked:{inline_message_id}", now.isoformat(), nx=True, get=True, ex=PICK_TTL
+        )
+    except RedisError as error:
+        log.warning("inline pick %s not deduplicated: %s", inline_message_id, error)
+        return None, None, True
+    if first is None:
+        return uuid.uuid5(PICK_NAMESPACE, inline_message_id), now, True
+    raw = first.decode() if isinstance(first, bytes) else first
+    return uuid.uuid5(PICK_NAMESPACE, inline_message_id), dt.datetime.fromisoformat(raw), False

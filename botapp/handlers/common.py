@@ -47,6 +47,16 @@ async def current_user(update: Update, *, recent: bool = False) -> BotUser | Non
     return user
 
 
+def via_this_bot(update: Update, bot) -> bool:
+    """A message a user sent through this bot's inline mode (``via_bot``): the result
+    they picked, which Telegram also shows the bot in a private chat or a group. It is a
+    delivery already made (a cached video, whose caption links its source) or on its way
+    (a placeholder), never a request."""
+    message = update.effective_message
+    via = message.via_bot if message is not None else None
+    return via is not None and via.id == bot.id
+
+
 # What the delivery policies read of a user, loaded in the same thread hop as the user's
 # row whenever that row comes from PostgreSQL (``botapp.application.wire`` registers the
 # apps' warmers). A user new to the process then costs one hop, not one per policy: 200

@@ -16,7 +16,7 @@ from telegram.ext import ContextTypes
 
 from analytics.vocabulary import DownloadSource
 from botapp import keyboards, texts
-from botapp.handlers.common import current_user, reply
+from botapp.handlers.common import current_user, reply, via_this_bot
 from botapp.handlers.links import handle_matches
 from botapp.models import GroupChat
 from botapp.services import group_joined, group_left, group_set_auto_download
@@ -69,6 +69,8 @@ async def _auto_download(chat_id: int) -> bool:
 async def on_group_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Any message the bot sees in a group: links are downloaded when auto-download is
     on; a mention of the bot is an explicit request and works either way."""
+    if via_this_bot(update, context.bot):
+        return  # an inline result picked here: not a link to download again
     message = update.effective_message
     text = message.text or message.caption or ""
     entities = message.entities if message.text else message.caption_entities

@@ -1,8 +1,9 @@
 """Inline mode: ``@bot <link>`` in any chat, the chosen result, and "Watch video".
 
 The answer must reach Telegram within 15 s, so nothing is downloaded before it: a
-cached video is offered by its file_id; otherwise a placeholder is posted and, once
-chosen, a download job uploads to the storage chat and edits it into the video.
+cached video is offered by its file_id (its quota slot and ad decided as it is served;
+once chosen, its download is published here); otherwise a placeholder is posted and,
+once chosen, a download job uploads to the storage chat and edits it into the video.
 """
 
 from __future__ import annotations
@@ -71,11 +72,18 @@ async def on_inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 
 
 async def on_chosen_result(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A result was picked (Telegram reports it only with inline feedback on): a cached
+    video is already delivered and counted here, a placeholder becomes a download job."""
     chosen = update.chosen_inline_result
     match = inline.RESULT_ID.match(chosen.result_id or "")
-    publish_result_chosen(chosen.from_user.id, _chosen_link(chosen.query, match), match is None)
-    if match is None or not chosen.inline_message_id:
-        return  # a cached video or the explanation: already complete
+    chosen_link = _chosen_link(chosen.query, match)
+    publish_result_chosen(chosen.from_user.id, chosen_link, match is None)
+    if match is None:
+        if chosen_link is not None and (chosen.result_id or "").startswith(inline.CACHED_PREFIX):
+            await _cached_result_chosen(update, chosen_link)
+        return  # else the explanation: nothing to deliver
+    if not chosen.inline_message_id:
+        return
     link = inline.video_key_decode(match.group(1))
     user = await current_user(update)
     if link is None or user is None:
@@ -104,6 +112,29 @@ async def on_chosen_result(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         chat_id=settings.TELEGRAM_STORAGE_CHAT_ID,
         inline_message_id=chosen.inline_message_id,
     )
+
+
+async def _cached_result_chosen(update: Update, link: links.MediaLink) -> None:
+    """Telegram sent the cached video itself: its download is published here, once. Its
+    quota slot (and any ad button) was taken when the result was served, by the
+    ``delivery_plan`` in ``on_inline_query``; no plan is asked for again."""
+    chosen = update.chosen_inline_result
+    user = await current_user(update, recent=True)
+    if user is None:
+        return
+    fmt = inline.cached_result_format(chosen.result_id) or flow.initial_format(
+        user, link, may_ask=False
+    )
+    item = await acached_file_get(media_key=link.media_key, fmt=fmt)
+    first = inline.cached_pick_publish(
+        user_id=user.user_id,
+        link=link,
+        fmt=fmt,
+        item=item,
+        inline_message_id=chosen.inline_message_id or "",
+    )
+    if not first:
+        log.info("cached inline pick %s reported again: counted once", chosen.inline_message_id)
 
 
 async def on_watch_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

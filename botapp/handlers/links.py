@@ -7,12 +7,14 @@ from telegram.constants import ChatType, ParseMode
 from telegram.ext import ContextTypes
 
 from analytics.vocabulary import DownloadSource
-from botapp.handlers.common import current_user, reply
+from botapp.handlers.common import current_user, reply, via_this_bot
 from botapp.texts import NO_LINK
 from downloads import flow, keyboards, links
 
 
 async def on_private_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    if via_this_bot(update, context.bot):
+        return  # an inline result picked here: not a link to download again
     user = await current_user(update, recent=True)
     if user is None:
         return

@@ -39,13 +39,15 @@ def wait_until(condition, timeout: float = 60):
     raise TimeoutError("condition not met")
 
 
-def seed_cached_video(telegram, media_key: str, fmt: str, title: str = "Cached clip") -> str:
+def seed_cached_video(
+    telegram, media_key: str, fmt: str, title: str = "Cached clip", duration: int | None = None
+) -> str:
     """A video Telegram already holds and the bot has in its cache; returns its file_id."""
     stored = telegram.store_file(b"\x00\x00\x00\x18ftypmp42" + b"0" * 2048, kind="video")
     cached_file_store(
         CachedFile(
             media_key=media_key, format=fmt, file_id=stored["file_id"], kind="video",
-            file_unique_id=stored["file_unique_id"], title=title,
+            file_unique_id=stored["file_unique_id"], title=title, duration=duration,
         )
     )  # fmt: skip
     return stored["file_id"]

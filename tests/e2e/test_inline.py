@@ -45,6 +45,7 @@ def test_it_offers_a_cached_video_by_its_file_id(bot, telegram):
     answer = telegram.inline_answer(update["inline_query"]["id"], timeout=60)
     [result] = answer["results"]
     assert result["type"] == "video"
+    assert result["id"].startswith("c:720p:")  # the format, for the pick's download
     assert result["video_file_id"] == file_id
     assert result["title"] == "Never"
     assert watch_buttons(result["reply_markup"]) == {
@@ -158,3 +159,42 @@ def test_it_publishes_the_funnel_of_one_user(bot, telegram, storage_chat):
         inline_message_id=inline_message_id, source="inline", status=RequestStatus.DONE
     )
     assert wait_until(done.exists)
+
+
+@pytest.mark.parametrize(
+    ("link", "where"),
+    [(YOUTUBE, "group"), (YOUTUBE, "private"), (REEL, "private")],
+    ids=["cached-video-in-a-group", "cached-video-in-private", "placeholder-in-private"],
+)
+def test_a_picked_result_the_bot_sees_in_the_chat_is_not_a_request(bot, telegram, link, where):
+    """Telegram shows the bot the message its picked result became (``via_bot``): a
+    cached video, whose caption links its source, or a placeholder without a link. The
+    pick delivered it; the bot neither sends it again nor asks for a link."""
+    seed_cached_video(telegram, "youtube:dQw4w9WgXcQ", "720p", title="Never")
+    chat_id = SEED_GROUP_ID if where == "group" else ALICE
+    query_id = telegram.push_inline_query(ALICE, link)["inline_query"]["id"]
+    [result] = telegram.inline_answer(query_id, timeout=60)["results"]
+    telegram.choose_inline_result(ALICE, query_id, result["id"], chat_id=chat_id)
+    posted = telegram.messages(chat_id)[-1]
+    assert posted["via_bot"]["username"] == "SandboxVideoBot"
+    assert ("video" in posted) == (link == YOUTUBE)
+
+    # A chat's updates are handled in order: once a later message is answered, the
+    # picked result's message has been handled too.
+    if where == "group":
+        telegram.push_group_message(ALICE, "/dl")  # answered with how to use /dl
+        answer = "/dl link"
+    else:
+        telegram.push_private_message(ALICE, "/help")
+        answer = "/premium"
+    telegram.wait_for_call(
+        "sendMessage",
+        lambda c: c["payload"]["chat_id"] == chat_id and answer in c["payload"]["text"],
+        timeout=60,
+        ok=True,
+    )
+    to_chat = [
+        c for c in telegram.calls()
+        if c["method"].startswith("send") and c["payload"].get("chat_id") == chat_id
+    ]  # fmt: skip
+    assert [c["method"] for c in to_chat] == ["sendMessage"]  # only that answer
