@@ -6,7 +6,7 @@ import asyncio
 import logging
 
 from django.conf import settings
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.utils import translation
 from redis.exceptions import RedisError
 from telegram import BotCommand
@@ -24,7 +24,7 @@ from telegram.ext import (
 
 from ads.policy import ad_policy
 from ads.services import quota_warm
-from botapp import keyboards, texts
+from botapp import keyboards, referral_jobs, texts
 from botapp.handlers import (
     account,
     deeplink_routes,
@@ -69,6 +69,9 @@ COMMANDS = (
 
 
 REQUEUE_EVERY_SECONDS = 60
+# How often referrals whose activation job was lost are caught up (one pass over the
+# pending referrals, see referrals.selectors.referral_activations_missed).
+REFERRAL_CATCH_UP_EVERY_SECONDS = 300
 
 # What follows a delivery (see downloads.policy): each feature's policy, in the order
 # their plans are merged. A feature plugs in with one line here, e.g.
@@ -97,6 +100,11 @@ def build_application() -> Application:
     application.job_queue.run_repeating(
         requeue_lost_requests, interval=REQUEUE_EVERY_SECONDS, first=REQUEUE_EVERY_SECONDS
     )
+    application.job_queue.run_repeating(
+        referral_activations_catch_up,
+        interval=REFERRAL_CATCH_UP_EVERY_SECONDS,
+        first=REFERRAL_CATCH_UP_EVERY_SECONDS,
+    )
     return application
 
 
@@ -116,6 +124,24 @@ def _requeue_in_own_thread() -> None:
         download_requests_requeue()
     finally:
         connection.close()  # the pool's threads come and go; so does their connection
+
+
+async def referral_activations_catch_up(context) -> None:
+    """Referrals whose activation job was lost (not queued while Redis was down, lost
+    with its data, failed) are activated once the friend's download is recorded, and the
+    referrer told. In a thread of its own, like the requeue: the scan and the notices
+    would otherwise hold up the handlers' database thread."""
+    try:
+        await asyncio.to_thread(_catch_up_in_own_thread)
+    except DatabaseError as error:
+        log.warning("referral catch-up failed, the next run retries: %s", error)
+
+
+def _catch_up_in_own_thread() -> None:
+    try:
+        referral_jobs.referral_activations_catch_up()
+    finally:
+        connection.close()
 
 
 def register_handlers(application: Application) -> None:

@@ -1,6 +1,12 @@
 """Referral jobs (on the rq queue): a referral's activation after a delivery, and
 the notices to the referrer. They run off the delivery path, so a slow or blocked
-referrer never delays the friend's video."""
+referrer never delays the friend's video.
+
+An activation job can be lost: its enqueue failed or timed out (Redis down or slow just
+then), Redis lost it with its data, or it failed. ``referral_activations_catch_up``,
+run by the bot every few minutes, activates what such a job left pending once the
+friend's download is recorded, so the bonus never waits for a next delivery.
+"""
 
 from __future__ import annotations
 
@@ -15,8 +21,12 @@ from botapp import texts
 from botapp.telegram_bot import make_bot
 from downloads.delivery import is_blocked_by_user
 from referrals import texts as referral_texts
-from referrals.selectors import referral_bonus_amount, referral_stats
-from referrals.services import referral_activate
+from referrals.selectors import (
+    referral_activations_missed,
+    referral_bonus_amount,
+    referral_stats,
+)
+from referrals.services import Activation, referral_activate
 from users.models import BotUser
 from users.services import user_mark_blocked
 
@@ -25,6 +35,30 @@ log = logging.getLogger(__name__)
 
 def referral_activation_run(user_id: int) -> None:
     """The user completed a download: the first one pays their referrer."""
+    _activate_and_tell(user_id)
+
+
+# Activations one catch-up makes at most (each may wait for Telegram with its notice);
+# the next run takes the rest.
+CATCH_UP_LIMIT = 200
+
+
+def referral_activations_catch_up(*, limit: int = CATCH_UP_LIMIT) -> int:
+    """Activate the referrals still pending although the friend's download is recorded
+    (``referral_activations_missed``), as their lost job would have, telling each
+    referrer; returns how many this call activated. Safe beside the jobs and another
+    catch-up: an activation happens once, and only the caller that made it sends the
+    notice, so a job that turns up late pays and tells nothing."""
+    activated = sum(
+        _activate_and_tell(user_id) is not None
+        for user_id in referral_activations_missed(limit=limit)
+    )
+    if activated:
+        log.info("caught up %d referral activations left by a lost job", activated)
+    return activated
+
+
+def _activate_and_tell(user_id: int) -> Activation | None:
     activation = referral_activate(referred_user_id=user_id)
     if activation is not None and activation.amount:
         asyncio.run(
@@ -35,6 +69,7 @@ def referral_activation_run(user_id: int) -> None:
                 bonus=activation.amount,
             )
         )
+    return activation
 
 
 def referral_joined_notify(referrer_id: int, friend_id: int) -> None:

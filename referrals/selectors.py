@@ -90,6 +90,24 @@ def referral_pending_forget() -> None:
     _NOT_PENDING.clear()
 
 
+def referral_activations_missed(*, limit: int) -> list[int]:
+    """Referred users (at most ``limit``) whose referral is still pending although a
+    download of theirs is recorded: the activation that should have followed it never
+    ran (its job was not queued, or was lost or failed) or has not run yet. A delivery is
+    recorded by the analytics worker (``users.total_downloads``) from ``DownloadCompleted``,
+    which waits in the spool while Redis is down rather than being lost. A referred user
+    has no download from before the referral: only their first contact attributes them.
+
+    One pass over the pending referrals joined with their users: a few hundred
+    milliseconds at 150,000 pending among a million users, so it runs every few minutes,
+    never per delivery. In no particular order: each row it returns is then activated."""
+    return list(
+        Referral.objects.filter(activated_at__isnull=True, referred_user__total_downloads__gt=0)
+        .order_by()
+        .values_list("referred_user_id", flat=True)[:limit]
+    )
+
+
 @dataclasses.dataclass(frozen=True)
 class ReferralStats:
     invited: int  # users who joined through the link

@@ -95,9 +95,10 @@ def _attribute(*, user_id: int, code: str) -> Referral | None:
 
 async def referral_policy(ctx: DeliveryContext) -> DeliveryPlan | None:
     """Deliveries to a referred user who has not downloaded yet: once Telegram accepted
-    the media, a job activates the referral (pays the referrer, tells them). Any later
-    delivery asks again until the activation is recorded, and the activation itself is
-    exactly-once, so a lost or doubled job changes nothing."""
+    the media, a job activates the referral (pays the referrer, tells them). A job that
+    was not queued or got lost is made up for by the next delivery, or by the bot's
+    catch-up (``referral_jobs.referral_activations_catch_up``) once the download is
+    recorded; the activation itself is exactly-once, so a doubled job changes nothing."""
     if not await referral_pending_acheck(user_id=ctx.user_id):
         return None
     activate = functools.partial(_enqueue, referral_jobs.referral_activation_run, ctx.user_id)
@@ -108,7 +109,7 @@ def _enqueue(job, *args) -> None:
     # On the one rq queue (a referral job takes milliseconds), over the fast client:
     # this runs on the event loop (after a delivery) or in the thread the bot's
     # sync_to_async calls share. Without Redis a notice is skipped and an activation
-    # waits for the user's next delivery.
+    # waits for the bot's catch-up (or the user's next delivery, whichever comes first).
     try:
         downloads_queue().enqueue(job, *args)
     except RedisError as error:

@@ -7,7 +7,11 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from rq import Queue
 
+from analytics.worker import Worker
+from botapp import referral_jobs
 from referrals.models import BonusOutcome, BonusReason, Referral, ReferralBonus, Referrer
 from referrals.selectors import referral_bonus_total, referral_pending_forget
 from referrals.services import referral_bonus_revoke
@@ -250,6 +254,55 @@ def test_a_referrer_who_blocked_the_bot_is_skipped_quietly(bot, telegram):
     assert Referral.objects.get().outcome == BonusOutcome.PAID
     assert wait_until(lambda: BotUser.objects.get(pk=ALICE).is_blocked)
     assert not [c for c in telegram.calls("sendMessage") if to(ALICE)(c) and c["ok"]][1:]
+
+
+# --- An activation job that was never queued ------------------------------------------
+
+
+def drain_events() -> None:
+    """What the analytics worker does: the published events stored."""
+    worker = Worker(consumer="test", block_ms=50)
+    for _ in range(50):
+        if not worker.step().read:
+            return
+
+
+def test_a_first_download_whose_job_could_not_be_queued_is_caught_up_once(
+    bot, telegram, monkeypatch
+):
+    code = code_of(telegram, ALICE)
+    friend = new_user(telegram, 700011, "Dasha")
+    join(telegram, friend, f"ref_{code}")
+    reply_containing(telegram, ALICE, JOINED)
+    refused = []
+    enqueue = Queue.enqueue
+
+    def enqueue_timing_out(queue, function, *args, **kwargs):
+        if function is referral_jobs.referral_activation_run:  # Redis slow just then
+            refused.append(args)
+            raise RedisTimeoutError("Timeout reading from socket")
+        return enqueue(queue, function, *args, **kwargs)
+
+    monkeypatch.setattr(Queue, "enqueue", enqueue_timing_out)
+    seed_cached_video(telegram, CLIP_KEY, "best")
+    download_once(telegram, friend)
+    assert wait_until(lambda: refused) == [(friend,)]
+    assert Referral.objects.get(referred_user_id=friend).outcome == BonusOutcome.PENDING
+    assert referral_jobs.referral_activations_catch_up() == 0  # the download not stored yet
+
+    drain_events()
+    assert BotUser.objects.get(pk=friend).total_downloads == 1
+    assert referral_jobs.referral_activations_catch_up() == 1
+    assert "Dasha" in reply_containing(telegram, ALICE, CREDITED)
+    assert Referral.objects.get(referred_user_id=friend).outcome == BonusOutcome.PAID
+    assert referral_bonus_total(user_id=ALICE) == 5
+
+    # Again, and the lost job turning up after all: nothing more is paid or said.
+    assert referral_jobs.referral_activations_catch_up() == 0
+    referral_jobs.referral_activation_run(friend)
+    assert ReferralBonus.objects.filter(reason=BonusReason.REFERRAL).count() == 1
+    assert referral_bonus_total(user_id=ALICE) == 5
+    assert len([t for t in bot_texts(telegram, ALICE) if CREDITED in t]) == 1
 
 
 # --- /stats in every language -----------------------------------------------------------
