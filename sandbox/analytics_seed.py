@@ -12,6 +12,7 @@ at the end so the dashboard reads the same numbers a live pipeline would have ke
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
 import importlib
@@ -201,6 +202,38 @@ def _download_chunk(
     return user, video, at
 
 
+# Indexes of the downloads whose keys arrive in random order (by user, by video) are
+# built once after the load: at 20 million rows, inserting random keys one by one into
+# indexes larger than the buffer cache was most of the load's time.
+DEFERRED_INDEXES = ("downloads_user_created", "downloads_video_created")
+
+
+@contextlib.contextmanager
+def _indexes_deferred(table: str, names: tuple[str, ...]) -> Iterator[None]:
+    """Drop these indexes of ``table`` for the block, then build them again as they
+    were (same names and definitions, so the migrations' state is unchanged)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s "
+            "AND indexname = ANY(%s) ORDER BY indexname",
+            [table, list(names)],
+        )
+        definitions = cursor.fetchall()
+        for name, _ in definitions:
+            cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            # Sorting 20 million keys in memory, with the parallel workers PostgreSQL has.
+            cursor.execute("SET maintenance_work_mem = '512MB'")
+            for _, definition in definitions:
+                # "ON ONLY" would make the parent's index alone, invalid until every
+                # partition's is attached; plain "ON" builds them all.
+                cursor.execute(definition.replace(" ON ONLY ", " ON ", 1))
+            cursor.execute("RESET maintenance_work_mem")
+
+
 def _copy(table: str, columns: str, lines: Iterator[str]) -> None:
     with connection.cursor() as cursor, cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
         for line in lines:
@@ -284,36 +317,37 @@ def seed_run(plan: SeedPlan, *, say: Callable[[str], None] = print) -> dict[str,
     order = np.argsort(at_all, kind="stable")
     user_all, video_all, at_all = user_all[order], video_all[order], at_all[order]
     del order
-    done = 0
-    while done < plan.downloads:
-        size = min(CHUNK, plan.downloads - done)
-        user, video, at = (a[done : done + size] for a in (user_all, video_all, at_all))
-        np.add.at(user_total, user, 1)
-        np.maximum.at(user_last, user, at)
-        np.add.at(video_total, video, 1)
-        np.minimum.at(video_first, video, at)
-        np.maximum.at(video_last, video, at)
-        kept.add(user, video, video_platform[video], at)
-        source = rng.choice(len(SOURCES), size=size, p=source_p / source_p.sum())
-        fmt = rng.integers(0, len(FORMATS), size)
-        cached = rng.random(size) < 0.8
-        uuids = time_ordered_ids(at)
-        stamps = _timestamps(at)
-        user_ids = (user + USER_ID_BASE).tolist()
-        videos = [video_ids[v] for v in video.tolist()]
-        platform = [platforms[p] for p in video_platform[video].tolist()]
-        source_names = [SOURCES[k][0] for k in source.tolist()]
-        formats = [FORMATS[k] for k in fmt.tolist()]
-        flags = ["t" if flag else "f" for flag in cached.tolist()]
-        lines = (
-            f"{user_ids[i]}\t{videos[i]}\t{platform[i]}\t{source_names[i]}\t{formats[i]}\t"
-            f"{flags[i]}\t{stamps[i]}\t{uuids[32 * i : 32 * i + 32]}\n"
-            for i in range(size)
-        )
-        _copy("downloads", "user_id, video_id, platform, source, format, from_cache, "
-              "created_at, event_id", _batched(lines))  # fmt: skip
-        done += size
-        say(f"downloads: {done:,} of {plan.downloads:,}")
+    with _indexes_deferred("downloads", DEFERRED_INDEXES):
+        done = 0
+        while done < plan.downloads:
+            size = min(CHUNK, plan.downloads - done)
+            user, video, at = (a[done : done + size] for a in (user_all, video_all, at_all))
+            np.add.at(user_total, user, 1)
+            np.maximum.at(user_last, user, at)
+            np.add.at(video_total, video, 1)
+            np.minimum.at(video_first, video, at)
+            np.maximum.at(video_last, video, at)
+            kept.add(user, video, video_platform[video], at)
+            source = rng.choice(len(SOURCES), size=size, p=source_p / source_p.sum())
+            fmt = rng.integers(0, len(FORMATS), size)
+            cached = rng.random(size) < 0.8
+            uuids = time_ordered_ids(at)
+            stamps = _timestamps(at)
+            user_ids = (user + USER_ID_BASE).tolist()
+            videos = [video_ids[v] for v in video.tolist()]
+            platform = [platforms[p] for p in video_platform[video].tolist()]
+            source_names = [SOURCES[k][0] for k in source.tolist()]
+            formats = [FORMATS[k] for k in fmt.tolist()]
+            flags = ["t" if flag else "f" for flag in cached.tolist()]
+            lines = (
+                f"{user_ids[i]}\t{videos[i]}\t{platform[i]}\t{source_names[i]}\t{formats[i]}\t"
+                f"{flags[i]}\t{stamps[i]}\t{uuids[32 * i : 32 * i + 32]}\n"
+                for i in range(size)
+            )
+            _copy("downloads", "user_id, video_id, platform, source, format, from_cache, "
+                  "created_at, event_id", _batched(lines))  # fmt: skip
+            done += size
+            say(f"downloads: {done:,} of {plan.downloads:,}")
     del user_all, video_all, at_all
     timings["downloads"] = time.monotonic() - started
 

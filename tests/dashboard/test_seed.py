@@ -6,6 +6,7 @@ import datetime as dt
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 
 from analytics.models import Download, Video
 from analytics.rollups import rollups_rebuild
@@ -28,7 +29,17 @@ def test_the_seeded_numbers_are_the_dashboards(monkeypatch, staff_client):
     monkeypatch.setattr(seed, "SAFE_NAME_PARTS", ("test_",))
     end = dt.date(2026, 3, 20)
     plan = seed.SeedPlan(users=400, downloads=6000, days=60, end=end)
+    indexes = _downloads_indexes()
     seed.seed_run(plan, say=lambda line: None)
+
+    # The indexes the load went without are back as the migrations made them, on the
+    # table and on each of its partitions.
+    assert set(seed.DEFERRED_INDEXES) <= indexes.keys()
+    assert _downloads_indexes() == indexes
+    partitions = _partition_indexes()
+    assert len(partitions) > 2
+    expected = sorted(map(_shape, indexes.values()))
+    assert all(shapes == expected for shapes in partitions.values())
 
     assert Download.objects.count() == 6000
     assert Download.objects.filter(created_at__date__gt=end).count() == 0
@@ -49,3 +60,27 @@ def test_the_seeded_numbers_are_the_dashboards(monkeypatch, staff_client):
         assert [(v["video_id"], v["downloads"]) for v in videos["videos"]] == (
             recount.top_videos(start, end, tz, 10)
         )
+
+
+def _downloads_indexes() -> dict[str, str]:
+    """The downloads table's own indexes: name -> definition."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'downloads'")
+        return dict(cursor.fetchall())
+
+
+def _partition_indexes() -> dict[str, list[str]]:
+    """Each partition's indexes, by what they index (``_shape``)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, array_agg(p.indexdef) FROM pg_inherits i "
+            "JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_indexes p ON p.tablename = c.relname "
+            "WHERE i.inhparent = 'downloads'::regclass GROUP BY c.relname"
+        )
+        return {table: sorted(map(_shape, found)) for table, found in cursor.fetchall()}
+
+
+def _shape(definition: str) -> str:
+    """An index definition without its name and table: "UNIQUE btree (event_id, ...)"."""
+    unique = "UNIQUE " if definition.startswith("CREATE UNIQUE") else ""
+    return unique + definition.split(" USING ", 1)[1]
