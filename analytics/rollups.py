@@ -134,9 +134,9 @@ def rollup_rebuilder(function: Refresher) -> Refresher:
     return function
 
 
-# Set by a rebuild run outside any transaction: the passes that are one per time zone
-# (and kind of activity) may then run side by side, each in a transaction of its own
-# (``passes_run``).
+# Set by a rebuild run outside any transaction: independent passes (one per time zone,
+# per kind of activity, per table) may then run side by side, each in a transaction of
+# its own (``passes_run``).
 _SIDE_BY_SIDE: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "rollups_side_by_side", default=False
 )
@@ -149,9 +149,9 @@ def passes_run(cursor, passes: Sequence[Callable[[Any], Any]]) -> list[Any]:
     one after another on ``cursor``, in its transaction. In a rebuild over the whole
     history (minutes per pass at 20 million downloads) they run ``REBUILD_WORKERS`` at a
     time, each on a connection of its own in its own transaction, so both cores work.
-    That is safe there: every pass writes only its own zone's (and activity's) rows,
-    and reads raw rows and worker rollups the rebuild committed before; a rebuild that
-    fails part way is redone from the start."""
+    That is safe there: no two passes write the same rows (one time zone's, one kind of
+    activity's, one table's), each reads only raw rows and the worker's rollups, which
+    the rebuild committed before, and a rebuild that fails part way is redone."""
     if not _SIDE_BY_SIDE.get() or len(passes) < 2:
         return [run(cursor) for run in passes]
 

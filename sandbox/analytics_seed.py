@@ -78,8 +78,13 @@ class SeedContext:
         )
         return user + USER_ID_BASE, at
 
-    def copy(self, table: str, columns: str, lines: Iterator[str]) -> None:
-        _copy(table, columns, _batched(lines))
+    def copy(
+        self, table: str, columns: str, lines: Iterator[str], *, defer: tuple[str, ...] = ()
+    ) -> None:
+        """COPY the lines; the table's plain indexes led by a ``defer`` column (whose keys
+        come in random order) are built after it (``indexes_deferred``)."""
+        with indexes_deferred(table, defer):
+            _copy(table, columns, _batched(lines))
 
     @staticmethod
     def timestamps(epochs: np.ndarray) -> list[str]:
@@ -202,36 +207,48 @@ def _download_chunk(
     return user, video, at
 
 
-# Indexes of the downloads whose keys arrive in random order (by user, by video) are
-# built once after the load: at 20 million rows, inserting random keys one by one into
-# indexes larger than the buffer cache was most of the load's time.
-DEFERRED_INDEXES = ("downloads_user_created", "downloads_video_created")
+# Indexes whose keys arrive in random order (by user, by video, by day of rows loaded
+# by user) are built once after a table's load: at 20 million rows, inserting random
+# keys one by one into indexes larger than the buffer cache was most of the load's time.
+# Named by their first column; unique indexes stay (they are the tables' constraints).
+DOWNLOADS_DEFERRED = ("user_id", "video_id")
 
 
 @contextlib.contextmanager
-def _indexes_deferred(table: str, names: tuple[str, ...]) -> Iterator[None]:
-    """Drop these indexes of ``table`` for the block, then build them again as they
-    were (same names and definitions, so the migrations' state is unchanged)."""
+def indexes_deferred(table: str, first_columns: tuple[str, ...]) -> Iterator[None]:
+    """Drop the plain indexes of ``table`` whose first column is one of these for the
+    block, then build them again as they were (same names and definitions, so the
+    migrations' state is unchanged)."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s "
-            "AND indexname = ANY(%s) ORDER BY indexname",
-            [table, list(names)],
+            "AND indexdef NOT LIKE 'CREATE UNIQUE %%' ORDER BY indexname",
+            [table],
         )
-        definitions = cursor.fetchall()
+        definitions = [
+            (name, definition)
+            for name, definition in cursor.fetchall()
+            if _first_column(definition) in first_columns
+        ]
         for name, _ in definitions:
             cursor.execute(f"DROP INDEX {connection.ops.quote_name(name)}")
     try:
         yield
     finally:
         with connection.cursor() as cursor:
-            # Sorting 20 million keys in memory, with the parallel workers PostgreSQL has.
+            # Sorting millions of keys in memory, with the parallel workers PostgreSQL has.
             cursor.execute("SET maintenance_work_mem = '512MB'")
             for _, definition in definitions:
-                # "ON ONLY" would make the parent's index alone, invalid until every
-                # partition's is attached; plain "ON" builds them all.
+                # "ON ONLY" would make a partitioned table's index alone, invalid until
+                # every partition's is attached; plain "ON" builds them all.
                 cursor.execute(definition.replace(" ON ONLY ", " ON ", 1))
             cursor.execute("RESET maintenance_work_mem")
+
+
+def _first_column(definition: str) -> str:
+    """The first key column of a ``pg_indexes.indexdef`` ("... USING btree (a, b)")."""
+    keys = definition.split(" USING ", 1)[1].split("(", 1)[1]
+    return keys.split(",", 1)[0].split(")", 1)[0].strip().strip('"')
 
 
 def _copy(table: str, columns: str, lines: Iterator[str]) -> None:
@@ -317,7 +334,7 @@ def seed_run(plan: SeedPlan, *, say: Callable[[str], None] = print) -> dict[str,
     order = np.argsort(at_all, kind="stable")
     user_all, video_all, at_all = user_all[order], video_all[order], at_all[order]
     del order
-    with _indexes_deferred("downloads", DEFERRED_INDEXES):
+    with indexes_deferred("downloads", DOWNLOADS_DEFERRED):
         done = 0
         while done < plan.downloads:
             size = min(CHUNK, plan.downloads - done)
@@ -427,22 +444,24 @@ class _StreamRollups:
         totals = np.bincount(inverse, weights=np.concatenate([c for _, c in self.video_days]))
         days, videos = day_text(keys // self.video_count), (keys % self.video_count).tolist()
         totals_list = totals.astype(np.int64).tolist()
-        _copy_model(
-            VideoDaily,
-            ["day", "video_id", "downloads"],
-            (f"{days[i]}\t{video_ids[videos[i]]}\t{totals_list[i]}" for i in range(len(keys))),
-        )
+        with indexes_deferred(VideoDaily._meta.db_table, ("video_id",)):  # rows by day
+            _copy_model(
+                VideoDaily,
+                ["day", "video_id", "downloads"],
+                (f"{days[i]}\t{video_ids[videos[i]]}\t{totals_list[i]}" for i in range(len(keys))),
+            )
         keys, masks = _or_by_key(
             np.concatenate([k for k, _ in self.user_days]),
             np.concatenate([m for _, m in self.user_days]),
         )
         users, days = (keys // self.days + USER_ID_BASE).tolist(), day_text(keys % self.days)
         mask_list = masks.tolist()
-        _copy_model(
-            UserDay,
-            ["user_id", "day", "hours"],
-            (f"{users[i]}\t{days[i]}\t{mask_list[i]}" for i in range(len(keys))),
-        )
+        with indexes_deferred(UserDay._meta.db_table, ("day",)):  # rows by user
+            _copy_model(
+                UserDay,
+                ["user_id", "day", "hours"],
+                (f"{users[i]}\t{days[i]}\t{mask_list[i]}" for i in range(len(keys))),
+            )
 
 
 def _or_by_key(keys: np.ndarray, bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -59,6 +59,7 @@ def _impressions(context: SeedContext, campaigns: list[AdCampaign]) -> None:
         "created_at",
         (f"{ids[32 * i : 32 * i + 32]}\t{campaign_ids[i]}\t\\N\t{user_ids[i]}\tprivate\t\t\t"
          f"{shown[i]}\n" for i in range(size)),
+        defer=("user_id",),
     )  # fmt: skip
     context.copy(
         "ad_clicks",

@@ -76,10 +76,15 @@ def insights_refresh(cursor) -> bool:
     _pending_add(cursor, sorted(set(dirty) | set(event_days)))
     heavy = _heavy_due(cursor)
     since = timezone.now() - dt.timedelta(hours=MAX_WINDOW_HOURS + 24) if heavy else None
-    moved = _conversions_refresh(cursor, since)
-    moved = _journeys_refresh(cursor, since) or moved
+    # Each writes tables of its own from raw rows: in a rebuild, side by side.
+    passes = [
+        functools.partial(_conversions_refresh, since=since),
+        functools.partial(_journeys_refresh, since=since),
+    ]
     if heavy:
-        _geo_refresh(cursor)
+        passes.append(_geo_refresh)
+    moved = any(passes_run(cursor, passes))
+    if heavy:
         _retention_heavy(cursor)
     return moved or heavy or bool(dirty) or bool(event_days)
 
@@ -560,14 +565,16 @@ GROUP BY 3, 4
 # downloads, the pass follows the user-days' (user_id, day) index, no sort; a user-day
 # gives the local days of its first and last active hour (``USER_DAY_ENDS_SQL``).
 _COHORT_DAYS_BULK_SELECT = """
+WITH u AS MATERIALIZED (  -- hashed once: a lookup per active day cost twice the pass
+    SELECT user_id, (first_seen_at AT TIME ZONE %(tz)s)::date AS c FROM users
+)
 INSERT INTO dash_ins_cohort_days (tz, activity, day, cohort, users, first_in_week,
                                   first_in_month)
 SELECT %(tz)s, %(activity)s, a.d, u.c, count(*),
        count(*) FILTER (WHERE previous IS NULL OR previous < date_trunc('week', a.d)::date),
        count(*) FILTER (WHERE previous IS NULL OR previous < date_trunc('month', a.d)::date)
 FROM ({active}) a
-JOIN (SELECT user_id, (first_seen_at AT TIME ZONE %(tz)s)::date AS c FROM users) u
-  ON u.user_id = a.user_id
+JOIN u ON u.user_id = a.user_id
 WHERE a.d BETWEEN %(days_first)s AND %(days_last)s AND u.c <= a.d
 GROUP BY 3, 4
 """
@@ -582,7 +589,7 @@ _BULK_ANY_SQL = """
 SELECT user_id, d, lag(d) OVER (PARTITION BY user_id ORDER BY d) AS previous
 FROM (
     SELECT DISTINCT user_id, d FROM (
-        SELECT user_id, d FROM ({downloads}) by_downloads
+        SELECT e.user_id, v.d FROM ({ends}) e CROSS JOIN LATERAL (VALUES (e.fl), (e.ll)) v(d)
         UNION ALL
         {events}
     ) t
@@ -651,10 +658,11 @@ def _cohort_days_refresh(cursor, tz: str, activity: str, dates: list[dt.date]) -
         )
         if len(run) >= BULK_DAYS:
             reach = [run[0] - dt.timedelta(days=33), run[-1]]
-            # By any event: the download days (each once already) and the events' days.
-            active = _BULK_DOWNLOADS_SQL.format(ends=USER_DAY_ENDS_SQL)
-            if activity != "downloads":
-                active = _BULK_ANY_SQL.format(downloads=active, events=_EVENT_DAYS_SQL)
+            # By any event: the local days of the user-days' ends and of the events.
+            if activity == "downloads":
+                active = _BULK_DOWNLOADS_SQL.format(ends=USER_DAY_ENDS_SQL)
+            else:
+                active = _BULK_ANY_SQL.format(ends=USER_DAY_ENDS_SQL, events=_EVENT_DAYS_SQL)
             cursor.execute(
                 _COHORT_DAYS_BULK_SELECT.format(active=active),
                 {**_range(tz, reach), **user_day_ends_params(tz, *reach),
