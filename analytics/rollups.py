@@ -140,7 +140,7 @@ def rollup_rebuilder(function: Refresher) -> Refresher:
 _SIDE_BY_SIDE: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "rollups_side_by_side", default=False
 )
-REBUILD_WORKERS = 2  # connections a rebuild's per-zone passes use at once
+REBUILD_WORKERS = 2  # connections a rebuild's independent passes use at once
 _REBUILD_WORK_MEM = "256MB"  # grouping tens of millions of rows in memory, not on disk
 
 
@@ -158,7 +158,7 @@ def passes_run(cursor, passes: Sequence[Callable[[Any], Any]]) -> list[Any]:
     def alone(run: Callable[[Any], Any]) -> Any:
         try:
             with transaction.atomic(), connection.cursor() as own:
-                own.execute("SET LOCAL work_mem = %s", [_REBUILD_WORK_MEM])
+                own.execute("SELECT set_config('work_mem', %s, true)", [_REBUILD_WORK_MEM])
                 return run(own)
         finally:
             connection.close()  # this thread's own connection
@@ -477,7 +477,7 @@ def rollups_rebuild(*, stream_rollups: bool = True) -> None:
 
 def _rebuild(*, stream_rollups: bool) -> None:
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL work_mem = %s", [_REBUILD_WORK_MEM])
+        cursor.execute("SELECT set_config('work_mem', %s, true)", [_REBUILD_WORK_MEM])
         cursor.execute(f"LOCK TABLE {_STREAM_TABLES} IN ACCESS EXCLUSIVE MODE")
         cursor.execute(f"TRUNCATE {_JOB_TABLES}")
         if stream_rollups:
