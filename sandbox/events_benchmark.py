@@ -120,7 +120,6 @@ class Figures:
     lag_p99_ms: float = 0.0
     lag_max_ms: float = 0.0
     rollup_statements_seconds: float = 0.0
-    rollup_jobs: list[tuple[int, float]] = dataclasses.field(default_factory=list)  # (events, s)
     checks: dict[str, tuple[int, int]] = dataclasses.field(default_factory=dict)
 
 
@@ -166,18 +165,16 @@ def measure_rollup_statements(events: list[Event], *, batch_size: int, figures: 
     figures.rollup_statements_seconds = elapsed
 
 
-def measure_rollup_job(events: int, figures: Figures, *, heavy: bool) -> float:
+def measure_rollup_job(*, heavy: bool) -> float:
     """The rollup job's share: one run of ``rollups_refresh`` (which the worker runs in a
-    thread of its own every ``DASHBOARD_ROLLUP_SECONDS``) after ``events`` new events.
+    thread of its own every ``DASHBOARD_ROLLUP_SECONDS``), in seconds.
     ``heavy`` makes the insights' heavier part due (retention, cohorts, geography: in
     production at most every ``DASHBOARD_INSIGHTS_SECONDS``); otherwise the run is the
     light one of most intervals (the reset's rebuild ran the heavy part just before)."""
     began = time.perf_counter()
     with override_settings(DASHBOARD_INSIGHTS_SECONDS=0 if heavy else 10**9):
         rollups.rollups_refresh()
-    elapsed = time.perf_counter() - began
-    figures.rollup_jobs.append((events, elapsed))
-    return elapsed
+    return time.perf_counter() - began
 
 
 def measure_lag(*, rate: int, seconds: float, users: int, videos: int, figures: Figures) -> None:
@@ -236,21 +233,14 @@ def consistency_checks(events: list[Event], users: int, videos: int) -> dict:
     redis = get_redis()
     user_keys = [counters.user_total_key(u) for u in range(users)]
     video_keys = [counters.video_total_key(_video_key(v)) for v in range(videos)]
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT COALESCE(sum(total_downloads), 0) FROM users")
-        user_totals = cursor.fetchone()[0]
-        cursor.execute("SELECT COALESCE(sum(total_downloads), 0) FROM videos")
-        video_totals = cursor.fetchone()[0]
-        cursor.execute("SELECT COALESCE(sum(downloads), 0) FROM dash_downloads_hourly")
-        hourly_total = cursor.fetchone()[0]
-        cursor.execute("SELECT COALESCE(sum(downloads), 0) FROM dash_video_daily")
-        video_daily_total = cursor.fetchone()[0]
-        cursor.execute("SELECT count(DISTINCT user_id) FROM downloads")
-        active_users = cursor.fetchone()[0]
-        # The job's figures (after its last run): every UTC day's total, and the
-        # distinct active users over the whole period in the default dashboard zone.
-        cursor.execute("SELECT COALESCE(sum(downloads), 0) FROM dash_utc_days")
-        days_total = cursor.fetchone()[0]
+    user_totals = _scalar("SELECT COALESCE(sum(total_downloads), 0) FROM users")
+    video_totals = _scalar("SELECT COALESCE(sum(total_downloads), 0) FROM videos")
+    hourly_total = _scalar("SELECT COALESCE(sum(downloads), 0) FROM dash_downloads_hourly")
+    video_daily_total = _scalar("SELECT COALESCE(sum(downloads), 0) FROM dash_video_daily")
+    active_users = _scalar("SELECT count(DISTINCT user_id) FROM downloads")
+    # The job's figures (after its last run): every UTC day's total, and the distinct
+    # active users over the whole period in the default dashboard zone.
+    days_total = _scalar("SELECT COALESCE(sum(downloads), 0) FROM dash_utc_days")
     return {
         "downloads rows": (len(downloads), Download.objects.count()),
         "click_events rows": (clicks, ClickEvent.objects.count()),
@@ -264,6 +254,12 @@ def consistency_checks(events: list[Event], users: int, videos: int) -> dict:
         "rollup job's UTC day totals sum": (len(downloads), days_total),
         "rollup active users, whole period": (active_users, _active_users_from_rollups()),
     }
+
+
+def _scalar(query: str) -> int:
+    with connection.cursor() as cursor:
+        cursor.execute(query)
+        return cursor.fetchone()[0]
 
 
 def _active_users_from_rollups() -> int:

@@ -62,8 +62,8 @@ class Command(BaseCommand):
             f"{figures.rollup_statements_seconds:.2f} s ({per_event_us:.1f} us an event, "
             f"{_rate(figures.rollup_statements_seconds, len(events))} events/s)"
         )
-        light = benchmark.measure_rollup_job(len(events), figures, heavy=False)
-        heavy = benchmark.measure_rollup_job(0, figures, heavy=True)
+        light = benchmark.measure_rollup_job(heavy=False)
+        heavy = benchmark.measure_rollup_job(heavy=True)
         self.stdout.write(
             f"rollup job after those {len(events):,} events: {light:.2f} s "
             f"(every {settings.DASHBOARD_ROLLUP_SECONDS:.0f} s), then its insights part "
@@ -81,7 +81,7 @@ class Command(BaseCommand):
             f"({figures.lag_events} events): p50 {figures.lag_p50_ms:.0f} ms, "
             f"p99 {figures.lag_p99_ms:.0f} ms, max {figures.lag_max_ms:.0f} ms"
         )
-        light = benchmark.measure_rollup_job(figures.lag_events, figures, heavy=False)
+        light = benchmark.measure_rollup_job(heavy=False)
         self.stdout.write(
             f"rollup job after the lag phase's {figures.lag_events:,} events: {light:.2f} s"
         )
