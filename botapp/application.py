@@ -114,14 +114,15 @@ async def requeue_lost_requests(context) -> None:
     In a thread of its own: on the one thread the handlers' ``sync_to_async`` calls
     share, a long scan would hold up every user's database work meanwhile."""
     try:
-        await asyncio.to_thread(_requeue_in_own_thread)
+        await asyncio.to_thread(_in_own_thread, download_requests_requeue)
     except RedisError:
         log.warning("Redis still unavailable: queued requests wait")
 
 
-def _requeue_in_own_thread() -> None:
+def _in_own_thread(function) -> None:
+    """Run a periodic scan in the thread ``asyncio.to_thread`` lent it."""
     try:
-        download_requests_requeue()
+        function()
     finally:
         connection.close()  # the pool's threads come and go; so does their connection
 
@@ -132,16 +133,9 @@ async def referral_activations_catch_up(context) -> None:
     referrer told. In a thread of its own, like the requeue: the scan and the notices
     would otherwise hold up the handlers' database thread."""
     try:
-        await asyncio.to_thread(_catch_up_in_own_thread)
+        await asyncio.to_thread(_in_own_thread, referral_jobs.referral_activations_catch_up)
     except DatabaseError as error:
         log.warning("referral catch-up failed, the next run retries: %s", error)
-
-
-def _catch_up_in_own_thread() -> None:
-    try:
-        referral_jobs.referral_activations_catch_up()
-    finally:
-        connection.close()
 
 
 def register_handlers(application: Application) -> None:

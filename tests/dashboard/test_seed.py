@@ -29,14 +29,14 @@ def test_the_seeded_numbers_are_the_dashboards(monkeypatch, staff_client):
     monkeypatch.setattr(seed, "SAFE_NAME_PARTS", ("test_",))
     end = dt.date(2026, 3, 20)
     plan = seed.SeedPlan(users=400, downloads=6000, days=60, end=end)
-    indexes = _downloads_indexes()
+    indexes = _indexes("downloads")
     others = {table: _indexes(table) for table in _DEFERRING_TABLES}
     seed.seed_run(plan, say=lambda line: None)
 
     # The indexes the load went without are back as the migrations made them, on the
     # table and on each of its partitions.
     assert {"downloads_user_created", "downloads_video_created"} <= indexes.keys()
-    assert _downloads_indexes() == indexes
+    assert _indexes("downloads") == indexes
     assert {table: _indexes(table) for table in _DEFERRING_TABLES} == others
     assert "ad_impr_user_created" in others["ad_impressions"]
     partitions = _partition_indexes()
@@ -74,10 +74,6 @@ def _indexes(table: str) -> dict[str, str]:
     with connection.cursor() as cursor:
         cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = %s", [table])
         return dict(cursor.fetchall())
-
-
-def _downloads_indexes() -> dict[str, str]:
-    return _indexes("downloads")
 
 
 def _partition_indexes() -> dict[str, list[str]]:
