@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import uuid
 
 import pytest
 
@@ -38,9 +37,9 @@ def test_it_refuses_a_version_newer_than_the_code():
     [
         "not json",
         '{"type": "Nope", "v": 1}',
-        json.dumps({"type": "UserSeen", "v": 1, "event_id": str(uuid.uuid4()),
+        json.dumps({"type": "UserSeen", "v": 1, "event_id": "0a6f3e0e-8f1c-4d55-9e43-1c2b3a4d5e6f",
                     "occurred_at": "2026-01-01T00:00:00+00:00", "user_id": "abc"}),
-        json.dumps({"type": "UserSeen", "v": 1, "event_id": str(uuid.uuid4()),
+        json.dumps({"type": "UserSeen", "v": 1, "event_id": "5b1d7c2a-3e4f-4a6b-8c9d-0e1f2a3b4c5d",
                     "occurred_at": "2026-01-01T00:00:00", "user_id": 1}),
         json.dumps({"type": "DownloadCompleted", "v": 1, "user_id": 1, "video_id": "x",
                     "platform": "myspace", "source": "message"}),

@@ -54,8 +54,9 @@ def manage(*args: str, **env: str):
         "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ",
         "0123456789" * 3 + "9876543210" * 3,
         "k" * 30 + "Zq8#vL2@pR5!mW9$tY3^nB6&",  # random tail, long run of one letter
-        "django-insecure-" + secrets.token_urlsafe(50),
-        secrets.token_urlsafe(20),  # random but short
+        # Named: random parameters would differ between the suite's worker processes.
+        pytest.param("django-insecure-" + secrets.token_urlsafe(50), id="django-insecure"),
+        pytest.param(secrets.token_urlsafe(20), id="random-but-short"),
     ],
 )
 def test_it_judges_weak_secret_keys_weak(key: str) -> None:
