@@ -59,41 +59,52 @@ _ALL_HOURS = (1 << 24) - 1
 # --- kept by the event worker ------------------------------------------------------
 
 
-def _utc(at: dt.datetime) -> dt.datetime:
-    return at.astimezone(dt.UTC)
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_HOUR = dt.timedelta(hours=1)
+_UNIX_DAY_ORDINAL = _EPOCH.date().toordinal()
 
 
 def downloads_rollup_statements(downloads: Sequence[DownloadCompleted]) -> list[sql.Insert]:
     """The rollup upserts for downloads the batch newly stored (rows sorted so that
     concurrent workers lock them in one order)."""
-    hourly: Counter[tuple[dt.datetime, str]] = Counter()
-    videos: Counter[tuple[dt.date, str]] = Counter()
-    masks: dict[tuple[int, dt.date], int] = {}
+    # Grouped by whole UTC hours and days since the epoch (exact integer arithmetic; a
+    # datetime or date is made only per distinct key, not per event).
+    hourly: Counter[tuple[int, str]] = Counter()
+    videos: Counter[tuple[int, str]] = Counter()
+    masks: dict[tuple[int, int], int] = {}
     for event in downloads:
-        at = _utc(event.occurred_at)
-        hourly[(at.replace(minute=0, second=0, microsecond=0), event.platform)] += 1
-        videos[(at.date(), event.video_id)] += 1
-        key = (event.user_id, at.date())
-        masks[key] = masks.get(key, 0) | (1 << at.hour)
+        hour = (event.occurred_at - _EPOCH) // _HOUR
+        day = hour // 24
+        hourly[(hour, event.platform)] += 1
+        videos[(day, event.video_id)] += 1
+        key = (event.user_id, day)
+        masks[key] = masks.get(key, 0) | (1 << (hour - day * 24))
+
+    def hour_at(hour: int) -> dt.datetime:
+        return _EPOCH + hour * _HOUR
+
+    def date(day: int) -> dt.date:
+        return dt.date.fromordinal(_UNIX_DAY_ORDINAL + day)
+
     return [
         sql.Insert(
             model=DownloadsHourly,
             columns=["hour", "platform", "downloads"],
-            rows=[(*key, n) for key, n in sorted(hourly.items())],
+            rows=[(hour_at(hour), platform, n) for (hour, platform), n in sorted(hourly.items())],
             conflict="(hour, platform) DO UPDATE SET "
             "downloads = dash_downloads_hourly.downloads + excluded.downloads",
         ),
         sql.Insert(
             model=VideoDaily,
             columns=["day", "video_id", "downloads"],
-            rows=[(*key, n) for key, n in sorted(videos.items())],
+            rows=[(date(day), video, n) for (day, video), n in sorted(videos.items())],
             conflict="(day, video_id) DO UPDATE SET "
             "downloads = dash_video_daily.downloads + excluded.downloads",
         ),
         sql.Insert(
             model=UserDay,
             columns=["user_id", "day", "hours"],
-            rows=[(*key, mask) for key, mask in sorted(masks.items())],
+            rows=[(user, date(day), mask) for (user, day), mask in sorted(masks.items())],
             # A row version only when a new hour appears.
             conflict="(user_id, day) DO UPDATE SET hours = dash_user_days.hours | excluded.hours "
             "WHERE (dash_user_days.hours | excluded.hours) <> dash_user_days.hours",
