@@ -29,6 +29,7 @@ from config.redis import get_fast_redis
 from downloads import links, texts
 from downloads.cache import CachedFile
 from downloads.delivery import caption, markup_with_buttons, publish_completed
+from downloads.models import DownloadRequest
 from downloads.platforms import PLATFORMS, PLATFORMS_BY_CODE
 from downloads.policy import UrlButton
 
@@ -176,6 +177,19 @@ def explanation_result(language: str, bot_username: str) -> InlineQueryResultArt
 # the event worker stores and counts it once (the downloads table is unique on both).
 PICK_NAMESPACE = uuid.UUID("03eb3f1e-45d8-4c30-a3c5-6325b50da8a9")
 PICK_TTL = 2 * 86400  # Telegram gives up on an unconfirmed update after 24 hours
+
+
+def chosen_event_id(inline_message_id: str) -> uuid.UUID | None:
+    """The id of a pick's ``InlineResultChosen`` (its funnel row): one per inline
+    message, so a pick Telegram reports again is one row (the funnel table is unique on
+    the id alone: no Redis needed). None without an inline message (a fresh id)."""
+    return uuid.uuid5(PICK_NAMESPACE, f"chosen:{inline_message_id}") if inline_message_id else None
+
+
+def pick_requested(inline_message_id: str) -> bool:
+    """Whether a picked placeholder already has its download request (Telegram reported
+    the pick before); the constraint on the requests settles a race of two reports."""
+    return DownloadRequest.objects.filter(inline_message_id=inline_message_id).exists()
 
 
 def cached_result_format(result_id: str) -> str | None:

@@ -86,6 +86,15 @@ class DownloadRequest(models.Model):
             models.Index(fields=["media_key", "format", "status"], name="requests_media_status"),
             models.Index(fields=["user", "status"], name="requests_user_status"),
         ]
+        constraints = [
+            # One request per picked inline placeholder, however often Telegram reports
+            # the pick (``download_request_create``).
+            models.UniqueConstraint(
+                fields=["inline_message_id"],
+                condition=~models.Q(inline_message_id=""),
+                name="requests_inline_message",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.media_key} [{self.format or '?'}] {self.status}"

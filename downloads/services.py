@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import django_rq
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from redis.exceptions import RedisError
 from rq.job import Dependency, Job
@@ -39,23 +39,31 @@ def download_request_create(
     inline_message_id: str = "",
     status: str = RequestStatus.QUEUED,
 ) -> DownloadRequest:
-    """A request row; a queued one also gets its job (enqueued when the row commits)."""
-    with transaction.atomic():
-        request = DownloadRequest.objects.create(
-            user_id=user_id,
-            platform=link_platform,
-            media_key=media_key,
-            url=url,
-            format=fmt,
-            source=source,
-            chat_id=chat_id,
-            reply_to_message_id=reply_to_message_id,
-            progress_message_id=progress_message_id,
-            inline_message_id=inline_message_id,
-            status=status,
-        )
-        if status == RequestStatus.QUEUED:
-            transaction.on_commit(lambda: _enqueue_or_leave(request.pk))
+    """A request row; a queued one also gets its job (enqueued when the row commits).
+    An inline placeholder has one request: a pick that Telegram reports again (it
+    resends an update the bot did not confirm) gets the first report's, no second job."""
+    try:
+        with transaction.atomic():
+            request = DownloadRequest.objects.create(
+                user_id=user_id,
+                platform=link_platform,
+                media_key=media_key,
+                url=url,
+                format=fmt,
+                source=source,
+                chat_id=chat_id,
+                reply_to_message_id=reply_to_message_id,
+                progress_message_id=progress_message_id,
+                inline_message_id=inline_message_id,
+                status=status,
+            )
+            if status == RequestStatus.QUEUED:
+                transaction.on_commit(lambda: _enqueue_or_leave(request.pk))
+    except IntegrityError:
+        if not inline_message_id:
+            raise
+        log.info("inline message %s picked again: its request stands", inline_message_id)
+        return DownloadRequest.objects.get(inline_message_id=inline_message_id)
     return request
 
 

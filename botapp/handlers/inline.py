@@ -77,12 +77,17 @@ async def on_chosen_result(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     chosen = update.chosen_inline_result
     match = inline.RESULT_ID.match(chosen.result_id or "")
     chosen_link = _chosen_link(chosen.query, match)
-    publish_result_chosen(chosen.from_user.id, chosen_link, match is None)
+    publish_result_chosen(
+        chosen.from_user.id, chosen_link, match is None, chosen.inline_message_id or ""
+    )
     if match is None:
         if chosen_link is not None and (chosen.result_id or "").startswith(inline.CACHED_PREFIX):
             await _cached_result_chosen(update, chosen_link)
         return  # else the explanation: nothing to deliver
     if not chosen.inline_message_id:
+        return
+    if await sync_to_async(inline.pick_requested)(chosen.inline_message_id):
+        log.info("inline pick %s reported again: its request stands", chosen.inline_message_id)
         return
     link = inline.video_key_decode(match.group(1))
     user = await current_user(update)
@@ -167,13 +172,17 @@ def _chosen_link(query: str | None, match) -> links.MediaLink | None:
     return next((m for m in found if isinstance(m, links.MediaLink)), None)
 
 
-def publish_result_chosen(user_id: int, link: links.MediaLink | None, from_cache: bool) -> None:
+def publish_result_chosen(
+    user_id: int, link: links.MediaLink | None, from_cache: bool, inline_message_id: str
+) -> None:
     if link is not None:
+        event_id = inline.chosen_event_id(inline_message_id)
         publish(
             InlineResultChosen(
                 user_id=user_id,
                 video_id=link.media_key,
                 platform=link.platform,
                 from_cache=from_cache,
+                **({"event_id": event_id} if event_id else {}),
             )
         )

@@ -1,17 +1,23 @@
 """A chosen inline result is published for the funnel (InlineResultChosen, with the
 video's media key), whether the result was a placeholder or the cached video itself;
 a cached video picked is a delivery of its own: one download, source inline, from the
-cache, counted once in the user's quota however often Telegram reports the pick."""
+cache, counted once in the user's quota however often Telegram reports the pick; a
+placeholder picked is one download request and one delivery, however often reported;
+either is one funnel row."""
 
 from __future__ import annotations
 
 import logging
 
+from django.utils import timezone
+
 from ads.selectors import decided_key, quota_used
 from analytics.counters import user_total_key, video_total_key
 from analytics.events import DownloadCompleted, InlineResultChosen
-from analytics.models import Download, Video
+from analytics.models import Download, FunnelEvent, FunnelStep, Video
 from config.redis import get_redis
+from downloads.models import DownloadRequest, RequestStatus
+from downloads.services import download_request_create
 from sandbox.telegram_api import SEED_GROUP_ID
 from tests.e2e.conftest import ALICE, BORIS, OLENA
 from tests.e2e.published import (
@@ -66,14 +72,18 @@ def cached_pick(telegram, user_id: int) -> dict:
     return telegram.choose_inline_result(user_id, query_id, result["id"], chat_id=SEED_GROUP_ID)
 
 
-def completed(user_id: int, count: int) -> list[DownloadCompleted]:
-    """The user's DownloadCompleted events, once ``count`` of them are on the stream."""
+def events_of(kind: type, user_id: int, count: int) -> list:
+    """The user's events of ``kind``, once ``count`` of them are on the stream."""
 
-    def found() -> list[DownloadCompleted] | None:
-        events = published(DownloadCompleted, lambda e: e.user_id == user_id)
+    def found() -> list | None:
+        events = published(kind, lambda e: e.user_id == user_id)
         return events if len(events) >= count else None
 
     return wait_until(found)
+
+
+def completed(user_id: int, count: int) -> list[DownloadCompleted]:
+    return events_of(DownloadCompleted, user_id, count)
 
 
 def counter(key: str) -> int:
@@ -132,6 +142,7 @@ def test_a_cached_pick_reported_twice_is_stored_and_counted_once(bot, telegram, 
     assert counter(video_total_key(YOUTUBE_KEY)) == 1
     assert counter(decided_key(ALICE)) == 1  # the pick took no quota slot of its own
     assert quota_used(ALICE) == 1
+    assert FunnelEvent.objects.filter(user_id=ALICE, step=FunnelStep.INLINE_CHOSEN).count() == 1
 
 
 def test_each_cached_inline_delivery_moves_the_quota_by_exactly_one(bot, telegram):
@@ -149,3 +160,48 @@ def test_each_cached_inline_delivery_moves_the_quota_by_exactly_one(bot, telegra
         assert BotUser.objects.get(pk=BORIS).total_downloads == n
         assert quota_used(BORIS) == n
     assert len(downloads_of(BORIS)) == 2
+
+
+def test_a_placeholder_pick_reported_twice_is_one_request_one_delivery_and_one_funnel_row(
+    bot, bot_settings, telegram, caplog
+):
+    caplog.set_level(logging.INFO, logger="botapp.handlers.inline")
+    telegram.add_group(STORAGE_ID, "storage", bot_status="administrator")
+    bot_settings.TELEGRAM_STORAGE_CHAT_ID = STORAGE_ID
+    query_id = telegram.push_inline_query(BORIS, REEL)["inline_query"]["id"]
+    [result] = telegram.inline_answer(query_id, timeout=60)["results"]
+    chosen = telegram.choose_inline_result(BORIS, query_id, result["id"], chat_id=SEED_GROUP_ID)
+    inline_message_id = chosen["chosen_inline_result"]["inline_message_id"]
+    telegram.wait_for_call("editMessageMedia", timeout=120, ok=True)
+
+    telegram.redeliver(chosen)  # Telegram sends the unconfirmed update again
+    first, again = events_of(InlineResultChosen, BORIS, 2)
+    assert again.event_id == first.event_id  # one funnel row, whatever the time
+    wait_until(lambda: "reported again: its request stands" in caplog.text or None)
+    drain()
+
+    assert FunnelEvent.objects.filter(user_id=BORIS, step=FunnelStep.INLINE_CHOSEN).count() == 1
+    [request] = DownloadRequest.objects.filter(inline_message_id=inline_message_id)
+    assert request.status == RequestStatus.DONE
+    edits = [
+        call for call in telegram.calls("editMessageMedia")
+        if call["payload"].get("inline_message_id") == inline_message_id
+    ]  # fmt: skip
+    assert len(edits) == 1  # delivered once, not downloaded and sent again
+
+
+def test_a_second_request_for_one_inline_message_gets_the_first(bot_settings, db):
+    """The race of two reports of one pick, both past the handler's check: the
+    constraint keeps one request, and the second caller gets it back, with no job."""
+    now = timezone.now()
+    BotUser.objects.create(user_id=ALICE, first_seen_at=now, last_seen_at=now)
+    made = [
+        download_request_create(
+            user_id=ALICE, link_platform="instagram", media_key="instagram:C0ffeeReel1",
+            url=REEL, fmt="best", source="inline", chat_id=STORAGE_ID,
+            inline_message_id="AAQAinline", status=RequestStatus.FAILED,
+        )
+        for _ in range(2)
+    ]  # fmt: skip
+    assert made[0].pk == made[1].pk
+    assert DownloadRequest.objects.filter(inline_message_id="AAQAinline").count() == 1
