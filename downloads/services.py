@@ -60,10 +60,15 @@ def download_request_create(
             if status == RequestStatus.QUEUED:
                 transaction.on_commit(lambda: _enqueue_or_leave(request.pk))
     except IntegrityError:
-        if not inline_message_id:
+        first = (
+            DownloadRequest.objects.filter(inline_message_id=inline_message_id).first()
+            if inline_message_id
+            else None
+        )
+        if first is None:  # another constraint refused the row
             raise
         log.info("inline message %s picked again: its request stands", inline_message_id)
-        return DownloadRequest.objects.get(inline_message_id=inline_message_id)
+        return first
     return request
 
 
