@@ -13,6 +13,7 @@ import re
 import uuid
 from urllib.parse import urlsplit
 
+from django.db import DatabaseError
 from redis.exceptions import RedisError
 from telegram import (
     InlineKeyboardButton,
@@ -29,7 +30,7 @@ from config.redis import get_fast_redis
 from downloads import links, texts
 from downloads.cache import CachedFile
 from downloads.delivery import caption, markup_with_buttons, publish_completed
-from downloads.models import DownloadRequest
+from downloads.models import DownloadRequest, InlinePick
 from downloads.platforms import PLATFORMS, PLATFORMS_BY_CODE
 from downloads.policy import UrlButton
 
@@ -173,7 +174,8 @@ def explanation_result(language: str, bot_username: str) -> InlineQueryResultArt
 # can come twice: Telegram sends it again when the bot did not confirm it (a restart
 # between handling and the next getUpdates), and then the first report's event may well
 # have been lost with the process. So every report publishes the same event, its id
-# from the inline message and its time that of the first report (kept in Redis), and
+# from the inline message and its time that of the first report (an ``InlinePick`` row,
+# in PostgreSQL so that it holds whether or not Redis was up for either report), and
 # the event worker stores and counts it once (the downloads table is unique on both).
 PICK_NAMESPACE = uuid.UUID("03eb3f1e-45d8-4c30-a3c5-6325b50da8a9")
 PICK_TTL = 2 * 86400  # Telegram gives up on an unconfirmed update after 24 hours
@@ -226,21 +228,18 @@ def cached_pick_publish(
 
 
 def _pick_identity(inline_message_id: str) -> tuple[uuid.UUID | None, dt.datetime | None, bool]:
-    """(event id, time, first report?) of a pick's event. Without Redis (or without an
-    inline message, which a cached result always has) each report is an event of its
-    own, counted as such: one id under two times would be two rows of the downloads
-    table but one count in Redis, which dedups by id."""
+    """(event id, time, first report?) of a pick's event. Without an inline message
+    (which a cached result always has) or without the database, each report is an event
+    of its own, counted as such."""
     if not inline_message_id:
         return None, None, True
     now = dt.datetime.now(tz=dt.UTC)
     try:
-        first = get_fast_redis().set(
-            f"inline:picked:{inline_message_id}", now.isoformat(), nx=True, get=True, ex=PICK_TTL
+        InlinePick.objects.filter(picked_at__lt=now - dt.timedelta(seconds=PICK_TTL)).delete()
+        pick, first = InlinePick.objects.get_or_create(
+            inline_message_id=inline_message_id, defaults={"picked_at": now}
         )
-    except RedisError as error:
+    except DatabaseError as error:
         log.warning("inline pick %s not deduplicated: %s", inline_message_id, error)
         return None, None, True
-    if first is None:
-        return uuid.uuid5(PICK_NAMESPACE, inline_message_id), now, True
-    raw = first.decode() if isinstance(first, bytes) else first
-    return uuid.uuid5(PICK_NAMESPACE, inline_message_id), dt.datetime.fromisoformat(raw), False
+    return uuid.uuid5(PICK_NAMESPACE, inline_message_id), pick.picked_at, first

@@ -102,3 +102,18 @@ class DownloadRequest(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (RequestStatus.DONE, RequestStatus.FAILED)
+
+
+class InlinePick(models.Model):
+    """The first report of a picked cached inline result (``inline.cached_pick_publish``):
+    its download event carries this time however often Telegram reports the pick.
+    Rows older than ``inline.PICK_TTL`` are dropped as new picks come in."""
+
+    inline_message_id = models.CharField(max_length=255, primary_key=True)
+    picked_at = models.DateTimeField(db_index=True)
+
+    class Meta:
+        db_table = "inline_picks"
+
+    def __str__(self) -> str:
+        return f"{self.inline_message_id} at {self.picked_at:%Y-%m-%d %H:%M:%S}"

@@ -131,7 +131,7 @@ async def _cached_result_chosen(update: Update, link: links.MediaLink) -> None:
         user, link, may_ask=False
     )
     item = await acached_file_get(media_key=link.media_key, fmt=fmt)
-    first = inline.cached_pick_publish(
+    first = await sync_to_async(inline.cached_pick_publish)(
         user_id=user.user_id,
         link=link,
         fmt=fmt,
