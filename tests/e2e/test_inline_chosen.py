@@ -190,9 +190,9 @@ def test_a_placeholder_pick_reported_twice_is_one_request_one_delivery_and_one_f
     assert len(edits) == 1  # delivered once, not downloaded and sent again
 
 
-def test_a_second_request_for_one_inline_message_gets_the_first(bot_settings, db):
+def test_a_second_request_for_one_inline_message_gets_the_first(db):
     """The race of two reports of one pick, both past the handler's check: the
-    constraint keeps one request, and the second caller gets it back, with no job."""
+    constraint keeps one request, and the second caller gets that one back."""
     now = timezone.now()
     BotUser.objects.create(user_id=ALICE, first_seen_at=now, last_seen_at=now)
     made = [
