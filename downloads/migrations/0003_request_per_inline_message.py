@@ -5,9 +5,9 @@ from django.db import migrations, models
 LATER_DUPLICATES_CLEARED = """
 UPDATE download_requests SET inline_message_id = ''
 WHERE inline_message_id <> '' AND EXISTS (
-    SELECT 1 FROM download_requests AS first
-    WHERE first.inline_message_id = download_requests.inline_message_id
-      AND first.id < download_requests.id
+    SELECT 1 FROM download_requests AS earlier
+    WHERE earlier.inline_message_id = download_requests.inline_message_id
+      AND earlier.id < download_requests.id
 )
 """
 
