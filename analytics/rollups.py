@@ -78,7 +78,7 @@ def downloads_rollup_statements(downloads: Sequence[DownloadCompleted]) -> list[
         hourly[(hour, event.platform)] += 1
         videos[(day, event.video_id)] += 1
         key = (event.user_id, day)
-        masks[key] = masks.get(key, 0) | (1 << (hour - day * 24))
+        masks[key] = masks.get(key, 0) | (1 << (hour % 24))
 
     def hour_at(hour: int) -> dt.datetime:
         return _EPOCH + hour * _HOUR

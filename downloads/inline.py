@@ -181,11 +181,13 @@ PICK_NAMESPACE = uuid.UUID("03eb3f1e-45d8-4c30-a3c5-6325b50da8a9")
 PICK_TTL = 2 * 86400  # Telegram gives up on an unconfirmed update after 24 hours
 
 
-def chosen_event_id(inline_message_id: str) -> uuid.UUID | None:
+def chosen_event_id(inline_message_id: str) -> uuid.UUID:
     """The id of a pick's ``InlineResultChosen`` (its funnel row): one per inline
     message, so a pick Telegram reports again is one row (the funnel table is unique on
-    the id alone: no Redis needed). None without an inline message (a fresh id)."""
-    return uuid.uuid5(PICK_NAMESPACE, f"chosen:{inline_message_id}") if inline_message_id else None
+    the id alone: no Redis needed). Without an inline message, a fresh id."""
+    if not inline_message_id:
+        return uuid.uuid4()
+    return uuid.uuid5(PICK_NAMESPACE, f"chosen:{inline_message_id}")
 
 
 def pick_requested(inline_message_id: str) -> bool:

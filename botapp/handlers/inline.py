@@ -176,13 +176,12 @@ def publish_result_chosen(
     user_id: int, link: links.MediaLink | None, from_cache: bool, inline_message_id: str
 ) -> None:
     if link is not None:
-        event_id = inline.chosen_event_id(inline_message_id)
         publish(
             InlineResultChosen(
                 user_id=user_id,
                 video_id=link.media_key,
                 platform=link.platform,
                 from_cache=from_cache,
-                **({"event_id": event_id} if event_id else {}),
+                event_id=inline.chosen_event_id(inline_message_id),
             )
         )
